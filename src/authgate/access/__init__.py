@@ -1,0 +1,1 @@
+"""Access: APIs and their permissions, roles, clients, and who holds what."""

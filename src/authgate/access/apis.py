@@ -1,0 +1,140 @@
+"""APIs (resource servers, each an audience) and the permissions they declare."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from authgate.errors import AlreadyExists, InvalidInput, NotFound
+from authgate.storage.models import Api, Permission
+
+if TYPE_CHECKING:
+    from authgate.services import Realm
+
+# Permissions travel in the space-separated `scope` parameter (RFC 6749 §3.3: NQCHAR, no space).
+_PERMISSION = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,200}$")
+RESERVED_SCOPES = frozenset({"openid", "profile", "email", "offline_access", "address", "phone"})
+
+
+def validate_permission_name(name: str) -> str:
+    if not _PERMISSION.match(name):
+        raise InvalidInput(f"Permission {name!r} must be 1–200 printable characters without spaces or quotes.", field="permissions")
+    if name in RESERVED_SCOPES:
+        raise InvalidInput(f"Permission {name!r} is an OpenID Connect scope name and cannot be used.", field="permissions")
+    return name
+
+
+def validate_identifier(identifier: str) -> str:
+    value = identifier.strip()
+    if not value or len(value) > 400 or any(ch.isspace() for ch in value):
+        raise InvalidInput("API identifier must be 1–400 characters without spaces (a URI is usual).", field="identifier")
+    return value
+
+
+class ApiService:
+    def __init__(self, realm: Realm) -> None:
+        self.realm = realm
+        self.session: Session = realm.session
+
+    def find(self, identifier: str) -> Api | None:
+        return self.session.scalar(
+            select(Api).where(Api.identifier == identifier).options(selectinload(Api.permissions))
+        )
+
+    def get(self, identifier: str) -> Api:
+        api = self.find(identifier)
+        if api is None:
+            raise NotFound("API", identifier)
+        return api
+
+    def list(self) -> Sequence[Api]:
+        return self.session.scalars(select(Api).options(selectinload(Api.permissions)).order_by(Api.identifier)).all()
+
+    def create(self, identifier: str, name: str | None = None, permissions: Iterable[str] = ()) -> Api:
+        identifier = validate_identifier(identifier)
+        if self.find(identifier) is not None:
+            raise AlreadyExists("API", identifier)
+        api = Api(identifier=identifier, name=name or identifier)
+        self.session.add(api)
+        self.session.flush()
+        self.realm.changed("api.created", identifier)
+        self.set_permissions(identifier, permissions, api=api, quiet=True)
+        return api
+
+    def update(self, identifier: str, *, name: str | None = None) -> Api:
+        api = self.get(identifier)
+        if name is not None:
+            api.name = name
+        self.realm.changed("api.updated", identifier)
+        return api
+
+    def add_permission(self, identifier: str, name: str, description: str | None = None) -> Permission:
+        api = self.get(identifier)
+        name = validate_permission_name(name)
+        if any(p.name == name for p in api.permissions):
+            raise AlreadyExists("permission", f"{name} on {identifier}")
+        permission = Permission(name=name, description=description)
+        api.permissions.append(permission)
+        self.session.flush()
+        self.realm.changed("permission.created", identifier, permission=name)
+        return permission
+
+    def remove_permission(self, identifier: str, name: str) -> None:
+        api = self.get(identifier)
+        permission = next((p for p in api.permissions if p.name == name), None)
+        if permission is None:
+            raise NotFound("permission", f"{name} on {identifier}")
+        api.permissions.remove(permission)
+        self.session.flush()
+        self.realm.changed("permission.deleted", identifier, permission=name)
+
+    def set_permissions(self, identifier: str, names: Iterable[str], *, api: Api | None = None, quiet: bool = False) -> bool:
+        """Make the API declare exactly `names`; returns whether anything changed."""
+        api = api or self.get(identifier)
+        wanted = [validate_permission_name(name) for name in dict.fromkeys(names)]
+        have = {p.name: p for p in api.permissions}
+        changed = False
+        for name in wanted:
+            if name not in have:
+                api.permissions.append(Permission(name=name))
+                changed = True
+        for name, permission in have.items():
+            if name not in wanted:
+                api.permissions.remove(permission)
+                changed = True
+        if changed:
+            self.session.flush()
+            if not quiet:
+                self.realm.changed("api.permissions_set", identifier, permissions=wanted)
+        return changed
+
+    def delete(self, identifier: str) -> None:
+        api = self.get(identifier)
+        self.session.delete(api)
+        self.realm.changed("api.deleted", identifier)
+
+    def resolve(self, grants: dict[str, list[str]], *, field: str) -> list[Permission]:
+        """Turn {api identifier: [permission, ...]} into Permission rows, or say which is unknown."""
+        resolved: list[Permission] = []
+        for identifier, names in grants.items():
+            api = self.find(identifier)
+            if api is None:
+                raise InvalidInput(f"API {identifier} does not exist", field=field)
+            by_name = {p.name: p for p in api.permissions}
+            for name in names:
+                if name not in by_name:
+                    raise InvalidInput(f"API {identifier} has no permission {name!r}", field=field)
+                resolved.append(by_name[name])
+        return resolved
+
+
+def grants_of(permissions: Iterable[Permission]) -> dict[str, list[str]]:
+    """The inverse of `resolve`: {api identifier: sorted permission names}."""
+    grouped: dict[str, list[str]] = {}
+    for permission in permissions:
+        grouped.setdefault(permission.api.identifier, []).append(permission.name)
+    return {identifier: sorted(names) for identifier, names in sorted(grouped.items())}

@@ -1,0 +1,206 @@
+"""Users: create, find, change, remove; passwords checked through the hasher and policy."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from authgate import audit
+from authgate.accounts.passwords import PasswordHasher, PasswordPolicy, validate_imported_hash
+from authgate.clock import utcnow
+from authgate.errors import AlreadyExists, InvalidInput, NotFound
+from authgate.storage.models import Role, User
+
+if TYPE_CHECKING:
+    from authgate.services import Realm
+
+_USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,149}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+
+
+def normalize_username(raw: str) -> str:
+    """Usernames compare case-insensitively: NFKC then casefold, as PRECIS suggests (RFC 8265)."""
+    name = unicodedata.normalize("NFKC", raw).strip().casefold()
+    if not _USERNAME.match(name):
+        raise InvalidInput(
+            "Username must be 1–150 characters of letters, digits and . _ @ + -, starting with a letter or digit.",
+            field="username",
+        )
+    return name
+
+
+def normalize_email(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    email = raw.strip()
+    if not _EMAIL.match(email):
+        raise InvalidInput("Email address is not valid.", field="email")
+    local, _, domain = email.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
+class UserService:
+    def __init__(self, realm: Realm) -> None:
+        self.realm = realm
+        self.session: Session = realm.session
+        self.hasher: PasswordHasher = realm.hasher
+        self.policy: PasswordPolicy = realm.policy
+
+    # --- reads ---------------------------------------------------------------
+    def find(self, username: str) -> User | None:
+        try:
+            name = normalize_username(username)
+        except InvalidInput:
+            return None
+        return self.session.scalar(select(User).where(User.username == name).options(selectinload(User.roles)))
+
+    def get(self, username: str) -> User:
+        user = self.find(username)
+        if user is None:
+            raise NotFound("user", username)
+        return user
+
+    def get_by_id(self, user_id: int) -> User:
+        user = self.session.get(User, user_id, options=[selectinload(User.roles)])
+        if user is None:
+            raise NotFound("user", user_id)
+        return user
+
+    def list(self, *, prefix: str | None = None, after: str | None = None, limit: int = 50) -> Sequence[User]:
+        """Ordered by username; `after` is the last username of the previous page (keyset pagination)."""
+        statement = select(User).options(selectinload(User.roles)).order_by(User.username).limit(limit)
+        if prefix:
+            folded = prefix.strip().casefold()
+            statement = statement.where(
+                or_(User.username.startswith(folded, autoescape=True), User.email.startswith(prefix.strip(), autoescape=True))
+            )
+        if after:
+            statement = statement.where(User.username > after)
+        return self.session.scalars(statement).all()
+
+    def count(self) -> int:
+        return self.session.scalar(select(func.count()).select_from(User)) or 0
+
+    # --- writes --------------------------------------------------------------
+    def create(
+        self,
+        username: str,
+        *,
+        password: str | None = None,
+        password_hash: str | None = None,
+        email: str | None = None,
+        name: str | None = None,
+        roles: Sequence[str] = (),
+        disabled: bool = False,
+        email_verified: bool = False,
+    ) -> User:
+        name_normalized = normalize_username(username)
+        if self.session.scalar(select(User.id).where(User.username == name_normalized)) is not None:
+            raise AlreadyExists("user", name_normalized)
+        user = User(
+            username=name_normalized,
+            email=normalize_email(email),
+            name=name,
+            disabled=disabled,
+            email_verified=email_verified,
+            roles=self.realm.roles.get_many(roles),
+        )
+        self._set_secret(user, password, password_hash)
+        self.session.add(user)
+        self.session.flush()
+        self.realm.changed("user.created", name_normalized)
+        return user
+
+    def update(
+        self,
+        username: str,
+        *,
+        email: str | None | type[Ellipsis] = ...,
+        name: str | None | type[Ellipsis] = ...,
+        disabled: bool | None = None,
+        email_verified: bool | None = None,
+    ) -> User:
+        user = self.get(username)
+        if email is not ...:
+            user.email = normalize_email(email)  # type: ignore[arg-type]
+        if name is not ...:
+            user.name = name  # type: ignore[assignment]
+        if disabled is not None:
+            user.disabled = disabled
+        if email_verified is not None:
+            user.email_verified = email_verified
+        self.realm.changed("user.updated", user.username)
+        return user
+
+    def set_password(self, username: str, password: str) -> User:
+        user = self.get(username)
+        self._set_secret(user, password, None)
+        self.realm.changed("user.password_set", user.username)
+        return user
+
+    def set_roles(self, username: str, roles: Sequence[str]) -> User:
+        user = self.get(username)
+        user.roles = self.realm.roles.get_many(roles)
+        self.realm.changed("user.roles_set", user.username, roles=sorted(r.name for r in user.roles))
+        return user
+
+    def add_roles(self, username: str, roles: Sequence[str]) -> User:
+        user = self.get(username)
+        have = {role.name for role in user.roles}
+        user.roles.extend(role for role in self.realm.roles.get_many(roles) if role.name not in have)
+        self.realm.changed("user.roles_added", user.username, roles=list(roles))
+        return user
+
+    def remove_roles(self, username: str, roles: Sequence[str]) -> User:
+        user = self.get(username)
+        drop = {role.name for role in self.realm.roles.get_many(roles)}
+        user.roles = [role for role in user.roles if role.name not in drop]
+        self.realm.changed("user.roles_removed", user.username, roles=sorted(drop))
+        return user
+
+    def delete(self, username: str) -> None:
+        user = self.get(username)
+        self.session.delete(user)
+        self.realm.changed("user.deleted", user.username)
+
+    # --- authentication --------------------------------------------------------
+    def check_password(self, username: str, password: str) -> User | None:
+        """The user if the password is right and the account enabled; None otherwise.
+
+        Unknown users cost the same argon2 work as known ones. A hash with old
+        parameters or a legacy format is upgraded on success.
+        """
+        user = self.find(username)
+        if user is None:
+            self.hasher.burn(password)
+            return None
+        verification = self.hasher.verify(user.password_hash, password)
+        if not verification.ok or user.disabled:
+            return None
+        if verification.new_hash:
+            user.password_hash = verification.new_hash
+        user.last_login_at = utcnow()
+        return user
+
+    def _set_secret(self, user: User, password: str | None, password_hash: str | None) -> None:
+        if password is not None and password_hash is not None:
+            raise InvalidInput("Give a password or a password_hash, not both.", field="password")
+        if password is not None:
+            self.policy.check(password, user_inputs=(user.username, user.email, user.name))
+            user.password_hash = self.hasher.hash(password)
+            user.password_changed_at = utcnow()
+        elif password_hash is not None:
+            user.password_hash = validate_imported_hash(password_hash)
+            user.password_changed_at = utcnow()
+
+
+def role_names(user: User) -> list[str]:
+    return sorted(role.name for role in user.roles)
+
+
+__all__ = ["UserService", "normalize_username", "normalize_email", "role_names", "Role"]

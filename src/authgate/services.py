@@ -1,0 +1,67 @@
+"""The service layer: one `Realm` per transaction, reached through `Services`.
+
+The CLI, the admin API and the apply file all call these; they own the
+transaction, raise domain errors (`authgate.errors`) and write the audit log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from authgate import audit
+from authgate.accounts.passwords import PasswordHasher, PasswordPolicy
+from authgate.accounts.users import UserService
+from authgate.access.apis import ApiService
+from authgate.access.clients import ClientService
+from authgate.access.roles import RoleService
+from authgate.settings import Settings
+from authgate.storage.database import Database
+
+
+class Realm:
+    """Every service, bound to one session and one actor (who the audit log names)."""
+
+    def __init__(self, session: Session, hasher: PasswordHasher, policy: PasswordPolicy, actor: str) -> None:
+        self.session = session
+        self.hasher = hasher
+        self.policy = policy
+        self.actor = actor
+        self.users = UserService(self)
+        self.roles = RoleService(self)
+        self.apis = ApiService(self)
+        self.clients = ClientService(self)
+
+    def changed(self, what: str, target: str, **detail: Any) -> None:
+        """An admin change: audited with who did it, in the same transaction."""
+        audit.record(self.session, audit.ADMIN_CHANGE, actor=self.actor, subject=target, change=what, **detail)
+
+
+class Services:
+    """Process-wide: settings, the database and the (costly to build) password hasher."""
+
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+        self.settings = settings
+        self.database = database or Database(settings.resolved_database_url)
+
+    @cached_property
+    def hasher(self) -> PasswordHasher:
+        return PasswordHasher.from_settings(self.settings)
+
+    @cached_property
+    def policy(self) -> PasswordPolicy:
+        return PasswordPolicy.from_settings(self.settings)
+
+    @contextmanager
+    def realm(self, actor: str = "system") -> Iterator[Realm]:
+        with self.database.transaction() as session:
+            yield Realm(session, self.hasher, self.policy, actor)
+
+    @contextmanager
+    def reader(self) -> Iterator[Realm]:
+        with self.database.reader() as session:
+            yield Realm(session, self.hasher, self.policy, "reader")

@@ -1,0 +1,200 @@
+"""Every setting authgate reads, in one place, each documented where it is defined.
+
+Values come from environment variables prefixed ``AUTHGATE_`` (for example
+``AUTHGATE_DATABASE_URL``), then from an optional config file named by
+``AUTHGATE_CONFIG`` (YAML or JSON, keys as the field names below), then from
+the defaults here. The environment wins over the file.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+logger = logging.getLogger("authgate.settings")
+
+SigningAlgorithm = Literal["ES256", "RS256", "EdDSA"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTHGATE_", extra="ignore", frozen=True)
+
+    # --- where things live -------------------------------------------------
+    data_dir: Path = Field(
+        Path("authgate-data"),
+        description="Directory for the embedded SQLite database and the generated master key file.",
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL. Unset: an SQLite file in data_dir, created on first run. "
+            "Production: postgresql+psycopg://user@host/db."
+        ),
+    )
+    redis_url: str | None = Field(
+        None, description="Optional Redis URL for counters shared across replicas (rate limits)."
+    )
+    config: Path | None = Field(None, description="Optional YAML/JSON file with these settings.")
+
+    # --- identity of the server --------------------------------------------
+    issuer: str = Field(
+        "http://127.0.0.1:8000",
+        description="The issuer identifier (OIDC Core §2): scheme, host, optional port and path.",
+    )
+    master_key: SecretStr | None = Field(
+        None,
+        description=(
+            "Key that encrypts signing private keys at rest (urlsafe base64, 32 bytes). "
+            "Unset: generated into data_dir/master.key with mode 0600 (development only)."
+        ),
+    )
+    signing_algorithm: SigningAlgorithm = Field(
+        "ES256", description="Algorithm of the key that signs access tokens."
+    )
+
+    # --- lifetimes (seconds) -------------------------------------------------
+    access_token_ttl: int = Field(3600, ge=30, description="Lifetime of JWT access tokens.")
+    id_token_ttl: int = Field(3600, ge=30, description="Lifetime of ID tokens.")
+    refresh_token_ttl: int = Field(30 * 86400, ge=60, description="Absolute lifetime of a refresh token family.")
+    refresh_token_idle_ttl: int = Field(14 * 86400, ge=60, description="A refresh token unused this long expires.")
+    refresh_reuse_grace: int = Field(
+        5,
+        ge=0,
+        le=60,
+        description=(
+            "Seconds after a rotation in which presenting the old refresh token again returns "
+            "the already-issued successor's family a new token instead of revoking it "
+            "(a client that lost the response to a concurrent refresh)."
+        ),
+    )
+    authorization_code_ttl: int = Field(60, ge=10, le=600, description="Lifetime of an authorization code.")
+    key_rotation_overlap: int = Field(
+        0,
+        ge=0,
+        description=(
+            "Extra seconds a retired signing key stays published after the last token it "
+            "signed can have expired. 0 means: access_token_ttl + id_token_ttl."
+        ),
+    )
+
+    # --- passwords -------------------------------------------------------------
+    argon2_memory_kib: int = Field(19456, ge=19456, description="argon2id memory cost (OWASP: ≥ 19 MiB).")
+    argon2_time_cost: int = Field(2, ge=2, description="argon2id iterations (OWASP: ≥ 2 at 19 MiB).")
+    argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes.")
+    password_min_length: int = Field(8, ge=8, description="NIST 800-63B §5.1.1.2: at least 8.")
+    password_max_length: int = Field(256, ge=64, description="Long passphrases allowed (NIST: ≥ 64).")
+    password_min_strength: int = Field(
+        2, ge=0, le=4, description="Minimum zxcvbn score (0–4); common and guessable passwords score below 2."
+    )
+
+    # --- brute-force protection ------------------------------------------------
+    lockout_account_threshold: int = Field(10, ge=1, description="Failures on one account before delays grow into a lock.")
+    lockout_ip_threshold: int = Field(30, ge=1, description="Failures from one address before it is stopped.")
+    lockout_window: int = Field(900, ge=10, description="Seconds over which failures are counted.")
+    lockout_max_duration: int = Field(900, ge=1, description="Longest lock, in seconds; locks end by themselves.")
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses whose X-Forwarded-For is believed for the client IP (CIDR allowed).",
+    )
+
+    # --- hosted pages and sessions -------------------------------------------
+    registration_enabled: bool = Field(False, description="Show self-registration on the login page.")
+    session_idle_ttl: int = Field(1800, ge=60, description="A browser session idle this long ends.")
+    session_absolute_ttl: int = Field(12 * 3600, ge=300, description="A browser session ends this long after login.")
+
+    log_level: str = Field("INFO", description="Python logging level name.")
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_shape(cls, value: str) -> str:
+        # OIDC Discovery §3 / RFC 8414 §2: https URL, no query or fragment.
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("issuer must be an http(s) URL without query or fragment")
+        return value.rstrip("/")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, _ConfigFileSource(settings_cls, env_settings))
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'authgate.db').resolve()}"
+
+    def insecure_defaults(self) -> list[str]:
+        """Say which insecure defaults are still in use, one sentence each."""
+        warnings = []
+        if self.master_key is None:
+            warnings.append(
+                "AUTHGATE_MASTER_KEY is unset: signing keys are encrypted with a generated key "
+                f"stored beside the data ({self.data_dir / 'master.key'}); fine for development only."
+            )
+        parts = urlsplit(self.issuer)
+        if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
+            warnings.append(
+                f"AUTHGATE_ISSUER {self.issuer} is plain HTTP on a non-loopback host: tokens and "
+                "passwords would cross the network unencrypted."
+            )
+        if self.resolved_database_url.startswith("sqlite"):
+            warnings.append(
+                "Using the embedded SQLite database: one server host only; set "
+                "AUTHGATE_DATABASE_URL to PostgreSQL for production."
+            )
+        return warnings
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class _ConfigFileSource(PydanticBaseSettingsSource):
+    """Reads the optional config file named by AUTHGATE_CONFIG (YAML or JSON)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], env: PydanticBaseSettingsSource) -> None:
+        super().__init__(settings_cls)
+        self._env = env
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = self._env().get("config")
+        if not path:
+            return {}
+        text = Path(path).read_text(encoding="utf-8")
+        if str(path).endswith(".json"):
+            data = json.loads(text)
+        else:
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f"config file {path} must hold a mapping of setting names to values")
+        return data
+
+
+def warn_insecure_defaults(settings: Settings) -> None:
+    for message in settings.insecure_defaults():
+        logger.warning("insecure default: %s", message)

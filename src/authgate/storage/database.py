@@ -1,0 +1,102 @@
+"""The database handle: one engine per process, sessions whose transactions the service layer owns."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached or is busy; callers answer 503 and retry later."""
+
+
+class Database:
+    """Owns the engine. `transaction()` for work that writes, `reader()` for work that only reads."""
+
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        if self.is_sqlite:
+            _ensure_parent(self.url.database)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
+            kwargs["connect_args"] = {"connect_timeout": 5}
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        self._reader = sessionmaker(
+            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
+        )
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session in one transaction: committed on success, rolled back on any error."""
+        with _translate_outage(), self._writer() as session, session.begin():
+            yield session
+
+    @contextmanager
+    def reader(self) -> Iterator[Session]:
+        """A session for reads; on SQLite it does not take the write lock."""
+        with _translate_outage(), self._reader() as session, session.begin():
+            yield session
+
+    def ping(self) -> bool:
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            return True
+        except exc.SQLAlchemyError:
+            return False
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+@contextmanager
+def _translate_outage() -> Iterator[None]:
+    try:
+        yield
+    except (exc.OperationalError, exc.InterfaceError) as error:
+        raise DatabaseUnavailable(type(error.orig).__name__ if error.orig else str(error)) from error
+    except exc.DBAPIError as error:
+        if error.connection_invalidated:
+            raise DatabaseUnavailable("connection lost") from error
+        raise
+
+
+def _ensure_parent(database: str | None) -> None:
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """WAL, foreign keys, and explicit BEGIN so writers take the lock up front.
+
+    pysqlite's implicit transactions would start writers as readers; in WAL
+    mode such a transaction fails with SQLITE_BUSY_SNAPSHOT instead of waiting
+    when another writer commits first. BEGIN IMMEDIATE waits (busy timeout).
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {mode}")

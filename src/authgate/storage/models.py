@@ -1,0 +1,293 @@
+"""The declarative schema. Every change here ships with an Alembic migration.
+
+Secrets never sit here in the clear: client secrets, refresh tokens,
+authorization codes and sessions are stored as SHA-256 digests of
+high-entropy values; passwords as argon2id hashes; signing keys encrypted
+with the master key.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from authgate.clock import utcnow
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+role_permissions = Table(
+    "role_permissions",
+    Base.metadata,
+    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True),
+    Column("permission_id", ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True),
+)
+
+user_roles = Table(
+    "user_roles",
+    Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("roles.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+client_permissions = Table(
+    "client_permissions",
+    Base.metadata,
+    Column("client_pk", ForeignKey("clients.id", ondelete="CASCADE"), primary_key=True),
+    Column("permission_id", ForeignKey("permissions.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class User(Base):
+    __tablename__ = "users"
+    # Prefix search ("ab%") on PostgreSQL needs pattern ops unless the collation is C.
+    __table_args__ = (
+        Index("ix_users_username_prefix", "username", postgresql_ops={"username": "varchar_pattern_ops"}),
+        Index("ix_users_email_prefix", "email", postgresql_ops={"email": "varchar_pattern_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored case-folded; prefix search uses the index (see migration for PostgreSQL opclass).
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    name: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_login_at: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]
+
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, back_populates="users")
+
+    def __repr__(self) -> str:  # never the hash
+        return f"<User id={self.id} username={self.username!r}>"
+
+
+class Api(Base):
+    """A resource server; its identifier is the `aud` of tokens issued for it."""
+
+    __tablename__ = "apis"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(String(400), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    permissions: Mapped[list[Permission]] = relationship(
+        back_populates="api", cascade="all, delete-orphan", order_by="Permission.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Api {self.identifier!r}>"
+
+
+class Permission(Base):
+    __tablename__ = "permissions"
+    __table_args__ = (UniqueConstraint("api_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    api_id: Mapped[int] = mapped_column(ForeignKey("apis.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(400))
+
+    api: Mapped[Api] = relationship(back_populates="permissions")
+
+    def __repr__(self) -> str:
+        return f"<Permission {self.name!r}>"
+
+
+class Role(Base):
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(150), unique=True)
+    description: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    permissions: Mapped[list[Permission]] = relationship(secondary=role_permissions)
+    users: Mapped[list[User]] = relationship(secondary=user_roles, back_populates="roles")
+
+    def __repr__(self) -> str:
+        return f"<Role {self.name!r}>"
+
+
+class Client(Base):
+    """An OAuth client (RFC 6749 §2). Public clients have no secret."""
+
+    __tablename__ = "clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))  # "public" | "confidential"
+    secret_hash: Mapped[str | None] = mapped_column(String(200))
+    redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    post_logout_redirect_uris: Mapped[list[str]] = mapped_column(JSON, default=list)
+    web_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    grant_types: Mapped[list[str]] = mapped_column(JSON, default=list)
+    first_party: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_audience: Mapped[str | None] = mapped_column(String(400))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    secret_rotated_at: Mapped[datetime | None]
+
+    permissions: Mapped[list[Permission]] = relationship(secondary=client_permissions)
+
+    def __repr__(self) -> str:
+        return f"<Client {self.client_id!r} {self.type}>"
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_type_at", "type", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    type: Mapped[str] = mapped_column(String(60))
+    actor: Mapped[str | None] = mapped_column(String(200))
+    subject: Mapped[str | None] = mapped_column(String(200), index=True)
+    client_id: Mapped[str | None] = mapped_column(String(200))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20), default="success")
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SigningKey(Base):
+    """A signing key pair; the private half encrypted with the master key."""
+
+    __tablename__ = "signing_keys"
+
+    kid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    alg: Mapped[str] = mapped_column(String(10))
+    private_key_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set when a newer key of the same alg took over signing.
+    retired_at: Mapped[datetime | None]
+    # After this instant the key is no longer published in the JWKS.
+    unpublish_at: Mapped[datetime | None]
+
+
+class RefreshToken(Base):
+    """One link in a refresh token family (rotation chain)."""
+
+    __tablename__ = "refresh_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    family_id: Mapped[str] = mapped_column(String(64), index=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    audience: Mapped[str | None] = mapped_column(String(400))
+    scope: Mapped[str] = mapped_column(Text, default="")
+    auth_time: Mapped[datetime | None]
+    session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    family_expires_at: Mapped[datetime]
+    rotated_at: Mapped[datetime | None]
+    successor_hash: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None]
+
+
+class AuthorizationCode(Base):
+    __tablename__ = "authorization_codes"
+
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    redirect_uri: Mapped[str] = mapped_column(Text)
+    scope: Mapped[str] = mapped_column(Text, default="")
+    audience: Mapped[str | None] = mapped_column(String(400))
+    nonce: Mapped[str | None] = mapped_column(Text)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(10))
+    auth_time: Mapped[datetime]
+    acr: Mapped[str | None] = mapped_column(String(100))
+    session_id: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    consumed_at: Mapped[datetime | None]
+    # The refresh token family issued from this code, revoked if the code is replayed.
+    issued_family_id: Mapped[str | None] = mapped_column(String(64))
+    issued_access_jti: Mapped[str | None] = mapped_column(String(64))
+
+
+class RevokedAccessToken(Base):
+    """A JWT access token revoked before its expiry (RFC 7009); kept until it expires."""
+
+    __tablename__ = "revoked_access_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failure counters for brute-force protection, keyed by account or address."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
+class BrowserSession(Base):
+    """A hosted-pages login session; the cookie holds a random value, this its digest."""
+
+    __tablename__ = "browser_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    sid: Mapped[str] = mapped_column(String(64), unique=True)  # public session id (OIDC `sid`)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    auth_time: Mapped[datetime]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(400))
+
+
+class Consent(Base):
+    """Scopes a user granted a third-party client; remembered until revoked."""
+
+    __tablename__ = "consents"
+    __table_args__ = (UniqueConstraint("user_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[str] = mapped_column(String(200))
+    scope: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,0 +1,116 @@
+"""How users, roles, APIs, clients and audit events look to the outside (CLI --json, admin API).
+
+One definition for both, so the CLI and the admin API can never disagree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from authgate.access.apis import grants_of
+from authgate.clock import aware
+from authgate.storage.models import Api, AuditEvent, Client, Role, User
+
+
+# SQLite returns naive datetimes; they are UTC.
+UtcDatetime = Annotated[datetime, AfterValidator(aware)]
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class UserView(View):
+    id: int
+    username: str
+    email: str | None
+    email_verified: bool
+    name: str | None
+    disabled: bool
+    roles: list[str]
+    created_at: UtcDatetime
+    last_login_at: UtcDatetime | None
+    has_password: bool
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        return cls(
+            id=user.id, username=user.username, email=user.email, email_verified=user.email_verified,
+            name=user.name, disabled=user.disabled, roles=sorted(r.name for r in user.roles),
+            created_at=user.created_at, last_login_at=user.last_login_at, has_password=bool(user.password_hash),
+        )
+
+
+class PermissionView(View):
+    name: str
+    description: str | None
+
+
+class ApiView(View):
+    identifier: str
+    name: str
+    permissions: list[PermissionView]
+
+    @classmethod
+    def of(cls, api: Api) -> ApiView:
+        return cls(
+            identifier=api.identifier, name=api.name,
+            permissions=[PermissionView(name=p.name, description=p.description) for p in api.permissions],
+        )
+
+
+class RoleView(View):
+    name: str
+    description: str | None
+    permissions: dict[str, list[str]]
+
+    @classmethod
+    def of(cls, role: Role) -> RoleView:
+        return cls(name=role.name, description=role.description, permissions=grants_of(role.permissions))
+
+
+class ClientView(View):
+    client_id: str
+    name: str | None
+    type: str
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    web_origins: list[str]
+    grant_types: list[str]
+    first_party: bool
+    default_audience: str | None
+    permissions: dict[str, list[str]]
+    disabled: bool
+    created_at: UtcDatetime
+
+    @classmethod
+    def of(cls, client: Client) -> ClientView:
+        return cls(
+            client_id=client.client_id, name=client.name, type=client.type,
+            redirect_uris=list(client.redirect_uris), post_logout_redirect_uris=list(client.post_logout_redirect_uris),
+            web_origins=list(client.web_origins), grant_types=list(client.grant_types), first_party=client.first_party,
+            default_audience=client.default_audience, permissions=grants_of(client.permissions),
+            disabled=client.disabled, created_at=client.created_at,
+        )
+
+
+class AuditEventView(View):
+    id: int
+    at: UtcDatetime
+    type: str
+    actor: str | None
+    subject: str | None
+    client_id: str | None
+    ip: str | None
+    outcome: str
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEventView:
+        return cls(
+            id=event.id, at=event.at, type=event.type, actor=event.actor, subject=event.subject,
+            client_id=event.client_id, ip=event.ip, outcome=event.outcome, detail=dict(event.detail or {}),
+        )
