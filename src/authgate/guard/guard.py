@@ -1,0 +1,112 @@
+"""``Guard``: the one object a resource server creates and decorates with."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+import httpx
+
+from authgate.guard.bearer import bearer_token
+from authgate.guard.claims import Claims
+from authgate.guard.config import GuardConfig
+from authgate.guard.decorators import Decorator, build_decorator
+from authgate.guard.errors import GuardError, log_refusal
+from authgate.guard.permissions import PermissionSpec, Requirement
+from authgate.guard.verifier import TokenVerifier
+
+_AUTHENTICATED = Requirement()
+
+
+class Guard:
+    """Verifies bearer tokens from one issuer for one API.
+
+    >>> guard = Guard(issuer="http://127.0.0.1:8000", audience="https://coffee.example/api")
+    >>> @guard.requires_auth("post:drinks")
+    ... async def create_drink(claims, request): ...
+
+    Keyword ``settings`` are the fields of ``GuardConfig`` (``algorithms``,
+    ``leeway``, ``required_typ``, ...); or pass a whole ``config``.
+    """
+
+    def __init__(
+        self,
+        issuer: str | None = None,
+        audience: str | Iterable[str] | None = None,
+        *,
+        config: GuardConfig | None = None,
+        http_client: httpx.Client | None = None,
+        **settings: Any,
+    ) -> None:
+        if config is None:
+            if issuer is None or audience is None:
+                raise TypeError("Guard needs an issuer and an audience (or a config)")
+            if not isinstance(audience, str):
+                audience = tuple(audience)
+            config = GuardConfig(issuer=issuer, audience=audience, **settings)
+        self.config = config
+        self.verifier = TokenVerifier(config, http_client=http_client)
+        #: The realm of every challenge this guard sends (RFC 6750 §3).
+        self.realm = config.challenge_realm
+
+    def verify(self, token: str) -> Claims:
+        """Verify a bare token (no permission check); raises ``GuardError``."""
+        return self.verifier.verify(token)
+
+    async def verify_async(self, token: str) -> Claims:
+        """As ``verify``, without blocking the event loop on a key fetch."""
+        return await self.verifier.verify_async(token)
+
+    def authorize(
+        self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
+    ) -> Claims:
+        """Check an ``Authorization`` header value against ``requirement``."""
+        token = self._token(authorization)
+        return self._permitted(self.verifier.verify(token), requirement)
+
+    async def authorize_async(
+        self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
+    ) -> Claims:
+        """As ``authorize``, for async code."""
+        token = self._token(authorization)
+        return self._permitted(await self.verifier.verify_async(token), requirement)
+
+    def requires_auth(
+        self, *permissions: PermissionSpec, any_of: Iterable[str] | None = None
+    ) -> Decorator:
+        """Protect a view that takes ``(claims, request, ...)``.
+
+        ``requires_auth("a", "b")`` or ``requires_auth(["a", "b"])`` need
+        both; ``requires_auth(any_of=["a", "b"])`` needs either. A refusal
+        raises ``GuardError``; ``authgate.guard.asgi.GuardMiddleware`` (or
+        the WSGI one) turns it into the RFC 6750 response.
+        """
+        return build_decorator(self, Requirement.of(*permissions, any_of=any_of))
+
+    def fastapi(
+        self, *permissions: PermissionSpec, any_of: Iterable[str] | None = None
+    ) -> Callable[..., Awaitable[Claims]]:
+        """A FastAPI dependency: ``claims: Claims = Depends(guard.fastapi("a"))``."""
+        from authgate.guard.fastapi import claims_dependency
+
+        return claims_dependency(self, Requirement.of(*permissions, any_of=any_of))
+
+    def close(self) -> None:
+        """Release the HTTP client used to fetch keys."""
+        self.verifier.jwks.close()
+
+    def _token(self, authorization: str | None) -> str:
+        try:
+            return bearer_token(authorization, self.config.max_token_bytes)
+        except GuardError as err:
+            log_refusal(err)
+            raise
+
+    @staticmethod
+    def _permitted(claims: Claims, requirement: Requirement) -> Claims:
+        try:
+            requirement.check(claims)
+        except GuardError as err:
+            log_refusal(err)
+            raise
+        return claims
