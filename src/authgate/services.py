@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +21,10 @@ from authgate.access.clients import ClientService
 from authgate.access.roles import RoleService
 from authgate.settings import Settings
 from authgate.storage.database import Database
+
+if TYPE_CHECKING:
+    from authgate.oauth2.access_tokens import AccessTokens
+    from authgate.oauth2.keys import KeyStore
 
 
 class Realm:
@@ -55,6 +59,18 @@ class Services:
     @cached_property
     def policy(self) -> PasswordPolicy:
         return PasswordPolicy.from_settings(self.settings)
+
+    @cached_property
+    def keys(self) -> KeyStore:
+        from authgate.oauth2.keys import KeyStore
+
+        return KeyStore(self)
+
+    @cached_property
+    def access_tokens(self) -> AccessTokens:
+        from authgate.oauth2.access_tokens import AccessTokens
+
+        return AccessTokens(self)
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:

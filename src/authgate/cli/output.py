@@ -1,0 +1,93 @@
+"""How the CLI speaks: Rich tables on a terminal, JSON with --json, one line and a non-zero exit on errors."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ParamSpec, TypeVar
+
+import typer
+from pydantic import BaseModel
+from rich.console import Console
+from rich.table import Table
+
+from authgate.errors import DomainError
+from authgate.masterkey import MasterKeyError
+from authgate.provisioning.realm_file import RealmFileError
+from authgate.storage.database import DatabaseUnavailable
+
+console = Console(soft_wrap=True)
+errors = Console(stderr=True)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Exit codes: 1 for a refused request (bad input, not found), 2 for usage (Typer's), 3 for an outage.
+EXIT_REFUSED = 1
+EXIT_UNAVAILABLE = 3
+
+
+def fail(message: str, code: int = EXIT_REFUSED) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Translate domain errors into one line on stderr and an exit code; never a traceback."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except DomainError as error:
+            raise fail(f"{error.message} ({error.code})") from None
+        except RealmFileError as error:
+            raise fail(str(error)) from None
+        except DatabaseUnavailable:
+            raise fail("the database is unavailable; check AUTHGATE_DATABASE_URL and that it is running", EXIT_UNAVAILABLE) from None
+        except MasterKeyError as error:
+            raise fail(str(error)) from None
+
+    return wrapper
+
+
+def emit_json(data: Any) -> None:
+    if isinstance(data, BaseModel):
+        text = data.model_dump_json(indent=2)
+    elif isinstance(data, list) and all(isinstance(item, BaseModel) for item in data):
+        text = json.dumps([item.model_dump(mode="json") for item in data], indent=2)
+    else:
+        text = json.dumps(data, indent=2, default=str)
+    sys.stdout.write(text + "\n")
+
+
+def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    grid = Table(title=title, title_justify="left", header_style="bold")
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*[_cell(value) for value in row])
+    console.print(grid)
+
+
+def details(title: str, fields: dict[str, Any]) -> None:
+    grid = Table(title=title, title_justify="left", show_header=False, box=None)
+    grid.add_column(style="bold")
+    grid.add_column()
+    for key, value in fields.items():
+        grid.add_row(key, _cell(value))
+    console.print(grid)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        return "\n".join(f"{k}: {', '.join(v) if isinstance(v, list) else v}" for k, v in value.items()) or "—"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value) or "—"
+    return str(value)

@@ -1,0 +1,158 @@
+"""init, serve, apply, demo: getting a server running."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from authgate import bootstrap
+from authgate.cli import context
+from authgate.cli.output import console, details, emit_json, handle_errors, table
+from authgate.provisioning import apply_realm, load_realm_file
+from authgate.provisioning.apply import ApplyResult, describe
+
+DEMO_REALM = Path(__file__).resolve().parent.parent / "demo" / "realm.yaml"
+
+
+@handle_errors
+def init(
+    admin_username: Annotated[str, typer.Option(help="Username of the first admin.")] = "admin",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the admin's password from stdin.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create or upgrade the schema, create signing keys and the first admin. Safe to run again."""
+    password = context.read_secret_from_stdin("admin password") if password_stdin else None
+    result = bootstrap.initialize(context.services(), admin_username, password)
+    if json_output:
+        emit_json({
+            "schema": result.schema_after, "upgraded_from": result.schema_before,
+            "admin": result.admin_username, "admin_created": result.admin_created,
+            "admin_password": result.admin_password,
+        })
+        return
+    if result.schema_before != result.schema_after:
+        console.print(f"schema: {result.schema_before or 'empty'} → {result.schema_after}")
+    else:
+        console.print(f"schema: up to date ({result.schema_after})")
+    if result.admin_created and result.admin_password:
+        console.print(f"admin user [bold]{result.admin_username}[/] created; password (shown once): [bold]{result.admin_password}[/]")
+    elif result.admin_created:
+        console.print(f"admin user [bold]{result.admin_username}[/] created")
+    else:
+        console.print(f"admin user {result.admin_username} exists; nothing changed")
+
+
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Run the authorization server (uvicorn)."""
+    _prepare_and_serve(host, port, workers)
+
+
+@handle_errors
+def _prepare_and_serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    settings = context.settings()
+    bootstrap.prepare(context.services())
+    context.services().database.dispose()  # workers open their own connections
+    uvicorn.run(
+        "authgate.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+        log_level=settings.log_level.lower(), proxy_headers=False, server_header=False,
+    )
+
+
+@handle_errors
+def apply(
+    file: Annotated[Path, typer.Argument(help="Realm file (YAML or JSON).")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Create or update APIs, permissions, roles, users and clients from FILE: all of it, or nothing."""
+    realm_file = load_realm_file(file)
+    services = context.services()
+    bootstrap.prepare(services)
+    result = _apply_with_progress(realm_file, show=not json_output)
+    if json_output:
+        emit_json({"changed": result.changed, "created": result.created, "updated": result.updated,
+                   "unchanged": result.unchanged, "generated_secrets": result.generated_secrets})
+        return
+    _print_result(result)
+
+
+def _apply_with_progress(realm_file: object, *, show: bool) -> ApplyResult:
+    services = context.services()
+    users = len(realm_file.users)  # type: ignore[attr-defined]
+    with Progress(
+        TextColumn("importing users"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=console, disable=not show or users < 100, transient=False,
+    ) as progress:
+        task = progress.add_task("users", total=users)
+        with services.realm(actor="authgate apply") as realm:
+            return apply_realm(realm, realm_file, lambda n: progress.advance(task, n))  # type: ignore[arg-type]
+
+
+def _print_result(result: ApplyResult) -> None:
+    if not result.changed:
+        console.print("no changes: the database already matches the file")
+    table("apply", ["kind", "created", "updated", "unchanged"], describe(result))
+    for client_id, secret in result.generated_secrets.items():
+        console.print(f"client [bold]{client_id}[/] secret (shown once): [bold]{secret}[/]")
+
+
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    realm: Annotated[Path, typer.Option(help="Realm file to load.")] = DEMO_REALM,
+    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up and print, but do not start the server.")] = False,
+) -> None:
+    """Set up a demo realm (the coffee shop) on the embedded database, print the logins, and serve."""
+    _demo(host, port, realm, no_serve)
+
+
+@handle_errors
+def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
+    services = context.services()
+    settings = context.settings()
+    result = bootstrap.initialize(services)
+    realm_file = load_realm_file(realm_path)
+    applied = _apply_with_progress(realm_file, show=True)
+    # Fresh random passwords on every demo start: nothing secret lives in the repository.
+    logins = {}
+    with services.realm(actor="authgate demo") as session_realm:
+        for username in [result.admin_username] + [user.username for user in realm_file.users]:
+            password = secrets.token_urlsafe(12)
+            session_realm.users.set_password(username, password)
+            logins[username] = password
+    issuer = settings.issuer
+    details("authgate demo", {
+        "issuer": issuer,
+        "discovery": f"{issuer}/.well-known/openid-configuration",
+        "jwks": f"{issuer}/.well-known/jwks.json",
+        "admin console": f"{issuer}/admin",
+        "health": f"{issuer}/healthz",
+        "database": settings.resolved_database_url,
+    })
+    table("demo logins (passwords are new on every start)", ["username", "password", "roles"],
+          [(name, password, _roles_of(name, realm_file)) for name, password in logins.items()])
+    for client_id, secret in applied.generated_secrets.items():
+        console.print(f"client [bold]{client_id}[/] secret (shown once): [bold]{secret}[/]")
+    if not no_serve:
+        _prepare_and_serve(host, port, 1)
+
+
+def _roles_of(username: str, realm_file: object) -> str:
+    for user in realm_file.users:  # type: ignore[attr-defined]
+        if user.username == username:
+            return ", ".join(user.roles)
+    return bootstrap.ADMIN_ROLE
+
+
+def register(app: typer.Typer) -> None:
+    for command in (init, serve, apply, demo):
+        app.command()(command)

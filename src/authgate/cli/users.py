@@ -1,0 +1,123 @@
+"""authgate user …: add, list, show, change, remove, password, roles, unlock."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from authgate.cli import context
+from authgate.cli.output import console, details, emit_json, handle_errors, table
+from authgate.views import UserView
+
+app = typer.Typer(help="Manage users.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ACTOR = "cli"
+
+
+def _show(view: UserView, json_output: bool) -> None:
+    if json_output:
+        emit_json(view)
+        return
+    details(f"user {view.username}", view.model_dump(exclude={"username"}))
+
+
+@app.command("add")
+@handle_errors
+def add(
+    username: str,
+    email: Annotated[Optional[str], typer.Option(help="Email address.")] = None,
+    name: Annotated[Optional[str], typer.Option(help="Display name.")] = None,
+    role: Annotated[Optional[list[str]], typer.Option("--role", help="Role to hold (repeatable).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Create a user (without a password unless --password-stdin)."""
+    password = context.read_secret_from_stdin("password") if password_stdin else None
+    with context.services().realm(ACTOR) as realm:
+        view = UserView.of(realm.users.create(username, password=password, email=email, name=name, roles=role or []))
+    _show(view, json_output)
+
+
+@app.command("list")
+@handle_errors
+def list_users(
+    search: Annotated[Optional[str], typer.Option(help="Username or email prefix.")] = None,
+    after: Annotated[Optional[str], typer.Option(help="Show users after this username (next page).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    json_output: JsonFlag = False,
+) -> None:
+    """List users, ordered by username."""
+    with context.services().reader() as realm:
+        views = [UserView.of(user) for user in realm.users.list(prefix=search, after=after, limit=limit)]
+    if json_output:
+        emit_json(views)
+        return
+    table("users", ["username", "email", "roles", "disabled", "last login"],
+          [(v.username, v.email, v.roles, v.disabled, v.last_login_at) for v in views])
+
+
+@app.command("show")
+@handle_errors
+def show(username: str, json_output: JsonFlag = False) -> None:
+    """Show one user."""
+    with context.services().reader() as realm:
+        view = UserView.of(realm.users.get(username))
+    _show(view, json_output)
+
+
+@app.command("change")
+@handle_errors
+def change(
+    username: str,
+    email: Annotated[Optional[str], typer.Option(help="New email ('' to clear).")] = None,
+    name: Annotated[Optional[str], typer.Option(help="New display name.")] = None,
+    disabled: Annotated[Optional[bool], typer.Option("--disabled/--enabled", help="Disable or enable.")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Change a user's email, name or enabled state."""
+    with context.services().realm(ACTOR) as realm:
+        user = realm.users.update(
+            username, email=email if email is not None else ..., name=name if name is not None else ..., disabled=disabled
+        )
+        view = UserView.of(user)
+    _show(view, json_output)
+
+
+@app.command("password")
+@handle_errors
+def password(username: str) -> None:
+    """Set a user's password, read from stdin."""
+    secret = context.read_secret_from_stdin("password")
+    with context.services().realm(ACTOR) as realm:
+        realm.users.set_password(username, secret)
+    console.print(f"password of {username} changed")
+
+
+@app.command("roles")
+@handle_errors
+def roles(
+    username: str,
+    add: Annotated[Optional[list[str]], typer.Option("--add", help="Role to add (repeatable).")] = None,
+    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="Role to remove (repeatable).")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Add or remove roles of a user."""
+    with context.services().realm(ACTOR) as realm:
+        if add:
+            realm.users.add_roles(username, add)
+        if remove:
+            realm.users.remove_roles(username, remove)
+        view = UserView.of(realm.users.get(username))
+    _show(view, json_output)
+
+
+@app.command("remove")
+@handle_errors
+def remove(username: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+    """Delete a user."""
+    if not yes:
+        typer.confirm(f"Delete user {username}?", abort=True)
+    with context.services().realm(ACTOR) as realm:
+        realm.users.delete(username)
+    console.print(f"user {username} removed")

@@ -1,0 +1,113 @@
+"""JWT access tokens per RFC 9068, plus the `permissions` claim; and their verification here.
+
+Every grant issues through `AccessTokens.issue`; introspection, userinfo and
+the admin API verify through `AccessTokens.verify`, which also honours
+revocation (RFC 7009: a revoked token's `jti` is recorded until it expires).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import jwt
+from sqlalchemy import select
+
+from authgate.storage.models import RevokedAccessToken
+
+if TYPE_CHECKING:
+    from authgate.services import Services
+
+TOKEN_TYPE = "at+jwt"  # RFC 9068 §2.1
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    claims: dict[str, Any]
+    expires_in: int
+
+
+class AccessTokenInvalid(Exception):
+    """The token is not one of ours, or is expired or revoked. The message is safe to log."""
+
+
+class AccessTokens:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.settings = services.settings
+
+    def issue(
+        self,
+        *,
+        subject: str,
+        client_id: str,
+        audience: str | Sequence[str],
+        scope: Sequence[str] = (),
+        permissions: Sequence[str] | None = None,
+        auth_time: int | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> IssuedToken:
+        """RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; scope when any; auth_time when known."""
+        now = int(time.time())
+        ttl = self.settings.access_token_ttl
+        claims: dict[str, Any] = {
+            "iss": self.settings.issuer,
+            "sub": subject,
+            "aud": audience if isinstance(audience, str) else list(audience),
+            "exp": now + ttl,
+            "iat": now,
+            "jti": secrets.token_urlsafe(16),
+            "client_id": client_id,
+        }
+        if scope:
+            claims["scope"] = " ".join(scope)
+        if permissions is not None:
+            claims["permissions"] = list(permissions)
+        if auth_time is not None:
+            claims["auth_time"] = auth_time
+        if extra:
+            claims.update(extra)
+        key = self.services.keys.signing_key()
+        token = jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": TOKEN_TYPE})
+        return IssuedToken(token, claims, ttl)
+
+    def verify(self, token: str, *, audience: str | None = None, check_revoked: bool = True) -> dict[str, Any]:
+        """Claims of a token this server issued and has not revoked; raises AccessTokenInvalid otherwise."""
+        if len(token) > 8192:
+            raise AccessTokenInvalid("token too large")
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise AccessTokenInvalid(f"malformed: {error}") from None
+        if str(header.get("typ", "")).lower() not in {TOKEN_TYPE, "application/at+jwt"}:
+            raise AccessTokenInvalid("not an access token (typ)")  # RFC 9068 §4
+        found = self.services.keys.public_key(str(header.get("kid", "")))
+        if found is None:
+            raise AccessTokenInvalid("unknown signing key")
+        alg, key = found
+        options = {"require": ["iss", "sub", "exp", "iat", "jti", "client_id"], "verify_aud": audience is not None}
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token, key, algorithms=[alg], issuer=self.settings.issuer, audience=audience, options=options, leeway=5
+            )
+        except jwt.PyJWTError as error:
+            raise AccessTokenInvalid(str(error)) from None
+        if check_revoked and self.is_revoked(claims["jti"]):
+            raise AccessTokenInvalid("revoked")
+        return claims
+
+    def is_revoked(self, jti: str) -> bool:
+        with self.services.database.reader() as session:
+            return session.scalar(select(RevokedAccessToken.jti).where(RevokedAccessToken.jti == jti)) is not None
+
+    def revoke(self, claims: dict[str, Any]) -> None:
+        """Record the jti until the token would have expired anyway."""
+        expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        with self.services.database.transaction() as session:
+            if session.get(RevokedAccessToken, claims["jti"]) is None:
+                session.add(RevokedAccessToken(jti=claims["jti"], expires_at=expires))

@@ -1,0 +1,1 @@
+"""OpenID Connect: discovery, the authorization endpoint, ID tokens, userinfo, logout."""

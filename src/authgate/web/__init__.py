@@ -1,0 +1,1 @@
+"""The HTTP face: the app factory, hosted pages and the admin console."""

@@ -1,0 +1,64 @@
+"""The ASGI application: every route, the error edges, and the services it shares."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute
+
+from authgate.oauth2.errors import NO_STORE, OAuthError, TemporarilyUnavailable
+from authgate.services import Services
+from authgate.settings import Settings, warn_insecure_defaults
+from authgate.storage.database import DatabaseUnavailable
+
+logger = logging.getLogger("authgate.web")
+
+
+def collect_routes() -> list[BaseRoute]:
+    """Each package lists its own routes; a new endpoint touches its package and one line here."""
+    from authgate.oidc import discovery
+    from authgate.web import health
+
+    return [*health.routes, *discovery.routes]
+
+
+def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+    settings = settings or (services.settings if services else Settings())
+    services = services or Services(settings)
+    logging.getLogger("authgate").setLevel(settings.log_level.upper())
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        warn_insecure_defaults(settings)
+        yield
+        services.database.dispose()
+
+    app = Starlette(routes=collect_routes(), lifespan=lifespan)
+    app.state.services = services
+    app.add_exception_handler(OAuthError, _oauth_error)
+    app.add_exception_handler(DatabaseUnavailable, _unavailable)
+    app.add_exception_handler(Exception, _unexpected)
+    return app
+
+
+async def _oauth_error(request: Request, error: Exception) -> Response:
+    assert isinstance(error, OAuthError)
+    if error.debug:
+        logger.info("%s %s: %s (%s)", request.method, request.url.path, error.error, error.debug)
+    return error.response()
+
+
+async def _unavailable(request: Request, error: Exception) -> Response:
+    logger.warning("database unavailable during %s %s: %s", request.method, request.url.path, error)
+    return TemporarilyUnavailable().response()
+
+
+async def _unexpected(request: Request, error: Exception) -> Response:
+    logger.exception("unexpected error during %s %s", request.method, request.url.path)
+    return JSONResponse({"error": "server_error", "error_description": "An unexpected error occurred."},
+                        status_code=500, headers=NO_STORE)

@@ -1,0 +1,161 @@
+"""Fixtures that build the world: settings, services on SQLite or PostgreSQL, a live HTTP server.
+
+Storage-backed tests take `backend` and run on both databases. PostgreSQL gets
+a fresh database per test run (and per xdist worker), dropped at the end;
+tables are emptied between tests.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import create_engine, text
+
+from authgate import bootstrap
+from authgate.provisioning import apply_realm
+from authgate.provisioning.realm_file import parse_realm
+from authgate.services import Services
+from authgate.settings import Settings
+from authgate.storage import migrate
+from authgate.storage.database import Database
+from authgate.storage.models import Base
+
+PG_ADMIN_URL = os.environ.get("AUTHGATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+# TEST FIXTURE ONLY: a fixed master key so test runs are reproducible. Never use outside tests.
+TEST_MASTER_KEY = "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run, migrated once."""
+    name = f"authgate_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    database = Database(url)
+    migrate.upgrade(database)
+    database.dispose()
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _empty_postgres(url: str) -> None:
+    engine = create_engine(url)
+    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path / 'authgate.db'}"
+    url: str = request.getfixturevalue("pg_database")
+    _empty_postgres(url)
+    return url
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "master_key": TEST_MASTER_KEY,
+            "issuer": "http://127.0.0.1:8000",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+def settings(make_settings: Callable[..., Settings], database_url: str) -> Settings:
+    return make_settings(database_url=database_url)
+
+
+@pytest.fixture
+def services(settings: Settings) -> Iterator[Services]:
+    services = Services(settings)
+    bootstrap.prepare(services)
+    yield services
+    services.database.dispose()
+
+
+@pytest.fixture
+def load_realm(services: Services) -> Callable[[str], None]:
+    """Build the world from the same realm-file format users write."""
+
+    def load(yaml_text: str) -> None:
+        with services.realm(actor="test") as realm:
+            apply_realm(realm, parse_realm(yaml_text))
+
+    return load
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """The real app under uvicorn in a thread, on 127.0.0.1 and a free port."""
+
+    def __init__(self, app: Any, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def start(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.05)
+        raise RuntimeError("live server did not start")
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(make_settings: Callable[..., Settings], database_url: str) -> Iterator[LiveServer]:
+    """A running server whose issuer is its own URL; `.services` is the same Services the app uses."""
+    from authgate.web.app import create_app
+
+    port = free_port()
+    settings = make_settings(database_url=database_url, issuer=f"http://127.0.0.1:{port}")
+    services = Services(settings)
+    bootstrap.prepare(services)
+    server = LiveServer(create_app(services=services), port)
+    server.services = services  # type: ignore[attr-defined]
+    server.start()
+    yield server
+    server.stop()
+    services.database.dispose()
