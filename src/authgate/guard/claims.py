@@ -29,17 +29,18 @@ def _thaw(value: Any) -> Any:
     return value
 
 
-def _string_list(payload: Mapping[str, Any], name: str) -> frozenset[str]:
+def _string_list(payload: Mapping[str, Any], name: str, *, spaced: bool) -> frozenset[str]:
     value = payload.get(name)
     if value is None:
         return frozenset()
-    if isinstance(value, str):
+    if spaced and isinstance(value, str):
         # RFC 9068 §2.2.3 / RFC 8693 §4.2: "scope" is space-separated; some
         # issuers (Azure AD) also send "scp" that way.
         return frozenset(value.split())
     if isinstance(value, list) and all(isinstance(item, str) for item in value):
         return frozenset(value)
-    raise InvalidToken(f"{name} claim must be a string or an array of strings")
+    expected = "a string or an array of strings" if spaced else "an array of strings"
+    raise InvalidToken(f"{name} claim must be {expected}")
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -71,8 +72,8 @@ class Claims(Mapping[str, Any]):
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Claims:
         """Build from a verified payload; refuses malformed permission claims."""
-        permissions = _string_list(payload, "permissions")
-        scopes = _string_list(payload, "scope") | _string_list(payload, "scp")
+        permissions = _string_list(payload, "permissions", spaced=False)
+        scopes = _string_list(payload, "scope", spaced=True) | _string_list(payload, "scp", spaced=True)
         sub = payload.get("sub")
         client_id = payload.get("client_id", payload.get("azp"))
         if not isinstance(sub, (str, type(None))) or not isinstance(client_id, (str, type(None))):

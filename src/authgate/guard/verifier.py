@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
-from jwt import PyJWS, PyJWTError
+from jwt import DecodeError, PyJWS, PyJWTError
 from jwt.algorithms import get_default_algorithms
 
 from authgate.guard.cache import ClaimsCache, token_digest
@@ -107,9 +107,12 @@ class TokenVerifier:
         self.full_verifications += 1
         try:
             decoded = self._jws.decode_complete(token)
-        except PyJWTError as err:
-            # PyJWT's messages may quote the header; ours never do.
+        except DecodeError as err:
             raise InvalidToken("malformed token") from err
+        except PyJWTError as err:
+            # PyJWT's own header checks (kid type, crit); its messages may
+            # quote the header, ours never do.
+            raise InvalidToken("malformed token header") from err
         header: dict[str, Any] = decoded["header"]
         alg = self._check_header(header)
         key = self._key_for(header.get("kid"), alg, fetch)
