@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from guard_apps import build_fastapi_app, build_flask_app
 from guard_testkit import AUDIENCE, TestIssuer, TestKey, new_key
 
+from authgate.guard import Guard
 from authgate.guard.flask import FlaskGuard
 
 
@@ -52,13 +53,13 @@ def make_issuer() -> Iterator[Callable[[list[TestKey]], TestIssuer]]:
 
 
 @pytest.fixture
-def make_guard(issuer: TestIssuer) -> Iterator[Callable[..., FlaskGuard]]:
-    """A FlaskGuard for the shared issuer (or ``issuer_url=``), closed afterwards."""
-    made: list[FlaskGuard] = []
+def make_guard(issuer: TestIssuer) -> Iterator[Callable[..., Any]]:
+    """A guard (FlaskGuard unless ``kind=``) for the shared issuer or ``issuer_url``."""
+    made: list[Guard] = []
 
-    def make(issuer_url: str | None = None, **settings: Any) -> FlaskGuard:
+    def make(issuer_url: str | None = None, kind: type[Guard] = FlaskGuard, **settings: Any) -> Any:
         settings.setdefault("required_typ", "at+jwt")
-        made.append(FlaskGuard(issuer=issuer_url or issuer.url, audience=AUDIENCE, **settings))
+        made.append(kind(issuer=issuer_url or issuer.url, audience=AUDIENCE, **settings))
         return made[-1]
 
     yield make

@@ -93,13 +93,15 @@ class TestIssuer:
 
     def __init__(self, keys: list[TestKey]) -> None:
         self.keys = list(keys)
+        #: Raw JWKS entries served after the keys, for malformed-key tests.
+        self.extra_jwks: list[Any] = []
         self.down = False
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         self._thread.start()
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -114,7 +116,7 @@ class TestIssuer:
                 elif self.path == "/.well-known/openid-configuration":
                     self._send(200, {"issuer": issuer.url, "jwks_uri": issuer.url + "/jwks"})
                 elif self.path == "/jwks":
-                    self._send(200, {"keys": [key.jwk for key in issuer.keys]})
+                    self._send(200, {"keys": [key.jwk for key in issuer.keys] + issuer.extra_jwks})
                 else:
                     self._send(404, {"error": "not_found"})
 
