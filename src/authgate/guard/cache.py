@@ -50,7 +50,10 @@ class ClaimsCache:
         """Remember a verified token until its ``exp`` (or the TTL, if sooner)."""
         if self.max_entries <= 0:
             return
-        serve_until = min(claims.expires_at, self._clock() + self.ttl)
+        now = self._clock()
+        serve_until = min(claims.expires_at, now + self.ttl)
+        if serve_until <= now:
+            return  # accepted within the leeway after exp: never from the cache
         with self._lock:
             self._entries[digest] = (claims, serve_until)
             self._entries.move_to_end(digest)

@@ -43,12 +43,19 @@ class GuardWSGIMiddleware:
         except GuardError as err:
             return self.refuse(err, start_response)
         environ[ENVIRON_KEY] = claims
+        started = False
+
+        def tracking_start_response(*args: Any) -> Any:
+            nonlocal started
+            started = True
+            return start_response(*args)
+
         try:
-            return self.app(environ, start_response)
+            return self.app(environ, tracking_start_response)
         except GuardError as err:
-            # PEP 3333: with exc_info, start_response re-raises if headers
-            # were already sent, so a half-sent response is never patched.
-            return self.refuse(err, start_response, exc_info=sys.exc_info())
+            # PEP 3333: a second start_response must carry exc_info, and
+            # re-raises if the headers already went out.
+            return self.refuse(err, start_response, exc_info=sys.exc_info() if started else None)
 
     def refuse(
         self, err: GuardError, start_response: StartResponse, exc_info: Any = None
