@@ -1,0 +1,89 @@
+"""A resource server installs and imports the guard without the server's
+dependencies (SPEC part 5): checked in this venv, and in a throwaway venv
+holding only PyJWT, cryptography, httpx and their own dependencies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+SERVER_MODULES = ("sqlalchemy", "starlette", "fastapi", "flask", "pydantic", "uvicorn", "alembic",
+                  "jinja2", "argon2", "authgate.storage", "authgate.settings")
+BASE_PACKAGES = ("PyJWT", "cryptography", "cffi", "pycparser", "httpx", "httpcore", "h11", "anyio",
+                 "idna", "certifi", "typing_extensions")
+
+# Runs in the throwaway venv: verify a real token from a JWKS served over HTTP.
+SMOKE = textwrap.dedent("""
+    import json, sys, threading, time, importlib.util
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import jwt
+    from cryptography.hazmat.primitives.asymmetric import ec
+    import authgate.guard, authgate.guard.asgi, authgate.guard.wsgi
+    from authgate.guard import Guard, Requirement, InsufficientPermission
+
+    for name in ("flask", "fastapi", "starlette", "sqlalchemy", "pydantic"):
+        assert importlib.util.find_spec(name) is None, name + " should not be installed here"
+
+    key = ec.generate_private_key(ec.SECP256R1())  # TEST-ONLY key
+    jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())), "kid": "k", "alg": "ES256"}
+
+    class Issuer(BaseHTTPRequestHandler):
+        def do_GET(self):
+            doc = ({"issuer": url, "jwks_uri": url + "/jwks"} if "well-known" in self.path
+                   else {"keys": [jwk]})
+            body = json.dumps(doc).encode()
+            self.send_response(200); self.send_header("Content-Length", str(len(body)))
+            self.end_headers(); self.wfile.write(body)
+        def log_message(self, *args): pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Issuer)
+    url = "http://127.0.0.1:%d" % server.server_address[1]
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    now = int(time.time())
+    token = jwt.encode({"iss": url, "aud": "api", "exp": now + 60, "iat": now, "sub": "abe",
+                        "permissions": ["get:drinks"]}, key, "ES256", headers={"kid": "k"})
+    guard = Guard(issuer=url, audience="api")
+    assert guard.authorize("Bearer " + token, Requirement.of("get:drinks")).sub == "abe"
+    try:
+        guard.authorize("Bearer " + token, Requirement.of("post:drinks"))
+        raise SystemExit("permission not enforced")
+    except InsufficientPermission:
+        pass
+    print("guard ok")
+""")
+
+
+def test_guard_imports_nothing_of_the_server() -> None:
+    probe = (
+        "import sys; import authgate.guard, authgate.guard.asgi, authgate.guard.wsgi; "
+        f"loaded = [m for m in {SERVER_MODULES!r} if m in sys.modules]; "
+        "assert not loaded, loaded"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(SRC)}, timeout=60)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.slow
+def test_guard_works_in_a_venv_with_only_the_base_dependencies(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    # Same versions as this venv, so pip finds them in its cache or local wheel mirror.
+    pins = [f"{name}=={version(name)}" for name in BASE_PACKAGES]
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+         "--no-deps", "--disable-pip-version-check", *pins],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    result = subprocess.run([str(python), "-c", SMOKE], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(SRC)}, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.strip() == "guard ok"
