@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from functools import lru_cache
 
 from pydantic import ValidationError
@@ -24,8 +25,35 @@ def settings() -> Settings:
 
 
 @lru_cache(maxsize=1)
-def services() -> Services:
+def _services() -> Services:
     return Services(settings())
+
+
+def services(*, prepares_schema: bool = False) -> Services:
+    """The services; unless the command creates the schema itself, insist it is current."""
+    built = _services()
+    if not prepares_schema:
+        _require_current_schema(built)
+    return built
+
+
+@lru_cache(maxsize=1)
+def _require_current_schema(built: Services) -> None:
+    from authgate.storage import migrate
+
+    with _outage_as_unavailable():
+        current = migrate.current_revision(built.database)
+        head = migrate.head_revision(built.database)
+    if current is None:
+        raise fail("the database has no authgate schema yet; run `authgate init` first")
+    if current != head:
+        raise fail(f"the database schema is at {current}, this version needs {head}; run `authgate init` to upgrade")
+
+
+def _outage_as_unavailable() -> AbstractContextManager[None]:
+    from authgate.storage.database import _translate_outage
+
+    return _translate_outage()
 
 
 def read_secret_from_stdin(what: str) -> str:

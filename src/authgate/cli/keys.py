@@ -9,7 +9,6 @@ import typer
 from authgate.cli import context
 from authgate.cli.output import console, emit_json, handle_errors, table
 from authgate.clock import aware, utcnow
-from authgate.storage import migrate
 
 app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
@@ -45,7 +44,6 @@ def list_keys(json_output: JsonFlag = False) -> None:
 def rotate(json_output: JsonFlag = False) -> None:
     """New keys sign at once; old ones stay in the JWKS until their tokens have expired."""
     services = context.services()
-    migrate.upgrade(services.database)
     kids = services.keys.rotate(actor="cli")
     if json_output:
         emit_json({"new_kids": kids})

@@ -26,7 +26,7 @@ def init(
 ) -> None:
     """Create or upgrade the schema, create signing keys and the first admin. Safe to run again."""
     password = context.read_secret_from_stdin("admin password") if password_stdin else None
-    result = bootstrap.initialize(context.services(), admin_username, password)
+    result = bootstrap.initialize(context.services(prepares_schema=True), admin_username, password)
     if json_output:
         emit_json({
             "schema": result.schema_after, "upgraded_from": result.schema_before,
@@ -60,8 +60,9 @@ def _prepare_and_serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
     settings = context.settings()
-    bootstrap.prepare(context.services())
-    context.services().database.dispose()  # workers open their own connections
+    services = context.services(prepares_schema=True)
+    bootstrap.prepare(services)
+    services.database.dispose()  # workers open their own connections
     uvicorn.run(
         "authgate.web.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level=settings.log_level.lower(), proxy_headers=False, server_header=False,
@@ -75,7 +76,7 @@ def apply(
 ) -> None:
     """Create or update APIs, permissions, roles, users and clients from FILE: all of it, or nothing."""
     realm_file = load_realm_file(file)
-    services = context.services()
+    services = context.services(prepares_schema=True)
     bootstrap.prepare(services)
     result = _apply_with_progress(realm_file, show=not json_output)
     if json_output:
@@ -86,7 +87,7 @@ def apply(
 
 
 def _apply_with_progress(realm_file: object, *, show: bool) -> ApplyResult:
-    services = context.services()
+    services = context.services(prepares_schema=True)
     users = len(realm_file.users)  # type: ignore[attr-defined]
     with Progress(
         TextColumn("importing users"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -117,7 +118,7 @@ def demo(
 
 @handle_errors
 def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
-    services = context.services()
+    services = context.services(prepares_schema=True)
     settings = context.settings()
     result = bootstrap.initialize(services)
     realm_file = load_realm_file(realm_path)

@@ -1,0 +1,150 @@
+"""The `authgate` command as users run it: a real process, real databases, exit codes and output."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import TEST_MASTER_KEY
+
+SAMPLE = Path(__file__).parent.parent / "fixtures" / "spec_sample.yaml"
+
+
+@pytest.fixture
+def authgate(database_url, tmp_path):
+    env = {
+        **os.environ,
+        "AUTHGATE_DATABASE_URL": database_url,
+        "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
+        "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY,
+        "COLUMNS": "200",
+    }
+
+    def run(*args, stdin=None, check=True):
+        result = subprocess.run(
+            [sys.executable, "-m", "authgate", *args], input=stdin, capture_output=True, text=True, env=env, timeout=120
+        )
+        assert "Traceback" not in result.stderr + result.stdout
+        if check:
+            assert result.returncode == 0, result.stderr
+        return result
+
+    return run
+
+
+def test_init_is_idempotent_and_prints_the_admin_password_once(authgate):
+    first = json.loads(authgate("init", "--json").stdout)
+    assert first["admin_created"] and len(first["admin_password"]) >= 16
+    second = json.loads(authgate("init", "--json").stdout)
+    assert not second["admin_created"] and second["admin_password"] is None
+    assert second["schema"] == first["schema"]
+    user = json.loads(authgate("user", "show", "admin", "--json").stdout)
+    assert user["roles"] == ["admin"]
+
+
+def test_init_reads_the_admin_password_from_stdin(authgate):
+    result = json.loads(authgate("init", "--admin-username", "root", "--password-stdin", "--json",
+                                 stdin="stdin supplied admin passphrase\n").stdout)
+    assert result["admin"] == "root" and result["admin_password"] is None
+
+
+def test_apply_twice_says_nothing_changed(authgate):
+    first = json.loads(authgate("apply", str(SAMPLE), "--json").stdout)
+    assert first["changed"] and first["created"]["users"] == 2
+    again = authgate("apply", str(SAMPLE))
+    assert "no changes" in again.stdout
+
+
+def test_a_malformed_file_exits_non_zero_with_one_line(authgate, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("users:\n  - username: abe\n    roles: [nope]\n")
+    result = authgate("apply", str(bad), check=False)
+    assert result.returncode == 1
+    assert "users[0] (line 2)" in result.stderr and "nope" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_user_lifecycle_with_json(authgate):
+    authgate("apply", str(SAMPLE))
+    authgate("user", "add", "zoe", "--email", "zoe@example.org", "--role", "barista", "--password-stdin",
+             stdin="zoe's fine long passphrase\n")
+    listed = json.loads(authgate("user", "list", "--search", "zo", "--json").stdout)
+    assert [u["username"] for u in listed] == ["zoe"]
+    changed = json.loads(authgate("user", "change", "zoe", "--disabled", "--json").stdout)
+    assert changed["disabled"] is True
+    roles = json.loads(authgate("user", "roles", "zoe", "--add", "manager", "--remove", "barista", "--json").stdout)
+    assert roles["roles"] == ["manager"]
+    authgate("user", "remove", "zoe", "--yes")
+    missing = authgate("user", "show", "zoe", check=False)
+    assert missing.returncode == 1 and "does not exist" in missing.stderr
+
+
+def test_weak_password_is_refused_without_echoing_it(authgate):
+    authgate("init")
+    result = authgate("user", "add", "weak", "--password-stdin", stdin="password1\n", check=False)
+    assert result.returncode == 1 and "weak_password" in result.stderr
+    assert "password1" not in result.stderr + result.stdout
+
+
+def test_commands_before_init_say_to_run_init(tmp_path):
+    env = {**os.environ, "AUTHGATE_DATA_DIR": str(tmp_path / "fresh"), "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY}
+    result = subprocess.run([sys.executable, "-m", "authgate", "user", "list"], capture_output=True, text=True, env=env)
+    assert result.returncode == 1 and "authgate init" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_roles_apis_and_clients(authgate):
+    authgate("init")
+    authgate("api", "add", "https://tea.example", "-p", "read:tea", "-p", "brew:tea")
+    role = json.loads(authgate("role", "add", "brewer", "-p", "https://tea.example=brew:tea", "--json").stdout)
+    assert role["permissions"] == {"https://tea.example": ["brew:tea"]}
+    client = json.loads(authgate("client", "add", "kettle", "--grant-type", "client_credentials",
+                                 "-p", "https://tea.example=read:tea", "--json").stdout)
+    assert len(client["client_secret"]) >= 32
+    rotated = json.loads(authgate("client", "rotate-secret", "kettle", "--json").stdout)
+    assert rotated["client_secret"] != client["client_secret"]
+    shown = json.loads(authgate("client", "show", "kettle", "--json").stdout)
+    assert "client_secret" not in shown
+    bad = authgate("role", "add", "x", "-p", "https://tea.example=fly:tea", check=False)
+    assert bad.returncode == 1 and "fly:tea" in bad.stderr
+
+
+def test_tables_on_a_terminal(authgate):
+    authgate("apply", str(SAMPLE))
+    out = authgate("user", "list").stdout
+    assert "username" in out and "abe" in out and "mia" in out
+
+
+def test_keys_rotate_and_list(authgate):
+    authgate("init")
+    before = json.loads(authgate("keys", "list", "--json").stdout)
+    assert {k["state"] for k in before} == {"signing"}
+    new = json.loads(authgate("keys", "rotate", "--json").stdout)["new_kids"]
+    after = json.loads(authgate("keys", "list", "--json").stdout)
+    states = {k["kid"]: k["state"] for k in after}
+    assert all(states[kid] == "signing" for kid in new)
+    assert all(states[k["kid"]] == "published" for k in before)
+
+
+def test_audit_shows_admin_changes(authgate):
+    authgate("apply", str(SAMPLE))
+    events = json.loads(authgate("audit", "--user", "abe", "--json").stdout)
+    assert events and events[0]["actor"] == "authgate apply"
+    bad = authgate("audit", "--since", "yesterday-ish", check=False)
+    assert bad.returncode == 1 and "--since" in bad.stderr
+
+
+def test_database_down_is_one_line_and_exit_3(authgate, monkeypatch, tmp_path):
+    env_url = "postgresql+psycopg://postgres@127.0.0.1:1/none"
+    result = subprocess.run([sys.executable, "-m", "authgate", "user", "list"], capture_output=True, text=True,
+                            env={**os.environ, "AUTHGATE_DATABASE_URL": env_url, "AUTHGATE_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 3 and "database is unavailable" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_setting_is_named(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "authgate", "user", "list"], capture_output=True, text=True,
+                            env={**os.environ, "AUTHGATE_ISSUER": "ftp://nope", "AUTHGATE_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 1 and "AUTHGATE_ISSUER" in result.stderr and "Traceback" not in result.stderr
