@@ -23,8 +23,10 @@ from authgate.settings import Settings
 from authgate.storage.database import Database
 
 if TYPE_CHECKING:
+    from authgate.accounts.throttle import Throttle
     from authgate.oauth2.access_tokens import AccessTokens
     from authgate.oauth2.keys import KeyStore
+    from authgate.oauth2.runtime import OAuthRuntime
 
 
 class Realm:
@@ -71,6 +73,20 @@ class Services:
         from authgate.oauth2.access_tokens import AccessTokens
 
         return AccessTokens(self)
+
+    @cached_property
+    def oauth2(self) -> OAuthRuntime:
+        """Client directory, grant registry, refresh token store, issuance log (see oauth2/runtime.py)."""
+        from authgate.oauth2.runtime import OAuthRuntime
+
+        return OAuthRuntime(self)
+
+    @cached_property
+    def throttle(self) -> Throttle:
+        """Brute-force counters shared across processes (database, or Redis when configured)."""
+        from authgate.accounts.throttle import Throttle
+
+        return Throttle.from_settings(self.settings, self.database)
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:

@@ -62,6 +62,13 @@ class Settings(BaseSettings):
 
     # --- lifetimes (seconds) -------------------------------------------------
     access_token_ttl: int = Field(3600, ge=30, description="Lifetime of JWT access tokens.")
+    client_cache_seconds: float = Field(
+        2.0, ge=0, le=60,
+        description=(
+            "How long a server process caches client records and their permissions for the token "
+            "endpoints (admin changes in the same process apply at once; other processes' within this). 0: no cache."
+        ),
+    )
     id_token_ttl: int = Field(3600, ge=30, description="Lifetime of ID tokens.")
     refresh_token_ttl: int = Field(30 * 86400, ge=60, description="Absolute lifetime of a refresh token family.")
     refresh_token_idle_ttl: int = Field(14 * 86400, ge=60, description="A refresh token unused this long expires.")
@@ -100,6 +107,13 @@ class Settings(BaseSettings):
     lockout_ip_threshold: int = Field(30, ge=1, description="Failures from one address before it is stopped.")
     lockout_window: int = Field(900, ge=10, description="Seconds over which failures are counted.")
     lockout_max_duration: int = Field(900, ge=1, description="Longest lock, in seconds; locks end by themselves.")
+    lockout_pair_threshold: int = Field(
+        5, ge=1, description="Failures for one account from one address before that pair is locked."
+    )
+    lockout_base_delay: float = Field(
+        1.0, gt=0, description="First lock's length in seconds; each further counted failure doubles it (up to lockout_max_duration)."
+    )
+    redis_key_prefix: str = Field("authgate:", description="Prefix of every Redis key authgate writes.")
     trusted_proxies: list[str] = Field(
         default_factory=list,
         description="Addresses whose X-Forwarded-For is believed for the client IP (CIDR allowed).",

@@ -65,6 +65,23 @@ class InvalidScope(OAuthError):
     error = "invalid_scope"
 
 
+class PayloadTooLarge(OAuthError):
+    """A body over the endpoint's limit, refused before it is parsed."""
+
+    error = "invalid_request"
+    status_code = 413
+
+
+class MethodNotAllowed(OAuthError):
+    """RFC 6749 §3.2: the token endpoint (and its siblings) take POST only."""
+
+    error = "invalid_request"
+    status_code = 405
+
+    def __init__(self, allowed: str = "POST, OPTIONS") -> None:
+        super().__init__("This endpoint accepts POST only.", headers={"Allow": allowed})
+
+
 # RFC 8707 §2
 class InvalidTarget(OAuthError):
     error = "invalid_target"

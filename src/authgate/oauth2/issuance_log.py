@@ -1,0 +1,83 @@
+"""`token.issued` audit events, written in batches so the token endpoint's hot path stays cheap.
+
+Issuing a client_credentials token needs no database write at all; writing
+one audit row per token would make the audit log the bottleneck. Events are
+queued in memory and written in one transaction at most `FLUSH_DELAY`
+seconds later (or at once when `BATCH` are waiting). The cost: a crash can
+lose up to FLUSH_DELAY seconds of `token.issued` events (never login,
+reuse, lock or revocation events, which are written synchronously). While
+the database is down, events are kept (up to `MAX_PENDING`) and retried.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import threading
+from collections import deque
+from typing import Any
+
+from authgate import audit
+from authgate.storage.database import Database, DatabaseUnavailable
+from authgate.storage.models import AuditEvent
+
+logger = logging.getLogger("authgate.audit")
+
+FLUSH_DELAY = 0.5
+BATCH = 500
+MAX_PENDING = 20_000
+
+
+class IssuanceLog:
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self._pending: deque[dict[str, Any]] = deque()
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._timer: threading.Timer | None = None
+        atexit.register(self.flush)
+
+    def record(self, *, subject: str | None, client_id: str, grant_type: str, ip: str | None, **detail: Any) -> None:
+        event = {"type": audit.TOKEN_ISSUED, "subject": subject, "client_id": client_id, "ip": ip,
+                 "outcome": "success", "detail": {"grant_type": grant_type, **detail}}
+        with self._lock:
+            if len(self._pending) >= MAX_PENDING:
+                self._pending.popleft()
+            self._pending.append(event)
+            flush_now = len(self._pending) >= BATCH
+            if not flush_now and self._timer is None:
+                self._timer = threading.Timer(FLUSH_DELAY, self._timer_fired)
+                self._timer.daemon = True
+                self._timer.start()
+        if flush_now:
+            threading.Thread(target=self.flush, daemon=True).start()
+
+    def _timer_fired(self) -> None:
+        with self._lock:
+            self._timer = None
+        self.flush()
+
+    def flush(self) -> int:
+        """Write everything queued; returns how many events were written."""
+        with self._flush_lock:
+            with self._lock:
+                batch = list(self._pending)
+                self._pending.clear()
+            if not batch:
+                return 0
+            try:
+                with self.database.transaction() as session:
+                    session.add_all(AuditEvent(**event) for event in batch)
+            except DatabaseUnavailable:
+                with self._lock:
+                    self._pending.extendleft(reversed(batch[-MAX_PENDING:]))
+                    if self._timer is None:
+                        self._timer = threading.Timer(FLUSH_DELAY * 4, self._timer_fired)
+                        self._timer.daemon = True
+                        self._timer.start()
+                logger.warning("audit log unavailable; %d token.issued events kept for retry", len(batch))
+                return 0
+            except Exception:
+                logger.exception("could not write %d token.issued audit events", len(batch))
+                return 0
+            return len(batch)

@@ -1,0 +1,79 @@
+"""Token revocation, ``POST /oauth/revoke`` (RFC 7009).
+
+The client authenticates as at the token endpoint (a public client by its
+client_id, RFC 7009 §2.1). A refresh token revokes its whole family; an
+access token has its `jti` recorded until it would have expired. The
+`token_type_hint` only decides which kind is tried first: an unknown hint or
+a wrong one still searches both (RFC 7009 §2.1). A token that is unknown,
+already invalid or another client's gets 200 all the same, and nothing
+happens (RFC 7009 §2.2).
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authgate import audit
+from authgate.oauth2.access_tokens import AccessTokenInvalid
+from authgate.oauth2.client_auth import AuthenticatedClient, authenticate_client
+from authgate.oauth2.errors import NO_STORE
+from authgate.oauth2.form import Form, read_form
+from authgate.oauth2.token_endpoint import error_response
+from authgate.services import Services
+from authgate.web import cors
+from authgate.web.client_ip import client_ip
+
+
+async def revoke(request: Request) -> Response:
+    services: Services = request.app.state.services
+    if request.method == "OPTIONS":
+        return cors.preflight(request, services.oauth2.clients.origin_registered)
+    origin = cors.request_origin(request)
+    ip = client_ip(request, tuple(services.settings.trusted_proxies))
+    seen: list[tuple[str, ...]] = []
+    try:
+        form = await read_form(request)
+        authorization = request.headers.get("authorization")
+        await run_in_threadpool(_revoke, services, form, authorization, ip, seen)
+    except Exception as error:  # noqa: BLE001 - rendered as the protocol error it is
+        return error_response(error, request, cors.response_headers(origin, seen[0] if seen else ()))
+    # RFC 7009 §2.2: 200 whether or not there was anything to revoke.
+    return Response(status_code=200, headers={**NO_STORE, **cors.response_headers(origin, seen[0])})
+
+
+def _revoke(services: Services, form: Form, authorization: str | None, ip: str, seen: list[tuple[str, ...]]) -> None:
+    client = authenticate_client(services.oauth2.clients, form, authorization)
+    seen.append(client.client.web_origins)
+    token = form.require("token")
+    attempts = [_revoke_refresh_token, _revoke_access_token]
+    if form.get("token_type_hint") == "access_token":
+        attempts.reverse()
+    for attempt in attempts:
+        if attempt(services, client, token, ip):
+            return
+
+
+def _revoke_refresh_token(services: Services, client: AuthenticatedClient, token: str, ip: str) -> bool:
+    with services.database.transaction() as session:
+        family = services.oauth2.refresh_tokens.revoke(session, token, client_id=client.client_id)
+        if family is not None:
+            audit.record(session, audit.TOKEN_REVOKED, client_id=client.client_id, ip=ip,
+                         token_type="refresh_token", family=family[:12])
+    return family is not None
+
+
+def _revoke_access_token(services: Services, client: AuthenticatedClient, token: str, ip: str) -> bool:
+    if token.count(".") != 2:
+        return False
+    try:
+        claims = services.access_tokens.verify(token, check_revoked=False)
+    except AccessTokenInvalid:
+        return False
+    if claims.get("client_id") != client.client_id:
+        return False  # RFC 7009 §2.1: only the client it was issued to may revoke it
+    services.access_tokens.revoke(claims)
+    audit.record_now(services.database, audit.TOKEN_REVOKED, client_id=client.client_id, ip=ip,
+                     token_type="access_token", jti=claims["jti"], sub=claims.get("sub"))
+    return True

@@ -1,0 +1,41 @@
+"""The OAuth machinery one server process shares: `services.oauth2`.
+
+    services.oauth2.clients         ClientDirectory (cached client records, known audiences, origins)
+    services.oauth2.grants          GrantRegistry (token endpoint dispatch)
+    services.oauth2.refresh_tokens  RefreshTokenStore
+    services.oauth2.issuance_log    IssuanceLog (batched `token.issued` audit events)
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from authgate.oauth2.client_directory import ClientDirectory
+from authgate.oauth2.grants import GrantRegistry, default_registry
+from authgate.oauth2.issuance_log import IssuanceLog
+from authgate.oauth2.refresh_tokens import RefreshTokenStore, successor_key
+
+if TYPE_CHECKING:
+    from authgate.services import Services
+
+
+class OAuthRuntime:
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    @cached_property
+    def clients(self) -> ClientDirectory:
+        return ClientDirectory(self.services.database, self.services.settings.client_cache_seconds)
+
+    @cached_property
+    def grants(self) -> GrantRegistry:
+        return default_registry()
+
+    @cached_property
+    def refresh_tokens(self) -> RefreshTokenStore:
+        return RefreshTokenStore(self.services.settings, successor_key(self.services.settings))
+
+    @cached_property
+    def issuance_log(self) -> IssuanceLog:
+        return IssuanceLog(self.services.database)

@@ -1,0 +1,98 @@
+"""The token endpoint, ``POST /oauth/token`` (RFC 6749 §3.2, §5), as a short list of named steps:
+
+    parse form → authenticate client → look up grant → check the client may use it → dispatch
+
+Every answer — token or error — carries ``Cache-Control: no-store`` and
+``Pragma: no-cache`` (RFC 6749 §5.1) and the CORS headers of the requesting
+client's registered web origins. Errors use the RFC 6749 §5.2 shape; a
+database outage is 503 ``temporarily_unavailable``; anything unexpected is
+500 ``server_error`` with no detail. Blocking work runs in the threadpool.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authgate.oauth2.client_auth import AuthenticatedClient, authenticate_client
+from authgate.oauth2.errors import NO_STORE, OAuthError, ServerError, TemporarilyUnavailable, UnauthorizedClient, UnsupportedGrantType
+from authgate.oauth2.form import Form, read_form
+from authgate.oauth2.grants import Grant, GrantRegistry, TokenRequest
+from authgate.oauth2.token_response import TokenResponse
+from authgate.services import Services
+from authgate.storage.database import DatabaseUnavailable
+from authgate.web import cors
+from authgate.web.client_ip import client_ip
+
+logger = logging.getLogger("authgate.oauth2")
+
+
+async def token(request: Request) -> Response:
+    services: Services = request.app.state.services
+    if request.method == "OPTIONS":
+        return cors.preflight(request, services.oauth2.clients.origin_registered)
+    origin = cors.request_origin(request)
+    ip = client_ip(request, tuple(services.settings.trusted_proxies))
+    seen: list[tuple[str, ...]] = []
+    try:
+        form = await read_form(request)
+        authorization = request.headers.get("authorization")
+        result = await run_in_threadpool(_token, services, form, authorization, ip, seen)
+    except Exception as error:  # noqa: BLE001 - every failure becomes a protocol error response
+        return error_response(error, request, cors.response_headers(origin, seen[0] if seen else ()))
+    return result.render(cors.response_headers(origin, seen[0]))
+
+
+def _token(services: Services, form: Form, authorization: str | None, ip: str, seen: list[tuple[str, ...]]) -> TokenResponse:
+    client = authenticate_client(services.oauth2.clients, form, authorization)
+    seen.append(client.client.web_origins)  # CORS for this client's origins, on errors too
+    return exchange(services, client, form, ip)
+
+
+def exchange(services: Services, client: AuthenticatedClient, form: Form, ip: str) -> TokenResponse:
+    """Steps after client authentication; run in a worker thread."""
+    grant = look_up_grant(services.oauth2.grants, form)
+    check_client_may_use(client, grant)
+    result = grant.handle(TokenRequest(services, client, form, ip))
+    services.oauth2.issuance_log.record(
+        subject=result.subject_name, client_id=client.client_id, grant_type=grant.grant_type, ip=ip,
+        sub=result.access.claims.get("sub"), jti=result.access.claims.get("jti"),
+        aud=result.access.claims.get("aud"), **dict(result.audit_detail),
+    )
+    return result
+
+
+def look_up_grant(registry: GrantRegistry, form: Form) -> Grant:
+    grant_type = form.require("grant_type")
+    grant = registry.get(grant_type)
+    if grant is None:
+        raise UnsupportedGrantType(f"Grant type {grant_type[:60]!r} is not supported.")  # RFC 6749 §5.2
+    return grant
+
+
+def check_client_may_use(client: AuthenticatedClient, grant: Grant) -> None:
+    # RFC 6749 §5.2 unauthorized_client: the client is not authorised to use this grant type.
+    if grant.grant_type not in client.client.grant_types:
+        raise UnauthorizedClient(f"This client may not use the {grant.grant_type} grant.")
+    if grant.confidential_only and not client.client.is_confidential:
+        raise UnauthorizedClient(f"The {grant.grant_type} grant needs a confidential client.")  # RFC 6749 §4.4
+
+
+def error_response(error: Exception, request: Request, headers: dict[str, str]) -> Response:
+    """Render any failure of the protocol endpoints: OAuthError as itself, outage as 503, the rest as 500."""
+    if isinstance(error, OAuthError):
+        if error.debug:
+            logger.info("%s %s: %s (%s)", request.method, request.url.path, error.error, error.debug)
+        rendered = error
+    elif isinstance(error, DatabaseUnavailable):
+        logger.warning("database unavailable during %s %s: %s", request.method, request.url.path, error)
+        rendered = TemporarilyUnavailable()
+    else:
+        logger.exception("unexpected error during %s %s", request.method, request.url.path)
+        rendered = ServerError("An unexpected error occurred.")
+    response = rendered.response()
+    response.headers.update({**NO_STORE, **headers})
+    return response
