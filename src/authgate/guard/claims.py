@@ -11,13 +11,22 @@ from typing import Any
 from authgate.guard.errors import InvalidToken
 
 
+_SCALARS = (str, int, float, bool, type(None))
+_NO_STRINGS: frozenset[str] = frozenset()
+
+
 def _freeze(value: Any) -> Any:
     # Claims objects are shared between requests through the claims cache,
-    # so nothing reachable from them may be mutable.
+    # so nothing reachable from them may be mutable. Scalars, the bulk of a
+    # payload, are kept as they are (this runs once per fresh token).
+    if type(value) in _SCALARS:
+        return value
     if isinstance(value, dict):
-        return MappingProxyType({key: _freeze(item) for key, item in value.items()})
+        return MappingProxyType({
+            key: item if type(item) in _SCALARS else _freeze(item) for key, item in value.items()
+        })
     if isinstance(value, list):
-        return tuple(_freeze(item) for item in value)
+        return tuple([item if type(item) in _SCALARS else _freeze(item) for item in value])
     return value
 
 
@@ -32,12 +41,12 @@ def _thaw(value: Any) -> Any:
 def _string_list(payload: Mapping[str, Any], name: str, *, spaced: bool) -> frozenset[str]:
     value = payload.get(name)
     if value is None:
-        return frozenset()
-    if spaced and isinstance(value, str):
+        return _NO_STRINGS
+    if spaced and type(value) is str:
         # RFC 9068 §2.2.3 / RFC 8693 §4.2: "scope" is space-separated; some
         # issuers (Azure AD) also send "scp" that way.
         return frozenset(value.split())
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+    if type(value) is list and all(type(item) is str for item in value):
         return frozenset(value)
     expected = "a string or an array of strings" if spaced else "an array of strings"
     raise InvalidToken(f"{name} claim must be {expected}")
@@ -73,7 +82,9 @@ class Claims(Mapping[str, Any]):
     def from_payload(cls, payload: dict[str, Any]) -> Claims:
         """Build from a verified payload; refuses malformed permission claims."""
         permissions = _string_list(payload, "permissions", spaced=False)
-        scopes = _string_list(payload, "scope", spaced=True) | _string_list(payload, "scp", spaced=True)
+        scopes = _string_list(payload, "scope", spaced=True)
+        if "scp" in payload:
+            scopes |= _string_list(payload, "scp", spaced=True)
         sub = payload.get("sub")
         client_id = payload.get("client_id", payload.get("azp"))
         if not isinstance(sub, (str, type(None))) or not isinstance(client_id, (str, type(None))):
