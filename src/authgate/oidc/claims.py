@@ -1,0 +1,57 @@
+"""Which user claims each OpenID scope releases (OIDC Core §5.4), for userinfo and ID tokens.
+
+`sub` is the user's database id as a string: stable and never reassigned,
+unlike a username that can be renamed (OIDC Core §5.7: sub is the only
+claim an RP may use as a key).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from authgate.clock import aware
+from authgate.storage.models import User
+
+OPENID = "openid"
+PROFILE = "profile"
+EMAIL = "email"
+OFFLINE_ACCESS = "offline_access"
+OIDC_SCOPES = (OPENID, PROFILE, EMAIL, OFFLINE_ACCESS)
+
+# What a person is told each scope means, on the consent page.
+SCOPE_DESCRIPTIONS = {
+    OPENID: "Know who you are (your account identifier)",
+    PROFILE: "See your name and username",
+    EMAIL: "See your email address",
+    OFFLINE_ACCESS: "Stay signed in and act for you while you are away",
+}
+
+
+def subject_of(user: User) -> str:
+    return subject_for(user.id)
+
+
+def subject_for(user_id: int) -> str:
+    return str(user_id)
+
+
+def user_id_of(subject: str) -> int | None:
+    """The inverse of `subject_for`; None for a subject that is not a user's (a machine client's)."""
+    return int(subject) if subject.isdigit() and len(subject) < 19 else None
+
+
+def user_claims(user: User, scope: Iterable[str]) -> dict[str, Any]:
+    """`sub` always; profile and email claims per OIDC Core §5.4 when their scope was granted."""
+    granted = set(scope)
+    claims: dict[str, Any] = {"sub": subject_of(user)}
+    if PROFILE in granted:
+        claims["preferred_username"] = user.username
+        if user.name:
+            claims["name"] = user.name
+        if user.updated_at is not None:
+            claims["updated_at"] = int(aware(user.updated_at).timestamp())
+    if EMAIL in granted and user.email:
+        claims["email"] = user.email
+        claims["email_verified"] = bool(user.email_verified)
+    return claims

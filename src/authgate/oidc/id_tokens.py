@@ -1,0 +1,109 @@
+"""ID tokens (OIDC Core §2, §3.1.3.6–7): issued by the code and refresh grants, read back as hints.
+
+Always RS256: the one algorithm every relying party must support (OIDC Core
+§15.1); the KeyStore keeps an RS256 key for exactly this.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import jwt
+
+from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
+from authgate.oauth2.refresh_tokens import RefreshGrant
+from authgate.oidc.claims import OIDC_SCOPES, user_claims
+from authgate.storage.models import User
+
+if TYPE_CHECKING:
+    from authgate.services import Services
+
+# The only way users authenticate here: a password (RFC 8176 §2 "pwd").
+ACR_PASSWORD = "urn:authgate:acr:password"
+AMR = ["pwd"]
+
+
+@dataclass(frozen=True)
+class IdTokenRequest:
+    """What the ID token says beyond the user: who asked, how the user logged in, what was granted."""
+
+    client_id: str
+    scope: tuple[str, ...]
+    auth_time: int | None
+    nonce: str | None = None
+    sid: str | None = None
+    acr_requested: bool = False
+
+
+class IdTokenHintInvalid(Exception):
+    """Not an ID token this server issued (signature, issuer or type). Safe to log."""
+
+
+def left_half_hash(value: str) -> str:
+    """OIDC Core §3.1.3.6 at_hash (and c_hash): base64url of the left half of SHA-256 (RS256)."""
+    digest = hashlib.sha256(value.encode("ascii")).digest()
+    return base64.urlsafe_b64encode(digest[: len(digest) // 2]).rstrip(b"=").decode()
+
+
+def issue(services: Services, user: User, request: IdTokenRequest, *, access_token: str | None = None) -> str:
+    """OIDC Core §2: iss sub aud exp iat, auth_time, nonce (echoed exactly), azp, at_hash, sid, acr."""
+    now = int(time.time())
+    claims: dict[str, Any] = user_claims(user, request.scope)
+    claims.update(
+        iss=services.settings.issuer, aud=request.client_id, azp=request.client_id,
+        iat=now, exp=now + services.settings.id_token_ttl, amr=AMR,
+    )
+    if request.auth_time is not None:
+        claims["auth_time"] = request.auth_time  # OIDC Core §3.1.2.1 (max_age) and §2
+    if request.nonce is not None:
+        claims["nonce"] = request.nonce  # OIDC Core §3.1.3.7 item 11
+    if request.sid is not None:
+        claims["sid"] = request.sid
+    if request.acr_requested:
+        claims["acr"] = ACR_PASSWORD
+    if access_token is not None:
+        claims["at_hash"] = left_half_hash(access_token)
+    key = services.keys.signing_key(ID_TOKEN_ALGORITHM)
+    return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": "JWT"})
+
+
+def for_refresh(services: Services, user: User, grant: RefreshGrant, access_token: str) -> str:
+    """OIDC Core §12.2: a refreshed ID token, same iss/sub/aud/auth_time/sid, no nonce."""
+    auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
+    scope = tuple(name for name in grant.scope if name in OIDC_SCOPES)
+    return issue(services, user, IdTokenRequest(grant.client_id, scope, auth_time, sid=grant.session_id),
+                 access_token=access_token)
+
+
+def read_hint(services: Services, token: str) -> dict[str, Any]:
+    """Claims of an ID token we issued, expired or not (OIDC RP-Initiated Logout §2; Core §3.1.2.1)."""
+    if len(token) > 16384:
+        raise IdTokenHintInvalid("too large")
+    try:
+        header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError as error:
+        raise IdTokenHintInvalid(f"malformed: {error}") from None
+    if str(header.get("typ", "JWT")).lower() in {"at+jwt", "application/at+jwt"}:
+        raise IdTokenHintInvalid("an access token, not an ID token")
+    found = services.keys.public_key(str(header.get("kid", "")))
+    if found is None or found[0] != ID_TOKEN_ALGORITHM:
+        raise IdTokenHintInvalid("unknown signing key")
+    alg, key = found
+    try:
+        claims: dict[str, Any] = jwt.decode(
+            token, key, algorithms=[alg], issuer=services.settings.issuer,
+            options={"verify_exp": False, "verify_aud": False, "require": ["iss", "sub", "aud"]},
+        )
+    except jwt.PyJWTError as error:
+        raise IdTokenHintInvalid(str(error)) from None
+    return claims
+
+
+def audiences(claims: dict[str, Any]) -> Iterable[str]:
+    aud = claims.get("aud")
+    return [aud] if isinstance(aud, str) else [str(a) for a in aud or []]

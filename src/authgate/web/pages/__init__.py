@@ -1,0 +1,33 @@
+"""The hosted pages: login, consent, account (password change, connected applications), registration.
+
+Server-rendered with Jinja2, usable without JavaScript, every form
+CSRF-protected (`web/csrf.py`), every page sent with the security headers of
+`rendering.security_headers`. The protocol endpoints that also render pages
+(/authorize's errors and form_post, /logout's confirmation) live in `oidc/`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from authgate.web.pages import account, consent, login, registration
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+routes: list[BaseRoute] = [
+    Route("/login", login.login_page, methods=["GET"]),
+    Route("/login", login.login_submit, methods=["POST"]),
+    Route("/consent", consent.consent_page, methods=["GET"]),
+    Route("/consent", consent.consent_submit, methods=["POST"]),
+    Route("/register", registration.register_page, methods=["GET"]),
+    Route("/register", registration.register_submit, methods=["POST"]),
+    Route("/account", account.account_page, methods=["GET"]),
+    Route("/account/password", account.password_page, methods=["GET"]),
+    Route("/account/password", account.password_submit, methods=["POST"]),
+    Route("/account/consents", account.consents_page, methods=["GET"]),
+    Route("/account/consents/revoke", account.consent_revoke, methods=["POST"]),
+    Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
+]

@@ -1,0 +1,89 @@
+"""The hosted login page: username and password, then back to what asked for the login.
+
+Passwords go through `PasswordLogin`, so the brute-force protection (per
+account and per address) and the audit log apply here exactly as at the
+token endpoint. A failure says only that the pair was wrong (no account
+enumeration); a throttled login says how long to wait. A success starts a
+new browser session with a new cookie (session fixation).
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
+from authgate.web import csrf
+from authgate.web.client_ip import client_ip
+from authgate.web.pages import navigation
+from authgate.web.pages.rendering import form_value, redirect, render
+from authgate.web.sessions import BrowserSessions
+
+
+async def login_page(request: Request) -> Response:
+    return_to = navigation.safe_return_to(request.query_params.get("return_to"))
+    hint = (request.query_params.get("login_hint") or "")[:150]
+    return await run_in_threadpool(_show, request, return_to, hint, None, 200)
+
+
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    return_to = navigation.safe_return_to(form_value(form, "return_to", 8000))
+    username = form_value(form, "username", 150).strip()
+    settings = request.app.state.services.settings
+    try:
+        csrf.check(request, form.get(csrf.FIELD), settings.issuer)
+    except csrf.CsrfFailed:
+        return await run_in_threadpool(
+            _show, request, return_to, username, "This form expired or came from another site. Please try again.", 403)
+    password = form_value(form, "password", 1024)
+    if not username or not password:
+        return await run_in_threadpool(_show, request, return_to, username, "Enter your username and password.", 400)
+    return await run_in_threadpool(_authenticate, request, return_to, username, password)
+
+
+def _authenticate(request: Request, return_to: str, username: str, password: str) -> Response:
+    services = request.app.state.services
+    ip = client_ip(request, tuple(services.settings.trusted_proxies))
+    try:
+        user = PasswordLogin(services).authenticate(
+            username, password, ip=ip, client_id=navigation.client_id_of(return_to))
+    except LoginThrottled as throttled:
+        wait = max(1, int(throttled.retry_after_seconds))
+        message = f"Too many failed attempts. Try again in {_duration(wait)}."
+        response = _show(request, return_to, username, message, 429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    except LoginFailed:
+        return _show(request, return_to, username, "The username or password is incorrect.", 401)
+    sessions = BrowserSessions(services)
+    value, _sid = sessions.start(
+        user.id, ip=ip, user_agent=request.headers.get("user-agent"),
+        replacing=request.cookies.get(sessions.cookie),
+    )
+    response = redirect(return_to)
+    sessions.set_cookie(response, value)
+    return response
+
+
+def _show(request: Request, return_to: str, username: str, error: str | None, status: int) -> Response:
+    services = request.app.state.services
+    client_name = None
+    client_id = navigation.client_id_of(return_to)
+    if client_id:
+        with services.reader() as realm:
+            client = realm.clients.find(client_id)
+            client_name = (client.name or client.client_id) if client is not None else None
+    return render(request, "login.html", {
+        "return_to": return_to, "username": username, "error": error, "client_name": client_name,
+        "registration_enabled": services.settings.registration_enabled,
+        "register_query": navigation.with_return_to("", return_to).lstrip("?"),
+    }, status_code=status)
+
+
+def _duration(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = (seconds + 59) // 60
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

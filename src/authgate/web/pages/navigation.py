@@ -1,0 +1,43 @@
+"""Where a page may send the browser next: only back into this server, never elsewhere.
+
+`return_to` travels through the login, consent and registration forms; an
+open redirect here would let anyone bounce a person off our login page to
+any site, so it must be a path on this server among the ones that resume
+something (an authorization request, an account page).
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+ALLOWED_PREFIXES = ("/authorize?", "/account", "/admin")
+DEFAULT = "/account"
+
+
+def safe_return_to(value: str | None) -> str:
+    if not value or len(value) > 8000:
+        return DEFAULT
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return DEFAULT
+    if not any(value == prefix.rstrip("?") or value.startswith(prefix) for prefix in ALLOWED_PREFIXES):
+        return DEFAULT
+    return value
+
+
+def authorize_params(return_to: str) -> dict[str, list[str]] | None:
+    """The authorization request a return_to resumes, or None when it resumes something else."""
+    if not return_to.startswith("/authorize?"):
+        return None
+    return parse_qs(urlsplit(return_to).query, keep_blank_values=True)
+
+
+def client_id_of(return_to: str) -> str | None:
+    params = authorize_params(return_to)
+    values = params.get("client_id") if params else None
+    return values[0][:200] if values else None
+
+
+def with_return_to(path: str, return_to: str, **extra: str) -> str:
+    query = {"return_to": return_to, **{k: v for k, v in extra.items() if v}}
+    return f"{path}?{urlencode(query)}"

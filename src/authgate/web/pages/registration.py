@@ -1,0 +1,93 @@
+"""Self-registration (`settings.registration_enabled`, off by default: the page is then a 404).
+
+The new account gets no role; the password policy applies and its message
+is shown beside the field it concerns. A success logs the person in and
+resumes what they came for.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from authgate import audit
+from authgate.errors import AlreadyExists, InvalidInput
+from authgate.web import csrf
+from authgate.web.client_ip import client_ip
+from authgate.web.pages import navigation
+from authgate.web.pages.rendering import form_value, not_found, redirect, render
+from authgate.web.sessions import BrowserSessions
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    type: str
+    autocomplete: str
+    required: bool
+    maxlength: int
+    hint: str | None = None
+
+
+def fields(min_length: int) -> list[Field]:
+    return [
+        Field("username", "Username", "text", "username", True, 150, "Letters, digits and . _ @ + -"),
+        Field("email", "Email", "email", "email", False, 320),
+        Field("name", "Full name", "text", "name", False, 200),
+        Field("password", "Password", "password", "new-password", True, 1024,
+              f"At least {min_length} characters. A long phrase is easier to remember and harder to guess."),
+    ]
+
+
+async def register_page(request: Request) -> Response:
+    return await run_in_threadpool(_register, request, None)
+
+
+async def register_submit(request: Request) -> Response:
+    form = await request.form()
+    return await run_in_threadpool(_register, request, form)
+
+
+def _register(request: Request, form: Any) -> Response:
+    services = request.app.state.services
+    if not services.settings.registration_enabled:
+        return not_found(request)
+    raw = request.query_params.get("return_to") if form is None else form_value(form, "return_to", 8000)
+    return_to = navigation.safe_return_to(raw)
+    values = {name: form_value(form, name, 400).strip() for name in ("username", "email", "name")} if form else {}
+
+    def show(errors: dict[str, str], status: int, error: str | None = None) -> Response:
+        return render(request, "register.html", {
+            "fields": fields(services.settings.password_min_length), "values": values, "field_errors": errors,
+            "error": error, "return_to": return_to, "focus": next(iter(errors), "username"),
+            "login_query": navigation.with_return_to("", return_to).lstrip("?"),
+        }, status_code=status)
+
+    if form is None:
+        return show({}, 200)
+    try:
+        csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
+    except csrf.CsrfFailed:
+        return show({}, 403, "This form expired or came from another site. Please try again.")
+    ip = client_ip(request, tuple(services.settings.trusted_proxies))
+    try:
+        with services.realm(actor="self-registration") as realm:
+            user = realm.users.create(values["username"], password=form_value(form, "password", 1024),
+                                      email=values["email"] or None, name=values["name"] or None)
+            audit.record(realm.session, "user.registered", subject=user.username, ip=ip)
+            user_id = user.id
+    except AlreadyExists:
+        return show({"username": "That username is taken; choose another."}, 400, "Please correct the errors below.")
+    except InvalidInput as error:
+        return show({error.field or "username": error.message}, 400, "Please correct the errors below.")
+    sessions = BrowserSessions(services)
+    value, _sid = sessions.start(user_id, ip=ip, user_agent=request.headers.get("user-agent"),
+                                 replacing=request.cookies.get(sessions.cookie))
+    response = redirect(return_to)
+    sessions.set_cookie(response, value)
+    return response
