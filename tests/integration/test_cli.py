@@ -148,3 +148,22 @@ def test_bad_setting_is_named(tmp_path):
     result = subprocess.run([sys.executable, "-m", "authgate", "user", "list"], capture_output=True, text=True,
                             env={**os.environ, "AUTHGATE_ISSUER": "ftp://nope", "AUTHGATE_DATA_DIR": str(tmp_path)})
     assert result.returncode == 1 and "AUTHGATE_ISSUER" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_demo_prints_working_logins_and_fresh_secrets(authgate, settings):
+    import re
+
+    from authgate.services import Services
+
+    first = authgate("demo", "--no-serve").stdout
+    assert "/.well-known/openid-configuration" in first
+    logins = dict(re.findall(r"│ (barista|manager|admin)\s+│ (\S+)\s+│", first))
+    assert set(logins) == {"admin", "barista", "manager"}
+    secret = re.search(r"│ nightly-report\s+│ (\S+)\s+│", first).group(1)
+    services = Services(settings)
+    with services.realm() as realm:
+        assert realm.users.check_password("barista", logins["barista"]) is not None
+        assert [r.name for r in realm.users.get("manager").roles] == ["manager"]
+    again = authgate("demo", "--no-serve").stdout
+    assert re.search(r"│ nightly-report\s+│ (\S+)\s+│", again).group(1) != secret
+    services.database.dispose()

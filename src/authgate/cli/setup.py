@@ -125,11 +125,15 @@ def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
     applied = _apply_with_progress(realm_file, show=True)
     # Fresh random passwords on every demo start: nothing secret lives in the repository.
     logins = {}
+    client_secrets = dict(applied.generated_secrets)
     with services.realm(actor="authgate demo") as session_realm:
         for username in [result.admin_username] + [user.username for user in realm_file.users]:
             password = secrets.token_urlsafe(12)
             session_realm.users.set_password(username, password)
             logins[username] = password
+        for client in realm_file.clients:
+            if client.type == "confidential" and client.client_id not in client_secrets:
+                client_secrets[client.client_id] = session_realm.clients.rotate_secret(client.client_id)
     issuer = settings.issuer
     details("authgate demo", {
         "issuer": issuer,
@@ -141,8 +145,7 @@ def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
     })
     table("demo logins (passwords are new on every start)", ["username", "password", "roles"],
           [(name, password, _roles_of(name, realm_file)) for name, password in logins.items()])
-    for client_id, secret in applied.generated_secrets.items():
-        console.print(f"client [bold]{client_id}[/] secret (shown once): [bold]{secret}[/]")
+    table("demo clients (secrets are new on every start)", ["client_id", "secret"], sorted(client_secrets.items()))
     if not no_serve:
         _prepare_and_serve(host, port, 1)
 
