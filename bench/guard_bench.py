@@ -37,7 +37,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-from authgate.guard import Guard  # noqa: E402
+from authgate.guard import Guard
 
 AUDIENCE = "https://coffee.example/api"
 ALGORITHMS = ["ES256", "RS256", "EdDSA", "PS256"]
@@ -46,7 +46,7 @@ TARGETS = {"fresh": 1.5, "repeated": 20.0}
 
 def serve_issuer(public_jwk: dict[str, Any]) -> tuple[ThreadingHTTPServer, str]:
     class Issuer(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path == "/.well-known/openid-configuration":
                 body: dict[str, Any] = {"issuer": url, "jwks_uri": url + "/jwks"}
             else:
@@ -91,12 +91,14 @@ def per_op_us(verify: Callable[[str], Any], tokens: list[str], before: Callable[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tokens", type=int, default=2000, help="fresh tokens per round")
-    parser.add_argument("--repeat", type=int, default=20000, help="verifications of one token per round")
+    parser.add_argument("--repeat", type=int, default=20000,
+                        help="verifications of one token per round")
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
     key = ec.generate_private_key(ec.SECP256R1())  # bench-only key, never leaves this process
-    public_jwk = {**json.loads(ECAlgorithm.to_jwk(key.public_key())), "kid": "bench-key", "alg": "ES256"}
+    public_jwk = {**json.loads(ECAlgorithm.to_jwk(key.public_key())),
+                  "kid": "bench-key", "alg": "ES256"}
     server, issuer = serve_issuer(public_jwk)
     tokens = mint(key, issuer, args.tokens)
 
@@ -120,7 +122,8 @@ def main() -> None:
     one = [tokens[0]] * args.repeat
     repeated_baseline = one[: max(args.repeat // 20, 200)]  # it does not cache: fewer calls suffice
     for _ in range(args.rounds):
-        results["fresh"]["guard"].append(per_op_us(guard.verify, tokens, guard.verifier.cache.clear))
+        clear = guard.verifier.cache.clear
+        results["fresh"]["guard"].append(per_op_us(guard.verify, tokens, clear))
         results["fresh"]["pyjwt"].append(per_op_us(baseline, tokens, nothing))
         results["repeated"]["guard"].append(per_op_us(guard.verify, one, nothing))
         results["repeated"]["pyjwt"].append(per_op_us(baseline, repeated_baseline, nothing))

@@ -39,7 +39,7 @@ class Drink:
     def short(self) -> dict[str, Any]:
         """What anyone may see: colours and proportions, no ingredient names."""
         return {"id": self.id, "title": self.title,
-                "recipe": [{"color": part["color"], "parts": part["parts"]} for part in self.recipe]}
+                "recipe": [{"color": p["color"], "parts": p["parts"]} for p in self.recipe]}
 
     def long(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "recipe": self.recipe}
@@ -101,8 +101,8 @@ def create_app(guard: FlaskGuard | None = None, store: DrinkStore | None = None,
         store = DrinkStore()
         store.add("water", [{"color": "blue", "name": "water", "parts": 1}])
     if cors_origins is None:
-        cors_origins = [o.strip() for o in os.environ.get("COFFEE_CORS_ORIGINS", DEFAULT_ORIGINS).split(",")
-                        if o.strip()]
+        configured = os.environ.get("COFFEE_CORS_ORIGINS", DEFAULT_ORIGINS)
+        cors_origins = [origin.strip() for origin in configured.split(",") if origin.strip()]
 
     @app.after_request
     def cors(response: Response) -> Response:

@@ -108,7 +108,7 @@ class TestIssuer:
         issuer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_GET(self) -> None:
                 with issuer._lock:
                     issuer.hits[self.path] += 1
                 if issuer.down:

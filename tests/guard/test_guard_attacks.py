@@ -49,7 +49,7 @@ def pem(key: Any) -> bytes:
 
 def self_signed_cert(key: Any) -> str:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "attacker")])
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
             .public_key(key.public).serial_number(1).not_valid_before(now)
             .not_valid_after(now + datetime.timedelta(days=1)).sign(key.private, hashes.SHA256()))

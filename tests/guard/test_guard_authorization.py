@@ -90,7 +90,7 @@ def test_no_bearer_credentials_is_401_without_error_code(client: Any, authorizat
 
 @pytest.mark.parametrize("authorization", ["Bearer", "Bearer   ", "Bearer two tokens"])
 def test_malformed_authorization_header_is_400_invalid_request(client: Any, authorization: str) -> None:
-    status, challenge, body = call(client, "/me", authorization=authorization)
+    status, _, body = call(client, "/me", authorization=authorization)
     assert status == 400
     assert body["error"] == "invalid_request"
 

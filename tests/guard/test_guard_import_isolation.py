@@ -65,7 +65,7 @@ def test_guard_imports_nothing_of_the_server() -> None:
         f"loaded = [m for m in {SERVER_MODULES!r} if m in sys.modules]; "
         "assert not loaded, loaded"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-c", probe], check=False, capture_output=True, text=True,
                             env={"PYTHONPATH": str(SRC)}, timeout=60)
     assert result.returncode == 0, result.stderr
 
@@ -80,10 +80,10 @@ def test_guard_works_in_a_venv_with_only_the_base_dependencies(tmp_path: Path) -
     install = subprocess.run(
         [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
          "--no-deps", "--disable-pip-version-check", *pins],
-        capture_output=True, text=True, timeout=600,
+        check=False, capture_output=True, text=True, timeout=600,
     )
     assert install.returncode == 0, install.stderr[-3000:]
-    result = subprocess.run([str(python), "-c", SMOKE], capture_output=True, text=True,
+    result = subprocess.run([str(python), "-c", SMOKE], check=False, capture_output=True, text=True,
                             env={"PYTHONPATH": str(SRC)}, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip() == "guard ok"

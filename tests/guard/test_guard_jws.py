@@ -50,4 +50,4 @@ def test_same_verdict_as_pyjwt_on_generated_segments(segment: bytes) -> None:
 
 
 def test_strict_jws_uses_the_fast_decoder() -> None:
-    assert StrictJWS._decode_base64url_segment is decode_segment  # noqa: SLF001
+    assert StrictJWS._decode_base64url_segment is decode_segment

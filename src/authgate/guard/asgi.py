@@ -79,7 +79,10 @@ class GuardMiddleware:
             await send({"type": "websocket.close", "code": WEBSOCKET_POLICY_VIOLATION})
             return
         body = json.dumps(err.to_dict()).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         headers += [
             (name.lower().encode("latin-1"), value.encode("latin-1"))
             for name, value in err.headers(self.guard.realm).items()

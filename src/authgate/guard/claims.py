@@ -10,7 +10,6 @@ from typing import Any
 
 from authgate.guard.errors import InvalidToken
 
-
 _SCALARS = (str, int, float, bool, type(None))
 _NO_STRINGS: frozenset[str] = frozenset()
 
@@ -113,4 +112,5 @@ class Claims(Mapping[str, Any]):
         return len(self.raw)
 
     def __repr__(self) -> str:
-        return f"Claims(sub={self.sub!r}, client_id={self.client_id!r}, granted={sorted(self.granted)!r})"
+        granted = sorted(self.granted)
+        return f"Claims(sub={self.sub!r}, client_id={self.client_id!r}, granted={granted!r})"

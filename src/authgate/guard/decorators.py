@@ -80,7 +80,8 @@ def build_decorator(
             inspect.Parameter.POSITIONAL_OR_KEYWORD,
         ):
             raise TypeError(
-                f"{view.__qualname__} must take the verified claims as its first positional parameter"
+                f"{view.__qualname__} must take the verified claims "
+                "as its first positional parameter"
             )
         public_signature = signature.replace(parameters=parameters[1:])
         header_of = header_source(public_signature)

@@ -17,8 +17,8 @@ from jwt import DecodeError, PyJWTError
 from jwt.algorithms import get_default_algorithms
 
 from authgate.guard.cache import ClaimsCache, token_digest
-from authgate.guard.claims import Claims
 from authgate.guard.claim_checks import ClaimChecks
+from authgate.guard.claims import Claims
 from authgate.guard.config import GuardConfig
 from authgate.guard.errors import GuardError, InvalidToken, KeysUnavailable, log_refusal
 from authgate.guard.jwks import JwksCache
@@ -53,7 +53,9 @@ class TokenVerifier:
         self._checks = ClaimChecks(config)
         # PyJWT does the JOSE parsing; the signature is checked below with
         # the key's own algorithm object, after our own header checks.
-        self._jws = StrictJWS(algorithms=list(config.algorithms), options={"verify_signature": False})
+        self._jws = StrictJWS(
+            algorithms=list(config.algorithms), options={"verify_signature": False}
+        )
         self._algorithms = {
             name: algorithm
             for name, algorithm in get_default_algorithms().items()
