@@ -68,3 +68,11 @@ class PasswordLogin:
         with self.services.database.transaction() as session:
             for event in events:
                 audit.record(session, **event)
+
+
+def unlock_account(services: Services, username: str, *, actor: str) -> int:
+    """Clear an account's failure counters and locks from every address (audited); returns how many."""
+    account = account_key(username)
+    cleared = services.throttle.unlock(account)
+    audit.record_now(services.database, audit.ACCOUNT_UNLOCKED, actor=actor, subject=account[:200], cleared=cleared)
+    return cleared

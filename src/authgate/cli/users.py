@@ -121,3 +121,16 @@ def remove(username: str, yes: Annotated[bool, typer.Option("--yes", help="Do no
     with context.services().realm(ACTOR) as realm:
         realm.users.delete(username)
     console.print(f"user {username} removed")
+
+
+@app.command("unlock")
+@handle_errors
+def unlock(username: str, json_output: JsonFlag = False) -> None:
+    """Clear a user's failed-login counters and locks (from every address)."""
+    from authgate.accounts.login import unlock_account
+
+    cleared = unlock_account(context.services(), username, actor=ACTOR)
+    if json_output:
+        emit_json({"username": username.strip().casefold(), "cleared": cleared})
+        return
+    console.print(f"{username}: {cleared} failure counter(s) and lock(s) cleared")

@@ -6,7 +6,7 @@ queued in memory and written in one transaction at most `FLUSH_DELAY`
 seconds later (or at once when `BATCH` are waiting). The cost: a crash can
 lose up to FLUSH_DELAY seconds of `token.issued` events (never login,
 reuse, lock or revocation events, which are written synchronously). While
-the database is down, events are kept (up to `MAX_PENDING`) and retried.
+the database is down, events are kept (up to `MAX_PENDING`) and written with the next batch.
 """
 
 from __future__ import annotations
@@ -70,12 +70,9 @@ class IssuanceLog:
                     session.add_all(AuditEvent(**event) for event in batch)
             except DatabaseUnavailable:
                 with self._lock:
+                    # Kept for the next flush, which the next issued token schedules.
                     self._pending.extendleft(reversed(batch[-MAX_PENDING:]))
-                    if self._timer is None:
-                        self._timer = threading.Timer(FLUSH_DELAY * 4, self._timer_fired)
-                        self._timer.daemon = True
-                        self._timer.start()
-                logger.warning("audit log unavailable; %d token.issued events kept for retry", len(batch))
+                logger.warning("audit log unavailable; %d token.issued events kept for the next flush", len(batch))
                 return 0
             except Exception:
                 logger.exception("could not write %d token.issued audit events", len(batch))

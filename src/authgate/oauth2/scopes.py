@@ -12,7 +12,8 @@ When `invalid_scope` applies (and when it does not):
 - an OIDC scope name this server does not support (`address`, `phone`) → invalid_scope;
 - `offline_access` from a client that does not have `refresh_token` in its grant_types → invalid_scope;
 - any OIDC scope on a grant without a user (client_credentials) → invalid_scope;
-- on refresh, a scope not in the original grant (RFC 6749 §6) → invalid_scope;
+- on refresh, an OIDC scope not in the original grant (RFC 6749 §6) → invalid_scope (permission
+  names beyond the original grant are left out: a refresh never widens);
 - a permission name the caller does not hold (or the API does not declare) is NOT an
   error: it is left out of the token, as Auth0 does.
 """

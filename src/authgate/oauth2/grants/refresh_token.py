@@ -1,7 +1,8 @@
 """The refresh token grant (RFC 6749 §6), with rotation and reuse detection (see oauth2/refresh_tokens.py).
 
 - bound to the client: another client's token is `invalid_grant`;
-- scope may only narrow (RFC 6749 §6: MUST NOT include scope not originally granted) → `invalid_scope`;
+- scope may only narrow (RFC 6749 §6): an OIDC scope not originally granted → `invalid_scope`;
+  permission names beyond the original grant are left out (never widened);
 - `audience`/`resource`, if sent, must name the original audience (RFC 8707 §2) → `invalid_target`;
 - a disabled or deleted user → `invalid_grant`;
 - permissions are recomputed from the user's roles now (a removed role takes effect at the next
@@ -106,9 +107,11 @@ def _requested_target(request: TokenRequest) -> str | None:
 
 def _check(session: Session, grant: RefreshGrant, requested: scopes.RequestedScope, target: str | None, checked: _Checked) -> None:
     """Refuse before anything is rotated: scope wider than granted, another audience, a user gone or disabled."""
-    extra = [name for name in requested.names() if name not in grant.scope]
-    if requested.names() and extra:
-        raise InvalidScope(f"Scope {extra[0]!r} was not granted originally.")  # RFC 6749 §6
+    # RFC 6749 §6: never wider than the original grant. Permission names beyond it are left out
+    # (as at the first request); an OIDC scope that was not granted is refused.
+    extra = [name for name in requested.oidc if name not in grant.scope]
+    if extra:
+        raise InvalidScope(f"Scope {extra[0]!r} was not granted originally.")
     if target is not None and target != grant.audience:
         raise InvalidTarget("A refresh token keeps the audience it was issued for.")  # RFC 8707 §2
     user = None
