@@ -96,6 +96,8 @@ class TestIssuer:
         #: Raw JWKS entries served after the keys, for malformed-key tests.
         self.extra_jwks: list[Any] = []
         self.down = False
+        #: Seconds each response is held back, to keep fetches in flight.
+        self.delay = 0.0
         self.hits: Counter[str] = Counter()
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -111,6 +113,7 @@ class TestIssuer:
             def do_GET(self) -> None:
                 with issuer._lock:
                     issuer.hits[self.path] += 1
+                time.sleep(issuer.delay)
                 if issuer.down:
                     self._send(503, {"error": "temporarily_unavailable"})
                 elif self.path == "/.well-known/openid-configuration":

@@ -89,6 +89,29 @@ def test_flood_of_unknown_kids_fetches_at_most_once_per_interval(
     assert sum(server.hits.values()) == baseline + 3
 
 
+def test_concurrent_refreshes_share_one_fetch(
+    make_issuer: Callable[[list[TestKey]], TestIssuer], make_guard: Any, clock: FakeClock
+) -> None:
+    key = new_key("ES256", "real")
+    server = make_issuer([key])
+    guard = guard_for(make_guard, server, clock)
+    guard.verify(server.mint(key))
+    clock.advance(INTERVAL)
+    server.delay = 0.1  # a slow issuer: every caller arrives while the fetch is in flight
+    start = threading.Barrier(6)
+
+    def refresh() -> None:
+        start.wait()
+        guard.verifier.jwks.refresh()
+
+    threads = [threading.Thread(target=refresh) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert server.jwks_fetches == 2  # the initial fetch and one single-flight refetch
+
+
 def test_issuer_down_cached_keys_still_verify(
     make_issuer: Callable[[list[TestKey]], TestIssuer], make_guard: Any, clock: FakeClock
 ) -> None:
