@@ -10,12 +10,17 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from oidc_client.flow import SPA_REDIRECT, THIRD_PARTY_REDIRECT, BrowserLike, Flow, build_world, query_of
+from oidc_client.flow import SPA_REDIRECT, THIRD_PARTY_REDIRECT, BrowserLike, Flow, query_of
+from oidc_client.servers import serve_world
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    yield from serve_world(request, tmp_path_factory.mktemp("authorize"))
 
 
 @pytest.fixture
 def browser(live_server: Any) -> Iterator[BrowserLike]:
-    build_world(live_server.services)
     client = BrowserLike(live_server.url)
     yield client
     client.close()
@@ -109,7 +114,7 @@ def test_redirect_uri_may_be_omitted_only_without_openid_and_with_one_registered
     browser.authorize(Flow(client_id="partner", redirect_uri=THIRD_PARTY_REDIRECT))
     params = Flow(client_id="partner", scope="profile").params()
     params.pop("redirect_uri")
-    response = browser.authorize_params(params) if hasattr(browser, "authorize_params") else browser.get("/authorize?" + urlencode(params))
+    response = browser.get("/authorize?" + urlencode(params))
     assert response.status_code == 302
     assert response.headers["location"].startswith(THIRD_PARTY_REDIRECT + "?code=")
 

@@ -167,9 +167,9 @@ class BrowserLike:
         assert query.get("state") == flow.state
         return query["code"]
 
-    def redeem(self, flow: Flow, code: str, **overrides: str | None) -> httpx.Response:
+    def redeem(self, flow: Flow, authorization_code: str, **overrides: str | None) -> httpx.Response:
         data: dict[str, str | None] = {
-            "grant_type": "authorization_code", "code": code, "redirect_uri": flow.redirect_uri,
+            "grant_type": "authorization_code", "code": authorization_code, "redirect_uri": flow.redirect_uri,
             "client_id": flow.client_id, "code_verifier": flow.verifier,
         }
         data.update(overrides)
