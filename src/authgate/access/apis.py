@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -117,9 +119,9 @@ class ApiService:
         self.session.delete(api)
         self.realm.changed("api.deleted", identifier)
 
-    def resolve(self, grants: dict[str, list[str]], *, field: str) -> list[Permission]:
+    def resolve(self, grants: dict[str, builtins.list[str]], *, field: str) -> builtins.list[Permission]:
         """Turn {api identifier: [permission, ...]} into Permission rows, or say which is unknown."""
-        resolved: list[Permission] = []
+        resolved: builtins.list[Permission] = []
         for identifier, names in grants.items():
             api = self.find(identifier)
             if api is None:
@@ -132,9 +134,9 @@ class ApiService:
         return resolved
 
 
-def grants_of(permissions: Iterable[Permission]) -> dict[str, list[str]]:
+def grants_of(permissions: Iterable[Permission]) -> dict[str, builtins.list[str]]:
     """The inverse of `resolve`: {api identifier: sorted permission names}."""
-    grouped: dict[str, list[str]] = {}
+    grouped: dict[str, builtins.list[str]] = {}
     for permission in permissions:
         grouped.setdefault(permission.api.identifier, []).append(permission.name)
     return {identifier: sorted(names) for identifier, names in sorted(grouped.items())}

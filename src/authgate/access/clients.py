@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,13 +35,13 @@ class ClientSpec:
     type: str = "confidential"
     name: str | None = None
     client_secret: str | None = None
-    redirect_uris: list[str] = field(default_factory=list)
-    post_logout_redirect_uris: list[str] = field(default_factory=list)
-    web_origins: list[str] = field(default_factory=list)
-    grant_types: list[str] = field(default_factory=lambda: ["authorization_code", "refresh_token"])
+    redirect_uris: builtins.list[str] = field(default_factory=list)
+    post_logout_redirect_uris: builtins.list[str] = field(default_factory=list)
+    web_origins: builtins.list[str] = field(default_factory=list)
+    grant_types: builtins.list[str] = field(default_factory=lambda: ["authorization_code", "refresh_token"])
     first_party: bool = True
     default_audience: str | None = None
-    permissions: dict[str, list[str]] = field(default_factory=dict)
+    permissions: dict[str, builtins.list[str]] = field(default_factory=dict)
     disabled: bool = False
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
@@ -34,7 +36,7 @@ class RoleService:
             raise NotFound("role", name)
         return role
 
-    def get_many(self, names: Iterable[str]) -> list[Role]:
+    def get_many(self, names: Iterable[str]) -> builtins.list[Role]:
         wanted = list(dict.fromkeys(names))
         if not wanted:
             return []
@@ -49,7 +51,7 @@ class RoleService:
             select(Role).options(selectinload(Role.permissions).selectinload(Permission.api)).order_by(Role.name)
         ).all()
 
-    def create(self, name: str, description: str | None = None, permissions: dict[str, list[str]] | None = None) -> Role:
+    def create(self, name: str, description: str | None = None, permissions: dict[str, builtins.list[str]] | None = None) -> Role:
         if not _ROLE.match(name):
             raise InvalidInput("Role name must be 1–150 letters, digits, spaces or . _ : -", field="name")
         if self.find(name) is not None:
@@ -68,7 +70,7 @@ class RoleService:
         self.realm.changed("role.updated", name)
         return role
 
-    def set_permissions(self, name: str, permissions: dict[str, list[str]]) -> bool:
+    def set_permissions(self, name: str, permissions: dict[str, builtins.list[str]]) -> bool:
         role = self.get(name)
         wanted = self.realm.apis.resolve(permissions, field="permissions")
         if {p.id for p in wanted} == {p.id for p in role.permissions}:
@@ -77,14 +79,14 @@ class RoleService:
         self.realm.changed("role.permissions_set", name)
         return True
 
-    def grant(self, name: str, permissions: dict[str, list[str]]) -> Role:
+    def grant(self, name: str, permissions: dict[str, builtins.list[str]]) -> Role:
         role = self.get(name)
         have = {p.id for p in role.permissions}
         role.permissions.extend(p for p in self.realm.apis.resolve(permissions, field="permissions") if p.id not in have)
         self.realm.changed("role.permissions_granted", name)
         return role
 
-    def revoke(self, name: str, permissions: dict[str, list[str]]) -> Role:
+    def revoke(self, name: str, permissions: dict[str, builtins.list[str]]) -> Role:
         role = self.get(name)
         drop = {p.id for p in self.realm.apis.resolve(permissions, field="permissions")}
         role.permissions = [p for p in role.permissions if p.id not in drop]

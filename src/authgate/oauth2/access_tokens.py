@@ -90,7 +90,7 @@ class AccessTokens:
         if found is None:
             raise AccessTokenInvalid("unknown signing key")
         alg, key = found
-        options = {"require": ["iss", "sub", "exp", "iat", "jti", "client_id"], "verify_aud": audience is not None}
+        options: Any = {"require": ["iss", "sub", "exp", "iat", "jti", "client_id"], "verify_aud": audience is not None}
         try:
             claims: dict[str, Any] = jwt.decode(
                 token, key, algorithms=[alg], issuer=self.settings.issuer, audience=audience, options=options, leeway=5

@@ -53,7 +53,7 @@ def _generate(alg: str) -> Any:
 
 
 def _public_jwk(alg: str, kid: str, private_key: Any) -> dict[str, Any]:
-    codec = {"ES256": ECAlgorithm, "RS256": RSAAlgorithm, "EdDSA": OKPAlgorithm}[alg]
+    codec: Any = {"ES256": ECAlgorithm, "RS256": RSAAlgorithm, "EdDSA": OKPAlgorithm}[alg]
     jwk: dict[str, Any] = codec.to_jwk(private_key.public_key(), as_dict=True)
     jwk.update(kid=kid, alg=alg, use="sig")
     return jwk

@@ -62,7 +62,8 @@ def apply_realm(realm: Realm, file: RealmFile, progress: Progress | None = None)
 
 
 def _fail(file: RealmFile, section: str, index: int, error: DomainError) -> RealmFileError:
-    field_name = f" {error.field}:" if getattr(error, "field", None) else ":"
+    field = getattr(error, "field", None)
+    field_name = f" {field}:" if field else ":"
     return RealmFileError(f"{file.where(section, index)}{field_name} {error.message}")
 
 
