@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import threading
@@ -93,7 +94,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, default=2000, help="fresh tokens per round")
     parser.add_argument("--repeat", type=int, default=20000,
                         help="verifications of one token per round")
-    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
 
     key = ec.generate_private_key(ec.SECP256R1())  # bench-only key, never leaves this process
@@ -131,15 +132,19 @@ def main() -> None:
 
     summary: dict[str, Any] = {"bench": "guard", "alg": "ES256", "tokens": args.tokens,
                                "repeat": args.repeat, "rounds": args.rounds,
-                               "pyjwt": jwt.__version__, "python": sys.version.split()[0]}
-    print(f"{'case':<10}{'guard µs/op':>14}{'PyJWT µs/op':>14}{'speed-up':>10}{'target':>8}")
+                               "pyjwt": jwt.__version__, "python": sys.version.split()[0],
+                               "loadavg_1m": round(os.getloadavg()[0], 2)}
+    print(f"{'case':<10}{'guard µs/op':>14}{'PyJWT µs/op':>14}{'speed-up':>10}{'target':>8}"
+          f"{'median speed-up':>17}")
     for case, sides in results.items():
-        ours, theirs = statistics.median(sides["guard"]), statistics.median(sides["pyjwt"])
+        ours, theirs = min(sides["guard"]), min(sides["pyjwt"])
         ratio = theirs / ours
+        median_ratio = statistics.median(sides["pyjwt"]) / statistics.median(sides["guard"])
         summary[case] = {"guard_us": round(ours, 2), "pyjwt_us": round(theirs, 2),
-                         "ratio": round(ratio, 2), "target": TARGETS[case],
-                         "met": ratio >= TARGETS[case]}
-        print(f"{case:<10}{ours:>14.2f}{theirs:>14.2f}{ratio:>9.1f}x{TARGETS[case]:>7.1f}x")
+                         "ratio": round(ratio, 2), "median_ratio": round(median_ratio, 2),
+                         "target": TARGETS[case], "met": ratio >= TARGETS[case]}
+        print(f"{case:<10}{ours:>14.2f}{theirs:>14.2f}{ratio:>9.2f}x{TARGETS[case]:>7.1f}x"
+              f"{median_ratio:>16.2f}x")
     print(json.dumps(summary))
 
 
