@@ -147,3 +147,27 @@ def token_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
     yield server
     server.stop()
     services.database.dispose()
+
+
+@pytest.fixture
+def start_server(make_settings: Any, database_url: str) -> Iterator[Any]:
+    """Start live servers on this test's database (call it twice for two processes' worth of servers)."""
+    from authgate import bootstrap
+    from authgate.web.app import create_app
+
+    servers: list[LiveServer] = []
+
+    def start(**overrides: Any) -> LiveServer:
+        port = free_port()
+        settings = make_settings(database_url=database_url, issuer=overrides.pop("issuer", f"http://127.0.0.1:{port}"), **overrides)
+        services = Services(settings)
+        bootstrap.prepare(services)
+        server = LiveServer(create_app(services=services), port).start()
+        server.services = services  # type: ignore[attr-defined]
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+        server.services.database.dispose()  # type: ignore[attr-defined]

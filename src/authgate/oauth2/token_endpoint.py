@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -87,7 +88,7 @@ def error_response(error: Exception, request: Request, headers: dict[str, str]) 
         if error.debug:
             logger.info("%s %s: %s (%s)", request.method, request.url.path, error.error, error.debug)
         rendered = error
-    elif isinstance(error, DatabaseUnavailable):
+    elif isinstance(error, DatabaseUnavailable | PoolTimeout):  # busy or down: 503, retry shortly
         logger.warning("database unavailable during %s %s: %s", request.method, request.url.path, error)
         rendered = TemporarilyUnavailable()
     else:

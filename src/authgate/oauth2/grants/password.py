@@ -52,8 +52,9 @@ class PasswordGrant:
                 refresh_token = services.oauth2.refresh_tokens.issue(session, RefreshGrant(
                     client_id=client.client_id, user_id=user.id, audience=audience, scope=tuple(scope), auth_time=auth_time,
                 ))
-            access = services.access_tokens.issue(
-                subject=str(user.id), client_id=client.client_id, audience=audience, scope=scope,
-                permissions=permissions, auth_time=int(auth_time.timestamp()),
-            )
+        # Signed after the commit: signing may read keys; a transaction never waits for a second connection.
+        access = services.access_tokens.issue(
+            subject=str(user.id), client_id=client.client_id, audience=audience, scope=scope,
+            permissions=permissions, auth_time=int(auth_time.timestamp()),
+        )
         return TokenResponse(access, scope=scope, refresh_token=refresh_token, subject_name=user.username)

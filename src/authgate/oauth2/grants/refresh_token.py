@@ -65,29 +65,36 @@ class RefreshTokenGrant:
                     session, presented, client_id=request.client.client_id,
                     before_rotation=lambda grant: _check(session, grant, requested, target, checked),
                 )
-                return self._respond(services, session, request, rotation.token, checked, grace=rotation.grace)
+                permissions = self._permissions(session, request, checked)
         except RefreshTokenReused as reuse:
             store.revoke_family_after_reuse(services.database, reuse, ip=request.ip, subject=_username(services, reuse.user_id))
             raise InvalidGrant("The refresh token is invalid.", debug="rotated refresh token reused; family revoked") from None
+        # Signed after the commit: signing may read keys, and a transaction must never wait for a
+        # second connection. Should signing fail now, a retry within the grace window recovers.
+        return self._respond(services, rotation.token, checked, permissions, grace=rotation.grace)
 
-    def _respond(self, services: Services, session: Session, request: TokenRequest, refresh_token: str,
-                 checked: _Checked, *, grace: bool) -> TokenResponse:
+    @staticmethod
+    def _permissions(session: Session, request: TokenRequest, checked: _Checked) -> list[str]:
         grant, user = checked.grant, checked.user
         assert grant is not None
         audience = grant.audience or ""
         if user is not None:
             held = user_permissions(session, user.id, audience) if audience else []
-            subject, name = str(user.id), user.username
         else:
             held = list(request.client.client.permissions_for(audience))
-            subject, name = grant.client_id, grant.client_id
         originally = [n for n in grant.scope if n not in scopes.OIDC_SCOPES]
-        permissions = narrow(narrow(held, originally), checked.requested_permissions)
+        return narrow(narrow(held, originally), checked.requested_permissions)
+
+    def _respond(self, services: Services, refresh_token: str, checked: _Checked, permissions: list[str],
+                 *, grace: bool) -> TokenResponse:
+        grant, user = checked.grant, checked.user
+        assert grant is not None
+        subject, name = (str(user.id), user.username) if user is not None else (grant.client_id, grant.client_id)
         oidc = [n for n in checked.scope if n in scopes.OIDC_SCOPES]
         scope = [*oidc, *permissions]
         auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
         access = services.access_tokens.issue(
-            subject=subject, client_id=grant.client_id, audience=audience, scope=scope,
+            subject=subject, client_id=grant.client_id, audience=grant.audience or "", scope=scope,
             permissions=permissions, auth_time=auth_time,
         )
         id_token = None

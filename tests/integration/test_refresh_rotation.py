@@ -1,0 +1,135 @@
+"""Refresh tokens: rotation, the grace window, reuse detection, client binding, scope narrowing, expiry."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+from test_token_world import BACKOFFICE_SECRET, PASSWORD, basic, claims_of, password_login, token, token_server
+
+from authgate import audit, tokens
+from authgate.clock import utcnow
+from authgate.storage.models import RefreshToken
+
+__all__ = ["token_server"]
+
+
+def refresh(url: str, refresh_token: str, client_id: str = "coffee-app", **extra: str) -> httpx.Response:
+    return token(url, {"grant_type": "refresh_token", "client_id": client_id, "refresh_token": refresh_token, **extra})
+
+
+def row_of(server, refresh_token: str) -> RefreshToken:
+    with server.services.database.reader() as session:
+        return session.scalar(select(RefreshToken).where(RefreshToken.token_hash == tokens.digest(refresh_token)))
+
+
+def shift(server, refresh_token: str, **moments: timedelta) -> None:
+    """Move a token's timestamps into the past (time passing, without waiting)."""
+    now = utcnow()
+    with server.services.database.transaction() as session:
+        session.execute(update(RefreshToken).where(RefreshToken.token_hash == tokens.digest(refresh_token))
+                        .values({name: now - ago for name, ago in moments.items()}))
+
+
+def test_rotation_stores_only_digests_and_links_the_chain(token_server):
+    first = password_login(token_server.url).json()["refresh_token"]
+    second = refresh(token_server.url, first).json()["refresh_token"]
+    old, new = row_of(token_server, first), row_of(token_server, second)
+    assert old.rotated_at is not None and old.successor_hash == tokens.digest(second) == new.token_hash
+    assert new.family_id == old.family_id and new.rotated_at is None
+    assert len(first) >= 43 and len(second) >= 43, "at least 256 bits"
+
+
+def test_a_retry_inside_the_grace_window_gets_the_same_successor(token_server):
+    first = password_login(token_server.url).json()["refresh_token"]
+    winner = refresh(token_server.url, first)
+    retry = refresh(token_server.url, first)
+    assert winner.status_code == retry.status_code == 200
+    assert retry.json()["refresh_token"] == winner.json()["refresh_token"], "no second rotation, no extra live token"
+    assert retry.json()["access_token"] != winner.json()["access_token"]
+    # The chain moved on twice within the window: the retry gets the newest link.
+    third = refresh(token_server.url, winner.json()["refresh_token"]).json()["refresh_token"]
+    assert refresh(token_server.url, first).json()["refresh_token"] == third
+    assert refresh(token_server.url, third).status_code == 200
+
+
+def test_reuse_after_the_grace_window_revokes_the_family(token_server):
+    first = password_login(token_server.url, "manager").json()["refresh_token"]
+    second = refresh(token_server.url, first).json()["refresh_token"]
+    shift(token_server, first, rotated_at=timedelta(seconds=30))
+    reused = refresh(token_server.url, first)
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    assert refresh(token_server.url, second).json()["error"] == "invalid_grant", "the whole family is revoked"
+    with token_server.services.database.reader() as session:
+        family = session.scalars(select(RefreshToken).where(RefreshToken.family_id == row_of(token_server, first).family_id)).all()
+        assert family and all(link.revoked_at is not None for link in family)
+        events = audit.query(session, type_prefix=audit.REFRESH_REUSED)
+        assert any(e.subject == "manager" and e.client_id == "coffee-app" for e in events)
+
+
+def test_a_refresh_token_is_bound_to_its_client(token_server):
+    issued = token(token_server.url, {"grant_type": "password", "username": "barista", "password": PASSWORD},
+                   basic("backoffice", BACKOFFICE_SECRET))
+    stolen = issued.json()["refresh_token"]
+    assert refresh(token_server.url, stolen, client_id="coffee-app").json()["error"] == "invalid_grant"
+    own = token(token_server.url, {"grant_type": "refresh_token", "refresh_token": stolen},
+                basic("backoffice", BACKOFFICE_SECRET))
+    assert own.status_code == 200, "the foreign attempt consumed nothing"
+
+
+def test_scope_can_narrow_and_come_back_but_never_widen(token_server):
+    issued = password_login(token_server.url, "barista", scope="openid get:drinks get:drinks-detail").json()
+    narrowed = refresh(token_server.url, issued["refresh_token"], scope="get:drinks post:drinks")
+    assert narrowed.status_code == 200
+    assert claims_of(narrowed.json()["access_token"])["permissions"] == ["get:drinks"]
+    assert narrowed.json()["scope"] == "get:drinks"
+    widened = refresh(token_server.url, narrowed.json()["refresh_token"], scope="openid offline_access")
+    assert widened.status_code == 400 and widened.json()["error"] == "invalid_scope"
+    back = refresh(token_server.url, narrowed.json()["refresh_token"])
+    assert back.status_code == 200, "the refused attempt did not consume the token"
+    assert back.json()["scope"] == "openid get:drinks get:drinks-detail"
+    other_audience = refresh(token_server.url, back.json()["refresh_token"], audience="https://inventory.example/api")
+    assert other_audience.json()["error"] == "invalid_target"
+
+
+def test_permissions_follow_the_users_roles_at_refresh(token_server):
+    with token_server.services.realm(actor="test") as realm:
+        realm.users.create("promoted", password=PASSWORD, roles=["barista"])
+    issued = password_login(token_server.url, "promoted").json()
+    with token_server.services.realm(actor="test") as realm:
+        realm.users.set_roles("promoted", [])
+    after = refresh(token_server.url, issued["refresh_token"])
+    assert claims_of(after.json()["access_token"])["permissions"] == []
+
+
+@pytest.mark.parametrize("change", ["disable", "delete"])
+def test_a_disabled_or_deleted_user_cannot_refresh(token_server, change):
+    username = f"leaver-{change}"
+    with token_server.services.realm(actor="test") as realm:
+        realm.users.create(username, password=PASSWORD, roles=["barista"])
+    issued = password_login(token_server.url, username).json()
+    with token_server.services.realm(actor="test") as realm:
+        if change == "disable":
+            realm.users.update(username, disabled=True)
+        else:
+            realm.users.delete(username)
+    response = refresh(token_server.url, issued["refresh_token"])
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+@pytest.mark.parametrize("moment", ["expires_at", "family_expires_at"], ids=["idle", "absolute"])
+def test_expired_refresh_tokens_are_refused(token_server, moment):
+    issued = password_login(token_server.url).json()["refresh_token"]
+    shift(token_server, issued, **{moment: timedelta(seconds=1)})
+    response = refresh(token_server.url, issued)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_successor_expiry_keeps_the_family_deadline(token_server):
+    first = password_login(token_server.url).json()["refresh_token"]
+    second = refresh(token_server.url, first).json()["refresh_token"]
+    old, new = row_of(token_server, first), row_of(token_server, second)
+    assert new.family_expires_at == old.family_expires_at
+    assert new.expires_at <= new.family_expires_at
