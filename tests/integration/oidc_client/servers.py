@@ -21,8 +21,17 @@ from authgate.web.app import create_app
 from oidc_client.flow import build_world
 
 
+def root_conftest(config: pytest.Config) -> Any:
+    """tests/conftest.py as pytest loaded it (`import conftest` may name another directory's)."""
+    wanted = Path(__file__).resolve().parents[2] / "conftest.py"
+    for plugin in config.pluginmanager.get_plugins():
+        if Path(getattr(plugin, "__file__", "") or "/nonexistent").resolve() == wanted:
+            return plugin
+    raise LookupError("tests/conftest.py is not loaded")
+
+
 def serve_world(request: pytest.FixtureRequest, tmp: Path, **overrides: Any) -> Iterator[Any]:
-    import conftest  # tests/conftest.py: LiveServer, free_port, the fixed test master key
+    conftest = root_conftest(request.config)  # LiveServer, free_port, the fixed test master key
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp / 'authgate.db'}"
