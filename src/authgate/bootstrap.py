@@ -9,6 +9,8 @@ from authgate.services import Services
 from authgate.storage import migrate
 
 ADMIN_API = "authgate-admin"
+# The web console (/admin) is an OAuth client of this server like any other.
+CONSOLE_CLIENT_ID = "authgate-console"
 ADMIN_ROLE = "admin"
 ADMIN_PERMISSIONS = (
     "users:read", "users:write", "roles:read", "roles:write", "apis:read", "apis:write",

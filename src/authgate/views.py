@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from authgate.access.apis import grants_of
-from authgate.clock import aware
-from authgate.storage.models import Api, AuditEvent, Client, Role, User
+from authgate.clock import aware, utcnow
+from authgate.storage.models import Api, AuditEvent, BrowserSession, Client, Role, SigningKey, User
 
 
 # SQLite returns naive datetimes; they are UTC.
@@ -114,3 +114,48 @@ class AuditEventView(View):
             id=event.id, at=event.at, type=event.type, actor=event.actor, subject=event.subject,
             client_id=event.client_id, ip=event.ip, outcome=event.outcome, detail=dict(event.detail or {}),
         )
+
+
+class SigningKeyView(View):
+    kid: str
+    alg: str
+    state: str  # "signing", "published" (retired, still in the JWKS) or "expired"
+    created_at: UtcDatetime
+    retired_at: UtcDatetime | None
+    unpublish_at: UtcDatetime | None
+
+    @classmethod
+    def of(cls, key: SigningKey) -> SigningKeyView:
+        if key.retired_at is None:
+            state = "signing"
+        elif key.unpublish_at is not None and aware(key.unpublish_at) <= utcnow():
+            state = "expired"
+        else:
+            state = "published"
+        return cls(kid=key.kid, alg=key.alg, state=state, created_at=key.created_at,
+                   retired_at=key.retired_at, unpublish_at=key.unpublish_at)
+
+
+class BrowserSessionView(View):
+    """A hosted-pages login session; `sid` is its public id (never the cookie value)."""
+
+    sid: str
+    auth_time: UtcDatetime
+    created_at: UtcDatetime
+    last_seen_at: UtcDatetime
+    expires_at: UtcDatetime
+    ip: str | None
+    user_agent: str | None
+
+    @classmethod
+    def of(cls, session: BrowserSession) -> BrowserSessionView:
+        return cls(sid=session.sid, auth_time=session.auth_time, created_at=session.created_at,
+                   last_seen_at=session.last_seen_at, expires_at=session.expires_at, ip=session.ip,
+                   user_agent=session.user_agent)
+
+
+class ConsentView(View):
+    client_id: str
+    client_name: str
+    scope: list[str]
+    updated_at: UtcDatetime

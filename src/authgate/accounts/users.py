@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from types import EllipsisType
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from authgate import audit
@@ -44,6 +45,14 @@ def normalize_email(raw: str | None) -> str | None:
     return f"{local}@{domain.lower()}"
 
 
+def _matching(prefix: str) -> ColumnElement[bool]:
+    """Username or email starts with `prefix`: a range scan on the prefix indexes."""
+    return or_(
+        User.username.startswith(prefix.strip().casefold(), autoescape=True),
+        User.email.startswith(prefix.strip(), autoescape=True),
+    )
+
+
 class UserService:
     def __init__(self, realm: Realm) -> None:
         self.realm = realm
@@ -75,13 +84,31 @@ class UserService:
         """Ordered by username; `after` is the last username of the previous page (keyset pagination)."""
         statement = select(User).options(selectinload(User.roles)).order_by(User.username).limit(limit)
         if prefix:
-            folded = prefix.strip().casefold()
-            statement = statement.where(
-                or_(User.username.startswith(folded, autoescape=True), User.email.startswith(prefix.strip(), autoescape=True))
-            )
+            statement = statement.where(_matching(prefix))
         if after:
             statement = statement.where(User.username > after)
         return self.session.scalars(statement).all()
+
+    def username_at(self, position: int, *, prefix: str | None = None) -> str | None:
+        """The username at 0-based `position` in username order, or None past the end.
+
+        Reads the username index alone (an index-only scan on PostgreSQL once
+        the table is vacuumed), so page N of the keyset-paginated `list` costs
+        a short index walk plus one page, not N pages of rows.
+        """
+        statement = select(User.username).order_by(User.username).offset(position).limit(1)
+        if prefix:
+            statement = statement.where(_matching(prefix))
+        return self.session.scalar(statement)
+
+    def page(self, number: int, *, size: int = 50, prefix: str | None = None) -> Sequence[User]:
+        """Page `number` (1-based) of `list`: seek to the username before it through the index, then one keyset page."""
+        if number <= 1:
+            return self.list(prefix=prefix, limit=size)
+        previous = self.username_at((number - 1) * size - 1, prefix=prefix)
+        if previous is None:
+            return []
+        return self.list(prefix=prefix, after=previous, limit=size)
 
     def count(self) -> int:
         return self.session.scalar(select(func.count()).select_from(User)) or 0
@@ -120,16 +147,16 @@ class UserService:
         self,
         username: str,
         *,
-        email: str | None | type[Ellipsis] = ...,
-        name: str | None | type[Ellipsis] = ...,
+        email: str | None | EllipsisType = ...,
+        name: str | None | EllipsisType = ...,
         disabled: bool | None = None,
         email_verified: bool | None = None,
     ) -> User:
         user = self.get(username)
         if email is not ...:
-            user.email = normalize_email(email)  # type: ignore[arg-type]
+            user.email = normalize_email(email)
         if name is not ...:
-            user.name = name  # type: ignore[assignment]
+            user.name = name
         if disabled is not None:
             user.disabled = disabled
         if email_verified is not None:

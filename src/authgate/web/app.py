@@ -21,11 +21,12 @@ logger = logging.getLogger("authgate.web")
 
 def collect_routes() -> list[BaseRoute]:
     """Each package lists its own routes; a new endpoint touches its package and one line here."""
+    from authgate.admin import app as admin
     from authgate.oauth2 import endpoints as oauth2_endpoints
     from authgate.oidc import discovery, endpoints
     from authgate.web import health
 
-    return [*health.routes, *discovery.routes, *endpoints.routes, *oauth2_endpoints.routes()]
+    return [*health.routes, *discovery.routes, *endpoints.routes, *oauth2_endpoints.routes(), *admin.routes()]
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:

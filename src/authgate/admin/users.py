@@ -1,0 +1,129 @@
+"""/users: search and page through users, create, change, disable, set passwords and roles, delete."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from annotated_types import Ge, Le
+from fastapi import APIRouter, Path, Query
+
+from authgate.admin.auth import Admin, AdminRoute, Caller, requires
+from authgate.admin.errors import CONFLICT, NOT_FOUND
+from authgate.admin.schemas import DECIMAL, PRINTABLE, Page, PasswordSet, RoleList, RoleName, UserChange, UserCreate, Username
+from authgate.errors import Conflict, InvalidInput
+from authgate.storage.models import User
+from authgate.views import UserView
+
+router = APIRouter(prefix="/users", tags=["users"], route_class=AdminRoute)
+READ, WRITE = requires("users:read"), requires("users:write")
+UsernameIn = Annotated[Username, Path(description="Compared case-insensitively.")]
+PageNumber = Annotated[int, Ge(1), Le(1_000_000), DECIMAL]
+Limit = Annotated[int, Ge(1), Le(200), DECIMAL]
+
+
+@router.get("", openapi_extra=READ, summary="Search and page through users")
+def list_users(
+    admin: Admin,
+    search: Annotated[str | None, Query(max_length=320, pattern=PRINTABLE, description="Username or email prefix.")] = None,
+    after: Annotated[str | None, Query(max_length=150, pattern=PRINTABLE, description="Cursor: the last username of the previous page.")] = None,
+    page: Annotated[PageNumber | None, Query(description="Page number instead of a cursor (seeks through the index).")] = None,
+    limit: Annotated[Limit, Query()] = 50,
+) -> Page[UserView]:
+    """Ordered by username. Follow `next_cursor` with `after` (keyset), or ask for a `page` number."""
+    if page is not None and after is not None:
+        raise InvalidInput("Give either after or page, not both.", field="page")
+    with admin.reader() as realm:
+        if page is not None:
+            users = realm.users.page(page, size=limit, prefix=search)
+        else:
+            users = realm.users.list(prefix=search, after=after, limit=limit)
+        items = [UserView.of(user) for user in users]
+    return Page[UserView](items=items, next_cursor=items[-1].username if len(items) == limit else None)
+
+
+@router.post("", openapi_extra=WRITE, status_code=201, responses={**NOT_FOUND, **CONFLICT}, summary="Create a user")
+def create_user(admin: Admin, body: UserCreate) -> UserView:
+    """404 names a role that does not exist; 409 if the username is taken."""
+    with admin.realm() as realm:
+        user = realm.users.create(
+            body.username, password=body.password, email=body.email, name=body.name, roles=body.roles,
+            disabled=body.disabled, email_verified=body.email_verified,
+        )
+        return UserView.of(user)
+
+
+@router.get("/{username}", openapi_extra=READ, responses=NOT_FOUND, summary="Get a user")
+def get_user(admin: Admin, username: UsernameIn) -> UserView:
+    with admin.reader() as realm:
+        return UserView.of(realm.users.get(username))
+
+
+@router.patch("/{username}", openapi_extra=WRITE, responses={**NOT_FOUND, **CONFLICT}, summary="Change a user")
+def change_user(admin: Admin, username: UsernameIn, body: UserChange) -> UserView:
+    """Only the fields present change; `null` clears email or name."""
+    given = body.model_fields_set
+    with admin.realm() as realm:
+        if body.disabled:
+            _not_yourself(admin, realm.users.get(username), "disable")
+        user = realm.users.update(
+            username,
+            email=body.email if "email" in given else ...,
+            name=body.name if "name" in given else ...,
+            disabled=body.disabled,
+            email_verified=body.email_verified,
+        )
+        return UserView.of(user)
+
+
+@router.post("/{username}/disable", openapi_extra=WRITE, responses={**NOT_FOUND, **CONFLICT}, summary="Disable a user")
+def disable_user(admin: Admin, username: UsernameIn) -> UserView:
+    """A disabled user cannot log in, and their admin tokens stop working at once."""
+    with admin.realm() as realm:
+        _not_yourself(admin, realm.users.get(username), "disable")
+        return UserView.of(realm.users.update(username, disabled=True))
+
+
+@router.post("/{username}/enable", openapi_extra=WRITE, responses=NOT_FOUND, summary="Enable a user")
+def enable_user(admin: Admin, username: UsernameIn) -> UserView:
+    with admin.realm() as realm:
+        return UserView.of(realm.users.update(username, disabled=False))
+
+
+@router.put("/{username}/password", openapi_extra=WRITE, status_code=204, responses=NOT_FOUND, summary="Set a user's password")
+def set_password(admin: Admin, username: UsernameIn, body: PasswordSet) -> None:
+    """422 `weak_password` when the policy refuses it (too short, common or guessable)."""
+    with admin.realm() as realm:
+        realm.users.set_password(username, body.password)
+
+
+@router.put("/{username}/roles", openapi_extra=WRITE, responses=NOT_FOUND, summary="Set a user's roles")
+def set_roles(admin: Admin, username: UsernameIn, body: RoleList) -> UserView:
+    """Replaces the roles the user holds; 404 names a role that does not exist."""
+    with admin.realm() as realm:
+        return UserView.of(realm.users.set_roles(username, body.roles))
+
+
+@router.post("/{username}/roles", openapi_extra=WRITE, responses=NOT_FOUND, summary="Add roles to a user")
+def add_roles(admin: Admin, username: UsernameIn, body: RoleList) -> UserView:
+    with admin.realm() as realm:
+        return UserView.of(realm.users.add_roles(username, body.roles))
+
+
+@router.delete("/{username}/roles/{role}", openapi_extra=WRITE, responses=NOT_FOUND, summary="Remove a role from a user")
+def remove_role(admin: Admin, username: UsernameIn, role: Annotated[RoleName, Path()]) -> UserView:
+    with admin.realm() as realm:
+        return UserView.of(realm.users.remove_roles(username, [role]))
+
+
+@router.delete("/{username}", openapi_extra=WRITE, status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete a user")
+def delete_user(admin: Admin, username: UsernameIn) -> None:
+    """Their sessions, consents and refresh tokens go with them. You cannot delete your own account (409)."""
+    with admin.realm() as realm:
+        _not_yourself(admin, realm.users.get(username), "delete")
+        realm.users.delete(username)
+
+
+def _not_yourself(admin: Caller, user: User, action: str) -> None:
+    """An admin locking themselves out is a mistake, not a request: the console would lose its operator."""
+    if admin.actor == f"user:{user.username}":
+        raise Conflict(f"You cannot {action} your own account.")
