@@ -146,3 +146,26 @@ def test_form_post_errors_are_posted_too(browser: BrowserLike) -> None:
     page = browser.get("/authorize?" + urlencode(_with(response_mode="form_post", prompt="none")))
     assert page.status_code == 200
     assert 'name="error" value="login_required"' in page.text
+
+
+# Parameters the server accepts and may ignore (OIDC Core §3.1.2.1: display, ui_locales,
+# claims_locales, acr_values are hints; unknown parameters MUST be ignored, RFC 6749 §3.1).
+ACCEPTED = [
+    pytest.param({"display": "page"}, id="display-page"),
+    pytest.param({"display": "popup"}, id="display-popup"),
+    pytest.param({"ui_locales": "se"}, id="ui-locales"),
+    pytest.param({"claims_locales": "se"}, id="claims-locales"),
+    pytest.param({"acr_values": "1 2"}, id="acr-values"),
+    pytest.param({"claims": '{"userinfo": {"name": {"essential": true}}}'}, id="claims-essential-ignored"),
+    pytest.param({"scope": "email openid"}, id="other-scope-order"),
+    pytest.param({"extra": "foobar"}, id="unknown-parameter"),
+    pytest.param({"nonce": None}, id="no-nonce-in-code-flow"),
+]
+
+
+@pytest.mark.parametrize("changes", ACCEPTED)
+def test_optional_and_unknown_parameters_are_accepted(browser: BrowserLike, changes: dict[str, str | None]) -> None:
+    browser.authorize(Flow())  # log in
+    response = browser.get("/authorize?" + urlencode(_with(**changes)))
+    assert response.status_code == 302, response.text
+    assert "code" in query_of(response.headers["location"])

@@ -184,3 +184,26 @@ def test_confidential_client_must_authenticate(browser: BrowserLike, live_server
         "grant_type": "authorization_code", "code": code, "redirect_uri": THIRD_PARTY_REDIRECT, "client_id": "partner"})
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
     assert browser.redeem(flow, code).status_code == 200
+
+
+def test_confidential_client_may_use_client_secret_post(browser: BrowserLike, live_server: Any) -> None:
+    from oidc_client.flow import PARTNER_SECRET
+
+    flow = Flow(client_id="partner", redirect_uri=THIRD_PARTY_REDIRECT, scope="openid")
+    code = browser.code_for(flow)
+    response = httpx.post(live_server.url + "/oauth/token", data={
+        "grant_type": "authorization_code", "code": code, "redirect_uri": THIRD_PARTY_REDIRECT,
+        "client_id": "partner", "client_secret": PARTNER_SECRET, "code_verifier": flow.verifier})
+    assert response.status_code == 200, response.text
+    assert id_token_claims(live_server, response.json()["id_token"], audience="partner")
+
+
+def test_id_tokens_follow_a_key_rotation(browser: BrowserLike, live_server: Any) -> None:
+    flow = Flow()
+    before = browser.redeem(flow, browser.code_for(flow)).json()["id_token"]
+    live_server.services.keys.rotate(actor="test")
+    flow = Flow()
+    after = browser.redeem(flow, browser.code_for(flow)).json()["id_token"]
+    assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
+    # Both verify from the published JWKS: the new key at once, the old one for its overlap window.
+    assert id_token_claims(live_server, after)["sub"] == id_token_claims(live_server, before)["sub"]

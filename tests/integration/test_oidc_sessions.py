@@ -99,6 +99,17 @@ def test_max_age_forces_login_when_auth_time_is_older(browser: BrowserLike, live
     assert browser.get(Flow(extra={"max_age": "10000"}).url()).status_code == 302
 
 
+def test_max_age_1_forces_login_once_a_second_has_passed(browser: BrowserLike, live_server: Any) -> None:
+    logged_in(browser)
+    assert browser.get(Flow(extra={"max_age": "1"}).url()).status_code == 302  # fresh: no login page
+    value = browser.http.cookies.get("authgate_session")
+    with live_server.services.database.transaction() as session:
+        session.execute(update(BrowserSession).where(BrowserSession.id_hash == tokens.digest(value))
+                        .values(auth_time=utcnow() - timedelta(seconds=2)))
+    response = browser.get(Flow(extra={"max_age": "1"}).url())
+    assert response.status_code == 303 and response.headers["location"].startswith("/login?")
+
+
 def test_max_age_with_prompt_none_and_old_login_is_login_required(browser: BrowserLike) -> None:
     logged_in(browser)
     response = browser.get(Flow(extra={"max_age": "0", "prompt": "none"}).url())

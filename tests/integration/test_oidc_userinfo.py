@@ -97,6 +97,16 @@ def test_cors_only_for_the_clients_registered_origin(live_server: Any, tokens_by
 def test_discovery_lists_working_endpoints(live_server: Any) -> None:
     metadata = httpx.get(live_server.url + "/.well-known/openid-configuration").json()
     assert metadata["issuer"] == live_server.url
+    # OIDC Discovery §3: the REQUIRED members.
+    for member in ("authorization_endpoint", "token_endpoint", "jwks_uri", "response_types_supported",
+                   "subject_types_supported", "id_token_signing_alg_values_supported"):
+        assert member in metadata, member
+    assert "RS256" in metadata["id_token_signing_alg_values_supported"]
+    assert {"openid", "profile", "email", "offline_access"} <= set(metadata["scopes_supported"])
+    assert metadata["response_modes_supported"] == ["query", "form_post"]
+    assert metadata["prompt_values_supported"] == ["none", "login", "consent"]
+    assert metadata["authorization_response_iss_parameter_supported"] is True
+    assert metadata["acr_values_supported"] == ["urn:authgate:acr:password"]
     assert metadata["response_types_supported"] == ["code"]
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     for name in ("authorization_endpoint", "userinfo_endpoint", "end_session_endpoint", "jwks_uri"):

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
+from authgate.oidc.id_tokens import ACR_PASSWORD
 from authgate.settings import Settings
 
 PATHS = {
@@ -30,7 +31,6 @@ PUBLIC = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin":
 
 def metadata(settings: Settings) -> dict[str, Any]:
     issuer = settings.issuer
-    signing = list(dict.fromkeys([ID_TOKEN_ALGORITHM, settings.signing_algorithm]))
     document: dict[str, Any] = {"issuer": issuer}
     document.update({name: issuer + path for name, path in PATHS.items()})
     document.update(
@@ -39,7 +39,7 @@ def metadata(settings: Settings) -> dict[str, Any]:
         response_modes_supported=["query", "form_post"],
         grant_types_supported=["authorization_code", "refresh_token", "client_credentials", "password"],
         subject_types_supported=["public"],
-        id_token_signing_alg_values_supported=signing,
+        id_token_signing_alg_values_supported=[ID_TOKEN_ALGORITHM],  # ID tokens are always RS256 (oidc/id_tokens.py)
         userinfo_signing_alg_values_supported=["none"],
         token_endpoint_auth_methods_supported=[*CLIENT_AUTH, "none"],
         revocation_endpoint_auth_methods_supported=[*CLIENT_AUTH, "none"],
@@ -50,6 +50,8 @@ def metadata(settings: Settings) -> dict[str, Any]:
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid",
             "name", "preferred_username", "email", "email_verified", "updated_at",
         ],
+        acr_values_supported=[ACR_PASSWORD],
+        # Only `acr` is read from a `claims` request (oidc/authorization_request.py); the rest is ignored.
         claims_parameter_supported=False,
         request_parameter_supported=False,
         request_uri_parameter_supported=False,
