@@ -1,0 +1,96 @@
+"""The headline figures, each with what it is compared with, the ratio, and the target, from results.
+
+    for figure in headline(results): figure.name, figure.ours, figure.theirs, figure.ratio, figure.met
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from bench.config import TARGETS
+
+
+@dataclass(frozen=True)
+class Figure:
+    key: str  # the benchmark it comes from (for profiles)
+    name: str
+    ours: float | None
+    ours_label: str
+    theirs: float | None
+    theirs_label: str
+    unit: str
+    ratio: float | None  # ours relative to theirs, oriented so that bigger is better unless `at_most`
+    target: float
+    at_most: bool = False  # target is an upper bound on `ratio`
+    ratio_label: str = "×"
+    note: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        if self.ratio is None:
+            return None
+        return self.ratio <= self.target if self.at_most else self.ratio >= self.target
+
+    @property
+    def shortfall(self) -> str:
+        """How far from the target, in words ('' when met or unknown)."""
+        if self.met is not False or self.ratio is None:
+            return ""
+        if self.at_most:
+            return f"{(self.ratio / self.target - 1) * 100:.0f}% over the limit"
+        return f"{(1 - self.ratio / self.target) * 100:.0f}% short"
+
+
+def _get(results: dict[str, Any], *path: str) -> Any:
+    node: Any = results
+    for part in path:
+        if not isinstance(node, dict) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _div(a: float | None, b: float | None) -> float | None:
+    return a / b if a is not None and b else None
+
+
+def headline(results: dict[str, Any]) -> list[Figure]:
+    figures = []
+    cc_ours, cc_peer = _get(results, "client_credentials", "authgate", "rps"), _get(results, "client_credentials", "oidc-provider", "rps")
+    figures.append(Figure("client_credentials", "client-credentials grant", cc_ours, "authgate", cc_peer, "oidc-provider",
+                          "req/s", _div(cc_ours, cc_peer), TARGETS["client_credentials_vs_peer"]))
+    login, raw = _get(results, "password", "authgate-1k", "rps"), _get(results, "password", "argon2-raw", "rps")
+    figures.append(Figure("password", "password login (password grant)", login, "authgate", raw,
+                          "raw argon2id verify, 2 processes", "req/s", _div(login, raw),
+                          TARGETS["password_vs_raw_argon2"], ratio_label="of raw"))
+    refresh = _get(results, "refresh", "authgate", "rps")
+    figures.append(Figure("refresh", "refresh-token grant (PostgreSQL)", refresh, "authgate", TARGETS["refresh_rps"],
+                          "target", "req/s", _div(refresh, TARGETS["refresh_rps"]), 1.0, ratio_label="of target",
+                          note="no peer: oidc-provider's refresh needs a user login flow; Keycloak's published figure is below"))
+    intro, intro_peer = _get(results, "introspection", "authgate", "rps"), _get(results, "introspection", "oidc-provider", "rps")
+    figures.append(Figure("introspection", "introspection", intro, "authgate", intro_peer, "oidc-provider",
+                          "req/s", _div(intro, TARGETS["introspection_rps"]), 1.0, ratio_label="of target",
+                          note=f"target {TARGETS['introspection_rps']:,.0f} req/s; vs peer "
+                               + (f"{intro / intro_peer:.2f}×" if intro and intro_peer else "n/a")))
+    for case in ("fresh", "repeated"):
+        ours, theirs = _get(results, "guard", case, "guard_us"), _get(results, "guard", case, "pyjwt_us")
+        figures.append(Figure("guard", f"guard verification, {case} tokens", ours, "authgate.guard", theirs,
+                              "PyJWT + PyJWKClient", "µs/op", _div(theirs, ours), TARGETS[f"guard_{case}"],
+                              ratio_label="faster"))
+    p99_1k, p99_1m = _get(results, "password", "authgate-1k", "p99_ms"), _get(results, "password", "authgate-1m", "p99_ms")
+    figures.append(Figure("password", "login p99 latency, 1M vs 1k users", p99_1m, "1,000,000 users", p99_1k,
+                          "1,000 users", "ms", _div(p99_1m, p99_1k), TARGETS["login_p99_1m_vs_1k"], at_most=True,
+                          ratio_label="of 1k"))
+    rss = _peak_rss(results.get("rss_peaks"))
+    peer_rss = _peak_rss(results.get("peer_rss"))
+    figures.append(Figure("memory", "RSS per worker under load (peak)", rss, "authgate", peer_rss, "oidc-provider",
+                          "MB", _div(rss, TARGETS["rss_mb_per_worker"]), 1.0, at_most=True, ratio_label="of limit",
+                          note=f"limit {TARGETS['rss_mb_per_worker']:.0f} MB; vs peer "
+                               + (f"{rss / peer_rss:.2f}×" if rss and peer_rss else "n/a")))
+    return figures
+
+
+def _peak_rss(peaks: dict[str, dict[Any, float]] | None) -> float | None:
+    values = [mb for per_pid in (peaks or {}).values() for mb in per_pid.values()]
+    return max(values) if values else None
