@@ -10,7 +10,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import update
-from test_token_world import BACKOFFICE_SECRET, COFFEE, PASSWORD, REPORT_SECRET, basic, claims_of, password_login, token, token_server
+from test_token_world import HTTP, BACKOFFICE_SECRET, COFFEE, PASSWORD, REPORT_SECRET, basic, claims_of, password_login, token, token_server
 
 from authgate import tokens
 from authgate.clock import utcnow
@@ -21,7 +21,7 @@ INACTIVE = {"active": False}
 
 
 def introspect(url: str, value: str, client: tuple[str, str] = ("nightly-report", REPORT_SECRET), **extra: str) -> httpx.Response:
-    return httpx.post(url + "/oauth/introspect", data={"token": value, **extra}, headers=basic(*client))
+    return HTTP.post(url + "/oauth/introspect", data={"token": value, **extra}, headers=basic(*client))
 
 
 def test_an_active_user_access_token(token_server):
@@ -69,7 +69,7 @@ def expired_token(server) -> str:
 
 def revoked_access(server) -> str:
     access = password_login(server.url).json()["access_token"]
-    httpx.post(server.url + "/oauth/revoke", data={"client_id": "coffee-app", "token": access})
+    HTTP.post(server.url + "/oauth/revoke", data={"client_id": "coffee-app", "token": access})
     return access
 
 
@@ -112,5 +112,5 @@ def test_inactive_tokens_say_only_that(token_server, make):
     pytest.param({}, basic("nightly-report", REPORT_SECRET), 400, "invalid_request", id="no-token"),
 ])
 def test_introspection_needs_an_authenticated_confidential_client(token_server, data, headers, status, error):
-    response = httpx.post(token_server.url + "/oauth/introspect", data=data, headers=headers)
+    response = HTTP.post(token_server.url + "/oauth/introspect", data=data, headers=headers)
     assert response.status_code == status and response.json()["error"] == error

@@ -13,12 +13,11 @@ import subprocess
 import sys
 from datetime import timedelta
 
-import httpx
 import jwt
 import pytest
 from jwt import PyJWKClient
 from sqlalchemy import update
-from test_token_world import COFFEE, REPORT_SECRET, basic, load_world, start_server
+from test_token_world import HTTP, COFFEE, REPORT_SECRET, basic, load_world, start_server
 
 from conftest import TEST_MASTER_KEY
 
@@ -29,7 +28,7 @@ __all__ = ["start_server"]
 
 
 def machine_token(server) -> str:
-    response = httpx.post(server.url + "/oauth/token", data={"grant_type": "client_credentials"},
+    response = HTTP.post(server.url + "/oauth/token", data={"grant_type": "client_credentials"},
                           headers=basic("nightly-report", REPORT_SECRET))
     assert response.status_code == 200, response.text
     return response.json()["access_token"]
@@ -53,7 +52,7 @@ def keys_list(server, database_url: str) -> list[dict]:
 def test_tokens_verify_across_a_key_rotation(start_server, database_url):
     server = start_server()
     load_world(server.services)
-    jwks_uri = httpx.get(server.url + "/.well-known/openid-configuration").json()["jwks_uri"]
+    jwks_uri = HTTP.get(server.url + "/.well-known/openid-configuration").json()["jwks_uri"]
     # A resource server that caches the key set and refetches on an unknown kid (no refetch cooldown in a test).
     resource_server = PyJWKClient(jwks_uri, cache_keys=True, lifespan=3600, cooldown_duration=0)
 
@@ -68,7 +67,7 @@ def test_tokens_verify_across_a_key_rotation(start_server, database_url):
     # The resource server has the old JWKS cached; an unknown kid makes it fetch again.
     assert verify(resource_server, server, after)["sub"] == "nightly-report"
     assert verify(resource_server, server, before)["sub"] == "nightly-report", "old tokens verify during the overlap"
-    published = {key["kid"] for key in httpx.get(jwks_uri).json()["keys"]}
+    published = {key["kid"] for key in HTTP.get(jwks_uri).json()["keys"]}
     assert {old_kid, new_kid} <= published
     states = {row["kid"]: row["state"] for row in keys_list(server, database_url)}
     assert states[old_kid] == "published" and states[new_kid] == "signing"
@@ -77,11 +76,11 @@ def test_tokens_verify_across_a_key_rotation(start_server, database_url):
     with server.services.database.transaction() as session:
         session.execute(update(SigningKey).where(SigningKey.kid == old_kid).values(unpublish_at=utcnow() - timedelta(seconds=1)))
     server.services.keys.ensure_active()  # drops the server's key cache, as its 5-second refresh would
-    published = {key["kid"] for key in httpx.get(jwks_uri).json()["keys"]}
+    published = {key["kid"] for key in HTTP.get(jwks_uri).json()["keys"]}
     assert old_kid not in published and new_kid in published
     fresh_client = PyJWKClient(jwks_uri)
     with pytest.raises(jwt.PyJWKClientError):
         fresh_client.get_signing_key_from_jwt(before)
     assert verify(fresh_client, server, after)["sub"] == "nightly-report"
-    inactive = httpx.post(server.url + "/oauth/introspect", data={"token": before}, headers=basic("nightly-report", REPORT_SECRET))
+    inactive = HTTP.post(server.url + "/oauth/introspect", data={"token": before}, headers=basic("nightly-report", REPORT_SECRET))
     assert inactive.json() == {"active": False}

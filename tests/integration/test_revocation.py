@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_token_world import BACKOFFICE_SECRET, REPORT_SECRET, basic, password_login, token, token_server
+from test_token_world import HTTP, BACKOFFICE_SECRET, REPORT_SECRET, basic, password_login, token, token_server
 
 from authgate import audit
 
@@ -12,11 +12,11 @@ __all__ = ["token_server"]
 
 
 def revoke(url: str, data: dict[str, str], headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.post(url + "/oauth/revoke", data=data, headers=headers or {})
+    return HTTP.post(url + "/oauth/revoke", data=data, headers=headers or {})
 
 
 def introspect(url: str, value: str) -> dict:
-    return httpx.post(url + "/oauth/introspect", data={"token": value}, headers=basic("nightly-report", REPORT_SECRET)).json()
+    return HTTP.post(url + "/oauth/introspect", data={"token": value}, headers=basic("nightly-report", REPORT_SECRET)).json()
 
 
 def refresh(url: str, refresh_token: str) -> httpx.Response:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import httpx
 import pytest
 from test_token_world import (
+    HTTP,
     BACKOFFICE_SECRET, DISABLED_SECRET, INVENTORY, PASSWORD, REPORT_SECRET, THIRD_PARTY_SECRET, basic, token_server,
 )
 
@@ -87,7 +87,7 @@ def test_token_endpoint_errors(token_server, body, headers, method, status, erro
     sent = {"Content-Type": FORM, **headers}
     if sent["Content-Type"] == "":
         del sent["Content-Type"]
-    response = httpx.request(method, token_server.url + "/oauth/token", content=body.encode(), headers=sent, timeout=30)
+    response = HTTP.request(method, token_server.url + "/oauth/token", content=body.encode(), headers=sent)
     assert response.status_code == status, response.text
     payload = response.json()
     assert payload["error"] == error
@@ -103,13 +103,13 @@ def test_token_endpoint_errors(token_server, body, headers, method, status, erro
 
 
 def test_a_successful_answer_is_not_cached_either(token_server):
-    response = httpx.post(token_server.url + "/oauth/token", data={"grant_type": "client_credentials"},
+    response = HTTP.post(token_server.url + "/oauth/token", data={"grant_type": "client_credentials"},
                           headers=basic("nightly-report", REPORT_SECRET))
     assert response.status_code == 200
     assert response.headers["cache-control"] == "no-store" and response.headers["pragma"] == "no-cache"
 
 
 def test_client_id_in_the_body_beside_matching_basic_is_accepted(token_server):
-    response = httpx.post(token_server.url + "/oauth/token", data={"grant_type": "client_credentials", "client_id": "backoffice"},
+    response = HTTP.post(token_server.url + "/oauth/token", data={"grant_type": "client_credentials", "client_id": "backoffice"},
                           headers=basic("backoffice", BACKOFFICE_SECRET))
     assert response.status_code == 200, response.text

@@ -5,12 +5,12 @@ Runs on SQLite and PostgreSQL, over real HTTP against the live server.
 
 from __future__ import annotations
 
-import httpx
 import jwt
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
 from jwt import PyJWKClient
 from test_token_world import (
+    HTTP,
     BACKOFFICE_SECRET, COFFEE, INVENTORY, REPORT_SECRET, PASSWORD, claims_of, password_login, token, token_server,
 )
 
@@ -20,7 +20,7 @@ __all__ = ["token_server"]  # the module-scoped server fixture
 @pytest.fixture
 def world(token_server):
     live_server = token_server
-    discovery = httpx.get(live_server.url + "/.well-known/openid-configuration").json()
+    discovery = HTTP.get(live_server.url + "/.well-known/openid-configuration").json()
     live_server.token_url = discovery["token_endpoint"]
     live_server.jwks = PyJWKClient(discovery["jwks_uri"], cache_keys=False)
     return live_server
@@ -119,7 +119,7 @@ def test_unknown_or_several_audiences_are_invalid_target(world):
                   {"audience": COFFEE, "resource": INVENTORY}):
         response = password_login(world.url, "manager", **extra)
         assert response.status_code == 400 and response.json()["error"] == "invalid_target", extra
-    two = httpx.post(world.url + "/oauth/token", content=f"grant_type=client_credentials&resource={COFFEE}&resource={INVENTORY}",
+    two = HTTP.post(world.url + "/oauth/token", content=f"grant_type=client_credentials&resource={COFFEE}&resource={INVENTORY}",
                      headers={"Content-Type": "application/x-www-form-urlencoded"}, auth=("nightly-report", REPORT_SECRET))
     assert two.status_code == 400 and two.json()["error"] == "invalid_target"
 

@@ -12,7 +12,7 @@ import threading
 
 import httpx
 import pytest
-from test_token_world import PASSWORD, REPORT_SECRET, basic, load_world
+from test_token_world import HTTP, PASSWORD, REPORT_SECRET, basic, load_world
 
 from conftest import TEST_MASTER_KEY, LiveServer, _empty_postgres, free_port
 
@@ -98,8 +98,8 @@ def outage_server(pg_database, tmp_path):
 
 def ask(server, grant: str) -> httpx.Response:
     if grant == "client_credentials":
-        return httpx.post(server.url + "/oauth/token", data={"grant_type": grant}, headers=basic("nightly-report", REPORT_SECRET))
-    return httpx.post(server.url + "/oauth/token", data={"grant_type": "password", "client_id": "coffee-app",
+        return HTTP.post(server.url + "/oauth/token", data={"grant_type": grant}, headers=basic("nightly-report", REPORT_SECRET))
+    return HTTP.post(server.url + "/oauth/token", data={"grant_type": "password", "client_id": "coffee-app",
                                                          "username": "barista", "password": PASSWORD})
 
 

@@ -28,6 +28,8 @@ BACKOFFICE_SECRET = "backoffice:secret with spaces & symbols/0123456789"
 THIRD_PARTY_SECRET = "third-party-secret-0123456789abcdefghij"
 DISABLED_SECRET = "disabled-secret-0123456789abcdefghijklmn"
 SPA_ORIGIN = "http://127.0.0.1:5000"
+# One client for all requests: building an httpx.Client per call costs more than a throttled request.
+HTTP = httpx.Client(timeout=30)
 
 REALM = f"""
 apis:
@@ -106,7 +108,7 @@ def basic(client_id: str, secret: str) -> dict[str, str]:
 
 
 def token(url: str, data: dict[str, Any], headers: dict[str, str] | None = None) -> httpx.Response:
-    return httpx.post(url + "/oauth/token", data=data, headers=headers or {}, timeout=30)
+    return HTTP.post(url + "/oauth/token", data=data, headers=headers or {})
 
 
 def password_login(url: str, username: str = "barista", client_id: str = "coffee-app", **extra: str) -> httpx.Response:
