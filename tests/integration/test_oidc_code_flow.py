@@ -207,3 +207,14 @@ def test_id_tokens_follow_a_key_rotation(browser: BrowserLike, live_server: Any)
     assert jwt.get_unverified_header(after)["kid"] != jwt.get_unverified_header(before)["kid"]
     # Both verify from the published JWKS: the new key at once, the old one for its overlap window.
     assert id_token_claims(live_server, after)["sub"] == id_token_claims(live_server, before)["sub"]
+
+
+def test_long_expired_codes_are_purged_when_new_ones_are_issued(browser: BrowserLike, live_server: Any) -> None:
+    flow = Flow()
+    old = browser.code_for(flow)
+    with live_server.services.database.transaction() as session:
+        session.execute(update(AuthorizationCode).where(AuthorizationCode.code_hash == tokens.digest(old))
+                        .values(expires_at=utcnow() - timedelta(days=2)))
+    browser.code_for(Flow())
+    with live_server.services.database.reader() as session:
+        assert session.get(AuthorizationCode, tokens.digest(old)) is None

@@ -148,3 +148,17 @@ def test_expired_sessions_are_not_honoured(browser: BrowserLike, live_server: An
     assert query_of(response.headers["location"])["error"] == "login_required"
     with live_server.services.database.reader() as session:
         assert session.get(BrowserSession, tokens.digest(value)) is None  # deleted, not just ignored
+
+
+def test_sessions_past_their_absolute_expiry_are_purged_at_the_next_login(browser: BrowserLike, live_server: Any) -> None:
+    logged_in(browser)
+    value = browser.http.cookies.get("authgate_session")
+    with live_server.services.database.transaction() as session:
+        session.execute(update(BrowserSession).where(BrowserSession.id_hash == tokens.digest(value)).values(expires_at=utcnow()))
+    other = BrowserLike(live_server.url)
+    try:
+        logged_in(other, "manager")
+    finally:
+        other.close()
+    with live_server.services.database.reader() as session:
+        assert session.get(BrowserSession, tokens.digest(value)) is None

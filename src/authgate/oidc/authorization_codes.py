@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import update
+from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from authgate import audit, tokens
@@ -41,10 +41,15 @@ class CodeGrant:
     session_id: str | None
 
 
+# Used codes are kept this long after expiry so that a late replay still revokes what they issued.
+KEEP_AFTER_EXPIRY = timedelta(days=1)
+
+
 def issue(services: Services, grant: CodeGrant) -> str:
     code = tokens.new_opaque()
     now = utcnow()
     with services.database.transaction() as session:
+        session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < now - KEEP_AFTER_EXPIRY))
         session.add(AuthorizationCode(
             code_hash=tokens.digest(code), client_id=grant.client_id, user_id=grant.user_id,
             redirect_uri=grant.redirect_uri, scope=" ".join(grant.scope), audience=grant.audience,

@@ -60,6 +60,7 @@ class BrowserSessions:
         sid = secrets.token_urlsafe(16)
         now = utcnow()
         with self.services.database.transaction() as session:
+            session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now))  # the absolute expiry passed
             if replacing:
                 session.execute(delete(BrowserSession).where(BrowserSession.id_hash == tokens.digest(replacing)))
             session.add(BrowserSession(
