@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 
-from authgate.services import Services
+from authgate.access.clients import ClientSpec
+from authgate.errors import InvalidInput
+from authgate.services import Realm, Services
 from authgate.storage import migrate
 
+logger = logging.getLogger("authgate.bootstrap")
 ADMIN_API = "authgate-admin"
 # The web console (/admin) is an OAuth client of this server like any other.
 CONSOLE_CLIENT_ID = "authgate-console"
@@ -51,6 +55,7 @@ def initialize(services: Services, admin_username: str = "admin", admin_password
             realm.roles.create(ADMIN_ROLE, "Full access to the admin API and console", grants)
         else:
             realm.roles.set_permissions(ADMIN_ROLE, grants)
+        _ensure_console_client(realm, services.settings.issuer)
         generated = None
         created = False
         if realm.users.find(admin_username) is None:
@@ -60,3 +65,19 @@ def initialize(services: Services, admin_username: str = "admin", admin_password
             realm.users.create(admin_username, password=password, roles=[ADMIN_ROLE])
             created = True
     return InitResult(before, after, admin_username, created, generated)
+
+
+def _ensure_console_client(realm: Realm, issuer: str) -> None:
+    """The web console's client: public, PKCE, exactly this issuer's /admin callback (kept in step with the issuer)."""
+    spec = ClientSpec(
+        client_id=CONSOLE_CLIENT_ID, type="public", name="authgate admin console",
+        redirect_uris=[f"{issuer}/admin/callback"], post_logout_redirect_uris=[f"{issuer}/admin/signed-out"],
+        grant_types=["authorization_code"], first_party=True, default_audience=ADMIN_API,
+    )
+    try:
+        if realm.clients.find(CONSOLE_CLIENT_ID) is None:
+            realm.clients.create(spec)
+        else:
+            realm.clients.update(spec)
+    except InvalidInput as error:  # e.g. plain http on a public host: no console until the issuer is fixed
+        logger.warning("admin console client not set up: %s", error.message)

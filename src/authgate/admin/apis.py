@@ -50,7 +50,7 @@ def add_permission(admin: Admin, identifier: IdentifierIn, body: PermissionCreat
             summary="Set an API's permissions")
 def set_permissions(admin: Admin, identifier: IdentifierIn, body: PermissionSet) -> ApiView:
     """Makes the API declare exactly these; roles and clients lose the ones removed."""
-    _keep_admin_permissions(identifier, body.permissions)
+    keep_admin_permissions(identifier, body.permissions)
     with admin.realm() as realm:
         realm.apis.set_permissions(identifier, body.permissions)
         return ApiView.of(realm.apis.get(identifier))
@@ -59,7 +59,7 @@ def set_permissions(admin: Admin, identifier: IdentifierIn, body: PermissionSet)
 @router.delete("/{identifier:path}/permissions/{permission}", openapi_extra=WRITE, responses={**NOT_FOUND, **CONFLICT},
                summary="Remove a permission from an API")
 def remove_permission(admin: Admin, identifier: IdentifierIn, permission: Annotated[PermissionName, Path()]) -> ApiView:
-    _keep_admin_permissions(identifier, [], removing=[permission])
+    keep_admin_permissions(identifier, [], removing=[permission])
     with admin.realm() as realm:
         realm.apis.remove_permission(identifier, permission)
         return ApiView.of(realm.apis.get(identifier))
@@ -81,13 +81,17 @@ def change_api(admin: Admin, identifier: IdentifierIn, body: ApiChange) -> ApiVi
                summary="Delete an API")
 def delete_api(admin: Admin, identifier: IdentifierIn) -> None:
     """Its permissions go with it, from every role and client that held them."""
-    if identifier == ADMIN_API:
-        raise Conflict(f"{ADMIN_API} is the admin API itself and cannot be deleted.")
+    keep_admin_api(identifier)
     with admin.realm() as realm:
         realm.apis.delete(identifier)
 
 
-def _keep_admin_permissions(identifier: str, kept: Iterable[str], *, removing: Iterable[str] | None = None) -> None:
+def keep_admin_api(identifier: str) -> None:
+    if identifier == ADMIN_API:
+        raise Conflict(f"{ADMIN_API} is the admin API itself and cannot be deleted.")
+
+
+def keep_admin_permissions(identifier: str, kept: Iterable[str], *, removing: Iterable[str] | None = None) -> None:
     if identifier != ADMIN_API:
         return
     dropped = set(removing) if removing is not None else set(ADMIN_PERMISSIONS) - set(kept)

@@ -82,5 +82,7 @@ class _Mount(Mount):
 
 
 def routes() -> list[BaseRoute]:
-    """What `web/app.py` mounts: the admin API."""
-    return [_Mount(API_PATH, AdminApi())]
+    """What `web/app.py` mounts: the admin API, then the console's pages (after it: /admin/api is the API's)."""
+    from authgate.admin import console
+
+    return [_Mount(API_PATH, AdminApi()), *console.routes]

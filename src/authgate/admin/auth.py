@@ -25,6 +25,7 @@ from starlette.responses import Response
 
 from authgate.admin.errors import COMMON_RESPONSES
 from authgate.bootstrap import ADMIN_API
+from authgate.errors import Conflict
 from authgate.guard.bearer import bearer_token
 from authgate.guard.errors import InsufficientPermission, InvalidToken
 from authgate.oauth2.access_tokens import AccessTokenInvalid
@@ -54,6 +55,11 @@ class Caller:
         if permission not in self.permissions:
             # RFC 6750 §3.1: insufficient_scope, naming what the request needs.
             raise InsufficientPermission(f"This operation needs the {permission} permission.", scope=permission)
+
+    def must_not_be(self, username: str, action: str) -> None:
+        """An admin disabling or deleting themselves is a mistake, not a request: they would lose the console."""
+        if self.actor == f"user:{username}":
+            raise Conflict(f"You cannot {action} your own account.")
 
     @contextmanager
     def realm(self) -> Iterator[Realm]:

@@ -60,8 +60,7 @@ def rotate_secret(admin: Admin, client_id: ClientIdIn) -> SecretIssued:
 
 @router.delete("/{client_id}", openapi_extra=WRITE, status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete a client")
 def delete_client(admin: Admin, client_id: ClientIdIn) -> None:
-    if client_id == CONSOLE_CLIENT_ID:
-        raise Conflict(f"{CONSOLE_CLIENT_ID} is the admin console's own client and cannot be deleted.")
+    keep_console_client(client_id)
     with admin.realm() as realm:
         realm.clients.delete(client_id)
 
@@ -69,3 +68,8 @@ def delete_client(admin: Admin, client_id: ClientIdIn) -> None:
 def spec_of(view: ClientView) -> ClientSpec:
     """What a client is now, as a spec to change (its secret untouched)."""
     return ClientSpec(**view.model_dump(exclude={"created_at"}))
+
+
+def keep_console_client(client_id: str) -> None:
+    if client_id == CONSOLE_CLIENT_ID:
+        raise Conflict(f"{CONSOLE_CLIENT_ID} is the admin console's own client and cannot be deleted.")

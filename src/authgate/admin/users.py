@@ -7,11 +7,10 @@ from typing import Annotated
 from annotated_types import Ge, Le
 from fastapi import APIRouter, Path, Query
 
-from authgate.admin.auth import Admin, AdminRoute, Caller, requires
+from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.errors import CONFLICT, NOT_FOUND
 from authgate.admin.schemas import DECIMAL, PRINTABLE, Page, PasswordSet, RoleList, RoleName, UserChange, UserCreate, Username
-from authgate.errors import Conflict, InvalidInput
-from authgate.storage.models import User
+from authgate.errors import InvalidInput
 from authgate.views import UserView
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=AdminRoute)
@@ -64,7 +63,7 @@ def change_user(admin: Admin, username: UsernameIn, body: UserChange) -> UserVie
     given = body.model_fields_set
     with admin.realm() as realm:
         if body.disabled:
-            _not_yourself(admin, realm.users.get(username), "disable")
+            admin.must_not_be(realm.users.get(username).username, "disable")
         user = realm.users.update(
             username,
             email=body.email if "email" in given else ...,
@@ -79,7 +78,7 @@ def change_user(admin: Admin, username: UsernameIn, body: UserChange) -> UserVie
 def disable_user(admin: Admin, username: UsernameIn) -> UserView:
     """A disabled user cannot log in, and their admin tokens stop working at once."""
     with admin.realm() as realm:
-        _not_yourself(admin, realm.users.get(username), "disable")
+        admin.must_not_be(realm.users.get(username).username, "disable")
         return UserView.of(realm.users.update(username, disabled=True))
 
 
@@ -119,11 +118,6 @@ def remove_role(admin: Admin, username: UsernameIn, role: Annotated[RoleName, Pa
 def delete_user(admin: Admin, username: UsernameIn) -> None:
     """Their sessions, consents and refresh tokens go with them. You cannot delete your own account (409)."""
     with admin.realm() as realm:
-        _not_yourself(admin, realm.users.get(username), "delete")
+        admin.must_not_be(realm.users.get(username).username, "delete")
         realm.users.delete(username)
 
-
-def _not_yourself(admin: Caller, user: User, action: str) -> None:
-    """An admin locking themselves out is a mistake, not a request: the console would lose its operator."""
-    if admin.actor == f"user:{user.username}":
-        raise Conflict(f"You cannot {action} your own account.")

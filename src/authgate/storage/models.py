@@ -291,3 +291,24 @@ class Consent(Base):
     scope: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class ConsoleSession(Base):
+    """A web admin console login: the console's own server-side session, as an OAuth client holds one.
+
+    The cookie holds a random value, this its digest. The pending
+    authorization request (state, nonce, PKCE verifier) and then the tokens
+    are encrypted with the master key, bound to the row's id.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Both unset until the login completes.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    username: Mapped[str | None] = mapped_column(String(150))
+    secrets_encrypted: Mapped[bytes] = mapped_column(LargeBinary)
+    return_to: Mapped[str] = mapped_column(String(2000), default="/admin")
+    flashes: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -1,0 +1,69 @@
+"""The web admin console at /admin: server-rendered pages over the same service layer as the admin API.
+
+An operator logs in through the hosted login like any client's user (the
+console is the OAuth client `authgate-console`); every page then acts as
+that admin, with the permissions in their access token. Pages work without
+JavaScript; every form is CSRF-protected; destructive actions ask first.
+"""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from authgate.admin.console import apis, clients, login, roles, system, users
+from authgate.admin.console.view import view
+from authgate.web.pages.rendering import redirect
+
+
+async def home(request: Request) -> Response:
+    return redirect("/admin/users")
+
+
+def _pages(path: str, permission: str, get: object = None, post: object = None) -> list[BaseRoute]:
+    """GET needs `permission`; POST changes something, so it needs the matching `:write` one."""
+    found: list[BaseRoute] = []
+    if get is not None:
+        found.append(Route(path, view(permission, get), methods=["GET"]))  # type: ignore[arg-type]
+    if post is not None:
+        found.append(Route(path, view(permission.replace(":read", ":write"), post), methods=["POST"]))  # type: ignore[arg-type]
+    return found
+
+
+U, R, A, C = "users:read", "roles:read", "apis:read", "clients:read"
+
+routes: list[BaseRoute] = [
+    Route("/admin", home, methods=["GET"]),
+    Route("/admin/login", login.login, methods=["GET"]),
+    Route("/admin/callback", login.callback, methods=["GET"]),
+    Route("/admin/logout", login.logout, methods=["POST"]),
+    Route("/admin/signed-out", login.signed_out, methods=["GET"]),
+    *_pages("/admin/users", U, users.user_list),
+    *_pages("/admin/users/new", "users:write", users.new_user, users.create_user),
+    *_pages("/admin/users/{username}", U, users.user_detail, users.save_profile),
+    *_pages("/admin/users/{username}/roles", U, post=users.save_roles),
+    *_pages("/admin/users/{username}/password", U, post=users.set_password),
+    *_pages("/admin/users/{username}/disable", U, post=users.set_disabled),
+    *_pages("/admin/users/{username}/enable", U, post=users.set_disabled),
+    *_pages("/admin/users/{username}/unlock", U, post=users.unlock),
+    *_pages("/admin/users/{username}/sessions/end", U, post=users.end_sessions),
+    *_pages("/admin/users/{username}/consents/revoke", U, post=users.revoke_consent),
+    *_pages("/admin/users/{username}/delete", "users:write", users.confirm_delete, users.delete_user),
+    *_pages("/admin/roles", R, roles.role_list, roles.create_role),
+    *_pages("/admin/roles/{name}", R, roles.role_detail, roles.save_role),
+    *_pages("/admin/roles/{name}/delete", "roles:write", roles.confirm_delete, roles.delete_role),
+    *_pages("/admin/apis", A, apis.api_list, apis.create_api),
+    *_pages("/admin/apis/view", A, apis.api_detail, apis.rename_api),
+    *_pages("/admin/apis/permissions/add", A, post=apis.add_permission),
+    *_pages("/admin/apis/permissions/remove", A, post=apis.remove_permission),
+    *_pages("/admin/apis/delete", "apis:write", apis.confirm_delete, apis.delete_api),
+    *_pages("/admin/clients", C, clients.client_list),
+    *_pages("/admin/clients/new", "clients:write", clients.new_client, clients.create_client),
+    *_pages("/admin/clients/{client_id}", C, clients.client_detail, clients.save_client),
+    *_pages("/admin/clients/{client_id}/secret", "clients:write", clients.confirm_rotate, clients.rotate_secret),
+    *_pages("/admin/clients/{client_id}/delete", "clients:write", clients.confirm_delete, clients.delete_client),
+    *_pages("/admin/keys", "keys:read", system.key_list),
+    *_pages("/admin/keys/rotate", "keys:write", system.confirm_rotate, system.rotate),
+    *_pages("/admin/audit", "audit:read", system.audit_log),
+]
