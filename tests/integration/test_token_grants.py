@@ -155,3 +155,19 @@ def test_token_issue_is_audited(world):
     assert ("manager", "coffee-app", "password") in seen
     assert ("nightly-report", "nightly-report", "client_credentials") in seen
     assert claims_of(response.json()["access_token"])["jti"] in {e.detail.get("jti") for e in events}
+
+
+def test_unknown_usernames_cost_what_wrong_passwords_cost(world):
+    import statistics
+    import time
+
+    def timed(username: str) -> float:
+        started = time.perf_counter()
+        response = token(world.url, {"grant_type": "password", "client_id": "coffee-lite", "username": username, "password": "wrong"})
+        assert response.status_code == 400
+        return time.perf_counter() - started
+
+    known = statistics.median(timed("barista") for _ in range(5))
+    unknown = statistics.median(timed(f"ghost-{i}") for i in range(5))
+    # Without the dummy argon2 verification an unknown user would answer many times faster.
+    assert unknown > known / 2, (known, unknown)

@@ -1,0 +1,110 @@
+"""The refresh token store's contract, directly against SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from authgate import tokens
+from authgate.clock import utcnow
+from authgate.oauth2.errors import InvalidGrant
+from authgate.oauth2.refresh_tokens import RefreshGrant, RefreshTokenReused, RefreshTokenStore, successor_key
+from authgate.storage.models import RefreshToken
+
+GRANT = RefreshGrant(client_id="app", user_id=None, audience="https://api", scope=("openid", "read"))
+
+
+@pytest.fixture
+def store(services):
+    return services.oauth2.refresh_tokens
+
+
+def issue(services, store) -> str:
+    with services.database.transaction() as session:
+        return store.issue(session, GRANT)
+
+
+def rotate(services, store, value: str, client_id: str = "app"):
+    with services.database.transaction() as session:
+        return store.rotate(session, value, client_id=client_id)
+
+
+def test_only_digests_are_stored(services, store):
+    value = issue(services, store)
+    with services.database.reader() as session:
+        hashes = session.scalars(select(RefreshToken.token_hash)).all()
+    assert hashes == [tokens.digest(value)] and value not in hashes
+
+
+def test_rotation_happens_once_and_a_retry_in_the_grace_window_gets_the_same_successor(services, store):
+    value = issue(services, store)
+    first = rotate(services, store, value)
+    retry = rotate(services, store, value)
+    assert not first.grace and retry.grace and retry.token == first.token and retry.family_id == first.family_id
+    assert retry.grant == GRANT
+    with services.database.reader() as session:
+        assert session.scalar(select(func.count()).select_from(RefreshToken)) == 2
+
+
+def test_successors_are_keyed_by_the_server_secret(services, make_settings):
+    other = RefreshTokenStore(services.settings, successor_key(make_settings(master_key="b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE=")))
+    mine = services.oauth2.refresh_tokens
+    assert mine._successor("t") != other._successor("t")
+    assert mine._successor("t") == mine._successor("t") and mine._successor("t") != mine._successor("u")
+
+
+def test_reuse_after_the_grace_window_is_reported(services, store):
+    value = issue(services, store)
+    rotate(services, store, value)
+    with services.database.transaction() as session:
+        session.execute(update(RefreshToken).where(RefreshToken.token_hash == tokens.digest(value))
+                        .values(rotated_at=utcnow() - timedelta(seconds=services.settings.refresh_reuse_grace)))
+    with pytest.raises(RefreshTokenReused) as raised:
+        rotate(services, store, value)
+    store.revoke_family_after_reuse(services.database, raised.value, ip=None, subject=None)
+    with services.database.reader() as session:
+        assert all(row.revoked_at is not None for row in session.scalars(select(RefreshToken)))
+
+
+@pytest.mark.parametrize("case", ["unknown", "other-client", "revoked", "idle-expired", "family-expired", "empty", "huge"])
+def test_unusable_tokens_are_invalid_grant(services, store, case):
+    value = issue(services, store)
+    client_id = "app"
+    if case == "unknown":
+        value = tokens.new_opaque()
+    elif case == "other-client":
+        client_id = "intruder"
+    elif case == "revoked":
+        with services.database.transaction() as session:
+            assert store.revoke(session, value, client_id="app") is not None
+    elif case in {"idle-expired", "family-expired"}:
+        column = "expires_at" if case == "idle-expired" else "family_expires_at"
+        with services.database.transaction() as session:
+            session.execute(update(RefreshToken).values({column: utcnow() - timedelta(seconds=1)}))
+    elif case == "empty":
+        value = ""
+    else:
+        value = "x" * 600
+    with pytest.raises(InvalidGrant):
+        rotate(services, store, value, client_id)
+
+
+def test_revoke_ignores_another_clients_token(services, store):
+    value = issue(services, store)
+    with services.database.transaction() as session:
+        assert store.revoke(session, value, client_id="intruder") is None
+    with services.database.reader() as session:
+        assert store.find_active(session, value) is not None
+
+
+def test_a_refusal_before_rotation_consumes_nothing(services, store):
+    value = issue(services, store)
+
+    def refuse(grant: RefreshGrant) -> None:
+        raise InvalidGrant("no")
+
+    with pytest.raises(InvalidGrant), services.database.transaction() as session:
+        store.rotate(session, value, client_id="app", before_rotation=refuse)
+    assert not rotate(services, store, value).grace
