@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 PASSWORDS = {"barista": "espresso-tamper-crema-1977", "manager": "menu-board-latte-art-2024"}  # TEST FIXTURE ONLY
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]  # one worker, one Chromium
 
 
 def log_in(page: Any, shop: Any, username: str, screenshot: Any | None = None) -> None:

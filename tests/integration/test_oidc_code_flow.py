@@ -22,6 +22,10 @@ from oidc_client.flow import THIRD_PARTY_REDIRECT, BrowserLike, Flow
 from oidc_client.servers import serve_world
 
 
+# One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
+pytestmark = pytest.mark.xdist_group("test_oidc_code_flow")
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield from serve_world(request, tmp_path_factory.mktemp("codeflow"))

@@ -27,6 +27,10 @@ RP_DIR = Path(__file__).resolve().parent / "oidc_client"
 POST_LOGOUT = "http://127.0.0.1:5000/"
 
 
+# One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
+pytestmark = pytest.mark.xdist_group("test_oidc_foreign_clients")
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield from serve_world(request, tmp_path_factory.mktemp("foreign"))

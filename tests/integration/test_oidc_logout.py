@@ -18,6 +18,10 @@ from oidc_client.servers import serve_world
 POST_LOGOUT = "http://127.0.0.1:5000/"
 
 
+# One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
+pytestmark = pytest.mark.xdist_group("test_oidc_logout")
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     yield from serve_world(request, tmp_path_factory.mktemp("logout"))

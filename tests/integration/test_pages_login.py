@@ -15,6 +15,10 @@ from oidc_client.flow import BrowserLike, Flow, hidden_fields
 from oidc_client.servers import serve_world
 
 
+# One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
+pytestmark = pytest.mark.xdist_group("test_pages_login")
+
+
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     # Two failures for one account from one address lock it for 30 s, then 60 s…
