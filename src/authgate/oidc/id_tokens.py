@@ -2,6 +2,11 @@
 
 Always RS256: the one algorithm every relying party must support (OIDC Core
 §15.1); the KeyStore keeps an RS256 key for exactly this.
+
+Profile and email claims go into the ID token as well as userinfo, per the
+granted scope (OIDC Core §5.4 allows either; one round-trip less for RPs).
+`amr` is always `["pwd"]`; `acr` appears only when asked for (`acr_values`,
+or `acr` in a `claims` request).
 """
 
 from __future__ import annotations
