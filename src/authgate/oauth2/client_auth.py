@@ -75,6 +75,14 @@ def authenticate_client(directory: ClientDirectory, form: Form, authorization: s
     return AuthenticatedClient(client, credentials.method)
 
 
+def claimed_client_id(form: Form, authorization: str | None) -> str | None:
+    """The client_id a request claims (not yet authenticated), or None if it cannot be read."""
+    try:
+        return _credentials(form, authorization).client_id
+    except (InvalidClient, InvalidRequest):
+        return None
+
+
 def _credentials(form: Form, authorization: str | None) -> _Credentials:
     body_id, body_secret = form.get("client_id"), form.get("client_secret")
     basic = _parse_basic(authorization) if authorization else None

@@ -94,6 +94,9 @@ class ClientDirectory:
     def __init__(self, database: Database, ttl_seconds: float = 2.0) -> None:
         self.database = database
         self.ttl = ttl_seconds
+        # Entries are reloaded this much before they expire, by whichever caller comes first
+        # (a worker thread), so that event-loop fast paths (`is_warm`) keep finding them fresh.
+        self._fresh_for = ttl_seconds - min(0.5, ttl_seconds / 4)
         self._clients: dict[str, tuple[float, ClientRecord | None]] = {}
         self._audiences: tuple[float, frozenset[str]] | None = None
         self._origins: tuple[float, frozenset[str]] | None = None
@@ -104,7 +107,7 @@ class ClientDirectory:
         self._check_generation()
         now = time.monotonic()
         cached = self._clients.get(client_id)
-        if cached is not None and now - cached[0] < self.ttl:
+        if cached is not None and now - cached[0] < self._fresh_for:
             return cached[1]
         record = self._load(client_id)
         if self.ttl > 0:
@@ -113,11 +116,19 @@ class ClientDirectory:
             self._clients[client_id] = (now, record)
         return record
 
+    def is_warm(self, client_id: str) -> bool:
+        """Whether `get(client_id)` and `known_audiences()` will answer from memory (no I/O) right now."""
+        if self._generation != _Generation.value or self._audiences is None:
+            return False
+        cached = self._clients.get(client_id)
+        now = time.monotonic()
+        return cached is not None and now - cached[0] < self._fresh_for and now - self._audiences[0] < self._fresh_for
+
     def known_audiences(self) -> frozenset[str]:
         """Identifiers of every API (RFC 8707 targets this server issues tokens for)."""
         self._check_generation()
         now = time.monotonic()
-        if self._audiences is None or now - self._audiences[0] >= self.ttl:
+        if self._audiences is None or now - self._audiences[0] >= self._fresh_for:
             with self.database.reader() as session:
                 self._audiences = (now, frozenset(session.scalars(select(Api.identifier))))
         return self._audiences[1]
@@ -126,7 +137,7 @@ class ClientDirectory:
         """Whether any client lists `origin` among its web_origins (CORS preflight)."""
         self._check_generation()
         now = time.monotonic()
-        if self._origins is None or now - self._origins[0] >= self.ttl:
+        if self._origins is None or now - self._origins[0] >= self._fresh_for:
             with self.database.reader() as session:
                 origins = {o for listed in session.scalars(select(Client.web_origins)) for o in listed or ()}
             self._origins = (now, frozenset(origins))

@@ -153,6 +153,19 @@ class KeyStore:
             found = self._public.get(kid)
         return found
 
+    def is_loaded(self, margin: float = 1.0) -> bool:
+        """Whether signing needs no database read for at least `margin` more seconds (event-loop fast paths)."""
+        return time.monotonic() - self._loaded_at < CACHE_SECONDS - margin
+
+    def load_ahead(self, margin: float = 1.0) -> None:
+        """From a worker thread: reload now if the cache expires within `margin` seconds, so that
+        event-loop fast paths keep finding it loaded."""
+        if not self.is_loaded(margin):
+            with self._lock:
+                if not self.is_loaded(margin):
+                    self._loaded_at = 0.0
+            self._refresh()
+
     def jwks(self) -> dict[str, Any]:
         """The public keys to publish: active ones and retired ones inside their overlap window."""
         self._refresh()

@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authgate.oauth2.client_auth import AuthenticatedClient, authenticate_client
+from authgate.oauth2.client_auth import AuthenticatedClient, authenticate_client, claimed_client_id
 from authgate.oauth2.errors import NO_STORE, OAuthError, ServerError, TemporarilyUnavailable, UnauthorizedClient, UnsupportedGrantType
 from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.grants import Grant, GrantRegistry, TokenRequest
@@ -41,13 +41,27 @@ async def token(request: Request) -> Response:
     try:
         form = await read_form(request)
         authorization = request.headers.get("authorization")
-        result = await run_in_threadpool(_token, services, form, authorization, ip, seen)
+        if _runs_inline(services, form, authorization):
+            result = _token(services, form, authorization, ip, seen)
+        else:
+            result = await run_in_threadpool(_token, services, form, authorization, ip, seen)
     except Exception as error:  # noqa: BLE001 - every failure becomes a protocol error response
         return error_response(error, request, cors.response_headers(origin, seen[0] if seen else ()))
     return result.render(cors.response_headers(origin, seen[0]))
 
 
+def _runs_inline(services: Services, form: Form, authorization: str | None) -> bool:
+    """The hot path: a grant that does no I/O once its client and the signing keys are in memory
+    runs on the event loop; anything that might touch the database goes to the threadpool."""
+    grant = services.oauth2.grants.get(form.get("grant_type") or "")
+    if grant is None or not getattr(grant, "inline", False) or not services.keys.is_loaded():
+        return False
+    client_id = claimed_client_id(form, authorization)
+    return client_id is not None and services.oauth2.clients.is_warm(client_id)
+
+
 def _token(services: Services, form: Form, authorization: str | None, ip: str, seen: list[tuple[str, ...]]) -> TokenResponse:
+    services.keys.load_ahead()  # worker thread: keep the keys loaded for the event-loop fast path
     client = authenticate_client(services.oauth2.clients, form, authorization)
     seen.append(client.client.web_origins)  # CORS for this client's origins, on errors too
     return exchange(services, client, form, ip)

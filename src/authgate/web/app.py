@@ -26,7 +26,8 @@ def collect_routes() -> list[BaseRoute]:
     from authgate.oidc import discovery, endpoints
     from authgate.web import health
 
-    return [*health.routes, *discovery.routes, *endpoints.routes, *oauth2_endpoints.routes(), *admin.routes()]
+    # The token endpoints first: routes are matched in order, and they are the hot path.
+    return [*oauth2_endpoints.routes(), *health.routes, *discovery.routes, *endpoints.routes, *admin.routes()]
 
 
 def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:

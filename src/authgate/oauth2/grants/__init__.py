@@ -6,6 +6,10 @@ A grant is any object with
     confidential_only: ClassVar[bool]             # RFC 6749 §4.4: e.g. client_credentials
     def handle(self, request: TokenRequest) -> TokenResponse
 
+A grant may also set ``inline: ClassVar[bool] = True`` when it does no I/O once
+its client record and the signing keys are cached (client_credentials); the
+endpoint then runs it on the event loop instead of the threadpool.
+
 `handle` runs in a worker thread (it may block on the database), receives an
 already authenticated client that is allowed to use this grant, validates
 the grant-specific parameters, issues through `services.access_tokens.issue`

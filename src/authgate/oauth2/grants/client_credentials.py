@@ -19,6 +19,7 @@ from authgate.oauth2.token_response import TokenResponse
 class ClientCredentialsGrant:
     grant_type: ClassVar[str] = "client_credentials"
     confidential_only: ClassVar[bool] = True  # RFC 6749 §4.4: MUST only be used by confidential clients
+    inline: ClassVar[bool] = True  # no I/O once the client directory and keys are warm
 
     def handle(self, request: TokenRequest) -> TokenResponse:
         client = request.client.client
