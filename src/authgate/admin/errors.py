@@ -56,7 +56,7 @@ def error_response(status: int, code: str, description: str, *, field: str | Non
 def status_of(error: DomainError) -> int:
     for kind in type(error).__mro__:
         if kind in STATUS_OF:
-            return STATUS_OF[kind]  # type: ignore[index]
+            return STATUS_OF[kind]
     return 400
 
 

@@ -74,6 +74,7 @@ DECIMAL = BeforeValidator(_decimal_integer)
 QueryDateTime = Annotated[datetime, BeforeValidator(_rfc3339)]
 GrantType = Literal["authorization_code", "refresh_token", "client_credentials", "password"]
 assert set(get_args(GrantType)) == set(GRANT_TYPES), "GrantType must list the grant types clients.py knows"
+DEFAULT_GRANTS: tuple[GrantType, ...] = ("authorization_code", "refresh_token")
 
 
 class Body(BaseModel):
@@ -160,9 +161,7 @@ class ClientFields(Body):
     redirect_uris: list[Uri] = Field(default_factory=list, max_length=50)
     post_logout_redirect_uris: list[Uri] = Field(default_factory=list, max_length=50)
     web_origins: list[Uri] = Field(default_factory=list, max_length=50)
-    grant_types: list[GrantType] = Field(
-        default_factory=lambda: ["authorization_code", "refresh_token"], max_length=len(GRANT_TYPES)
-    )
+    grant_types: list[GrantType] = Field(default_factory=lambda: list(DEFAULT_GRANTS), max_length=len(GRANT_TYPES))
     first_party: bool = True
     default_audience: ApiIdentifier | None = None
     permissions: Grants = Field(default_factory=dict, description="Direct grants, for machine clients.")

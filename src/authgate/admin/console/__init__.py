@@ -13,7 +13,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from authgate.admin.console import apis, clients, login, roles, system, users
-from authgate.admin.console.view import view
+from authgate.admin.console.view import Handler, view
 from authgate.web.pages.rendering import redirect
 
 
@@ -21,13 +21,13 @@ async def home(request: Request) -> Response:
     return redirect("/admin/users")
 
 
-def _pages(path: str, permission: str, get: object = None, post: object = None) -> list[BaseRoute]:
+def _pages(path: str, permission: str, get: Handler | None = None, post: Handler | None = None) -> list[BaseRoute]:
     """GET needs `permission`; POST changes something, so it needs the matching `:write` one."""
     found: list[BaseRoute] = []
     if get is not None:
-        found.append(Route(path, view(permission, get), methods=["GET"]))  # type: ignore[arg-type]
+        found.append(Route(path, view(permission, get), methods=["GET"]))
     if post is not None:
-        found.append(Route(path, view(permission.replace(":read", ":write"), post), methods=["POST"]))  # type: ignore[arg-type]
+        found.append(Route(path, view(permission.replace(":read", ":write"), post), methods=["POST"]))
     return found
 
 

@@ -6,6 +6,7 @@ parameter (`/admin/apis/view?identifier=…`) rather than a path segment.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import urlencode
 
 from starlette.responses import Response
@@ -23,7 +24,7 @@ def href(identifier: str, page: str = "view") -> str:
     return f"/admin/apis/{page}?{urlencode({'identifier': identifier})}"
 
 
-def api_list(console: Console, problems: dict[str, str] | None = None, values: dict[str, str] | None = None,
+def api_list(console: Console, problems: dict[str, str] | None = None, values: Mapping[str, object] | None = None,
              status: int = 200) -> Response:
     with console.caller.reader() as realm:
         apis = [ApiView.of(api) for api in realm.apis.list()]
@@ -36,12 +37,12 @@ def create_api(console: Console) -> Response:
               "permissions": lines(console.value("permissions", 20000))}
     body, problems = read(ApiCreate, values)
     if body is None:
-        return api_list(console, problems, values, 422)  # type: ignore[arg-type]
+        return api_list(console, problems, values, 422)
     try:
         with console.caller.realm() as realm:
             realm.apis.create(body.identifier, body.name, body.permissions)
     except DomainError as error:
-        return api_list(console, problem_of(error), values, 422)  # type: ignore[arg-type]
+        return api_list(console, problem_of(error), values, 422)
     return console.done(href(body.identifier), f"API {body.identifier} created.")
 
 

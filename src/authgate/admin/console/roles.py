@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote
 
 from starlette.responses import Response
@@ -17,7 +18,7 @@ def href(name: str, suffix: str = "") -> str:
     return f"/admin/roles/{quote(name, safe='')}{suffix}"
 
 
-def role_list(console: Console, problems: dict[str, str] | None = None, values: dict[str, str] | None = None,
+def role_list(console: Console, problems: dict[str, str] | None = None, values: Mapping[str, object] | None = None,
               status: int = 200) -> Response:
     with console.caller.reader() as realm:
         roles = [RoleView.of(role) for role in realm.roles.list()]
@@ -29,12 +30,12 @@ def create_role(console: Console) -> Response:
     values = {"name": console.value("name", 200).strip(), "description": optional(console.value("description", 500))}
     body, problems = read(RoleCreate, values)
     if body is None:
-        return role_list(console, problems, values, 422)  # type: ignore[arg-type]
+        return role_list(console, problems, values, 422)
     try:
         with console.caller.realm() as realm:
             realm.roles.create(body.name, body.description)
     except DomainError as error:
-        return role_list(console, problem_of(error), values, 422)  # type: ignore[arg-type]
+        return role_list(console, problem_of(error), values, 422)
     return console.done(href(body.name), f"Role {body.name} created. Now choose its permissions.")
 
 

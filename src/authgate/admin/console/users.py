@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from urllib.parse import quote, urlencode
 
 from starlette.responses import Response
@@ -62,7 +63,7 @@ def create_user(console: Console) -> Response:
     return console.done(href(name), f"User {name} created.")
 
 
-def _user_form(console: Console, problems: dict[str, str], values: dict[str, object], *, status: int = 200) -> Response:
+def _user_form(console: Console, problems: dict[str, str], values: Mapping[str, object], *, status: int = 200) -> Response:
     with console.caller.reader() as realm:
         roles = [RoleView.of(role) for role in realm.roles.list()]
     return console.render("user_new.html", {"problems": problems, "values": values, "roles": roles}, status=status)
