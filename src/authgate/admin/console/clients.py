@@ -73,12 +73,12 @@ def create_client(console: Console) -> Response:
 
 def client_detail(console: Console) -> Response:
     with console.caller.reader() as realm:
-        view = ClientView.of(realm.clients.get(console.request.path_params["client_id"]))
+        view = ClientView.of(realm.clients.get(console.path("client_id")))
     return _form(console, "client_form.html", view.model_dump(), {}, creating=False, client=view)
 
 
 def save_client(console: Console) -> Response:
-    client_id = console.request.path_params["client_id"]
+    client_id = console.path("client_id")
     values = _fields(console)
     body, problems = read(ClientChange, values)
     with console.caller.reader() as realm:
@@ -95,7 +95,7 @@ def save_client(console: Console) -> Response:
 
 
 def confirm_rotate(console: Console) -> Response:
-    client_id = console.request.path_params["client_id"]
+    client_id = console.path("client_id")
     return console.render("confirm.html", {
         "title": f"Rotate the secret of {client_id}?", "action": href(client_id, "/secret"), "cancel": href(client_id),
         "message": "The current secret stops working at once; whatever uses it must be given the new one.",
@@ -104,7 +104,7 @@ def confirm_rotate(console: Console) -> Response:
 
 
 def rotate_secret(console: Console) -> Response:
-    client_id = console.request.path_params["client_id"]
+    client_id = console.path("client_id")
     with console.caller.realm() as realm:
         secret = realm.clients.rotate_secret(client_id)
         view = ClientView.of(realm.clients.get(client_id))
@@ -112,7 +112,7 @@ def rotate_secret(console: Console) -> Response:
 
 
 def confirm_delete(console: Console) -> Response:
-    client_id = console.request.path_params["client_id"]
+    client_id = console.path("client_id")
     with console.caller.reader() as realm:
         view = ClientView.of(realm.clients.get(client_id))
     return console.render("confirm.html", {
@@ -123,7 +123,7 @@ def confirm_delete(console: Console) -> Response:
 
 
 def delete_client(console: Console) -> Response:
-    client_id = console.request.path_params["client_id"]
+    client_id = console.path("client_id")
     keep_console_client(client_id)
     with console.caller.realm() as realm:
         realm.clients.delete(client_id)

@@ -40,7 +40,7 @@ def create_role(console: Console) -> Response:
 
 
 def role_detail(console: Console, problems: dict[str, str] | None = None, status: int = 200) -> Response:
-    name = console.request.path_params["name"]
+    name = console.path("name")
     with console.caller.reader() as realm:
         role = RoleView.of(realm.roles.get(name))
         apis = [ApiView.of(api) for api in realm.apis.list()]
@@ -49,7 +49,7 @@ def role_detail(console: Console, problems: dict[str, str] | None = None, status
 
 def save_role(console: Console) -> Response:
     """The description and the permissions, from one form: each checkbox is `identifier permission`."""
-    name = console.request.path_params["name"]
+    name = console.path("name")
     grants: dict[str, list[str]] = {}
     for value in console.values("grant"):
         identifier, _, permission = value.rpartition(" ")
@@ -68,7 +68,7 @@ def save_role(console: Console) -> Response:
 
 
 def confirm_delete(console: Console) -> Response:
-    name = console.request.path_params["name"]
+    name = console.path("name")
     with console.caller.reader() as realm:
         role = RoleView.of(realm.roles.get(name))
     return console.render("confirm.html", {
@@ -79,7 +79,7 @@ def confirm_delete(console: Console) -> Response:
 
 
 def delete_role(console: Console) -> Response:
-    name = console.request.path_params["name"]
+    name = console.path("name")
     with console.caller.realm() as realm:
         realm.roles.delete(name)
     return console.done("/admin/roles", f"Role {name} deleted.")

@@ -70,7 +70,7 @@ def _user_form(console: Console, problems: dict[str, str], values: Mapping[str, 
 
 
 def user_detail(console: Console, problems: dict[str, str] | None = None, status: int = 200) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     with console.caller.reader() as realm:
         user = UserView.of(realm.users.get(username))
         roles = [RoleView.of(role) for role in realm.roles.list()]
@@ -83,7 +83,7 @@ def user_detail(console: Console, problems: dict[str, str] | None = None, status
 
 
 def save_profile(console: Console) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     body, problems = read(UserChange, {"email": optional(console.value("email", 400)),
                                        "name": optional(console.value("name", 300)),
                                        "email_verified": checked(console.value("email_verified"))})
@@ -98,7 +98,7 @@ def save_profile(console: Console) -> Response:
 
 
 def save_roles(console: Console) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     body, problems = read(RoleList, {"roles": console.values("roles")})
     if body is None:
         return user_detail(console, problems, 422)
@@ -108,7 +108,7 @@ def save_roles(console: Console) -> Response:
 
 
 def set_password(console: Console) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     body, problems = read(PasswordSet, {"password": console.value("password", 1100)})
     try:
         if body is None:
@@ -121,7 +121,7 @@ def set_password(console: Console) -> Response:
 
 
 def set_disabled(console: Console) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     disable = console.request.url.path.endswith("/disable")
     with console.caller.realm() as realm:
         if disable:
@@ -131,21 +131,21 @@ def set_disabled(console: Console) -> Response:
 
 
 def end_sessions(console: Console) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     with console.caller.realm() as realm:
         ended = activity.end_browser_sessions(console.services, realm, username, console.value("sid", 64) or None)
     return console.done(href(username), f"{ended} session{'s' if ended != 1 else ''} ended.")
 
 
 def revoke_consent(console: Console) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     client_id = console.value("client_id", 200)
     activity.revoke_consent(console.services, console.caller.actor, username, client_id)
     return console.done(href(username), f"Consent for {client_id} revoked.")
 
 
 def unlock(console: Console) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     with console.caller.reader() as realm:
         name = realm.users.get(username).username
     cleared = unlock_account(console.services, name, actor=console.caller.actor)
@@ -153,7 +153,7 @@ def unlock(console: Console) -> Response:
 
 
 def confirm_delete(console: Console) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     with console.caller.reader() as realm:
         user = UserView.of(realm.users.get(username))
     return console.render("confirm.html", {
@@ -164,7 +164,7 @@ def confirm_delete(console: Console) -> Response:
 
 
 def delete_user(console: Console) -> Response:
-    username = console.request.path_params["username"]
+    username = console.path("username")
     with console.caller.realm() as realm:
         console.caller.must_not_be(realm.users.get(username).username, "delete")
         realm.users.delete(username)

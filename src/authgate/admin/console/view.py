@@ -60,11 +60,15 @@ class Console:
         """A form field (POST) or query parameter (GET) as text, '' when absent."""
         source = self.form if self.form is not None else self.request.query_params
         raw = source.get(name)
-        return raw[:limit] if isinstance(raw, str) else ""
+        return _text(raw)[:limit] if isinstance(raw, str) else ""
 
     def values(self, name: str) -> list[str]:
         source = self.form if self.form is not None else self.request.query_params
-        return [value for value in source.getlist(name) if isinstance(value, str)][:500]
+        return [_text(value) for value in source.getlist(name) if isinstance(value, str)][:500]
+
+    def path(self, name: str) -> str:
+        """A path parameter (a username, role name, client id)."""
+        return _text(str(self.request.path_params[name]))[:400]
 
     def can(self, permission: str) -> bool:
         return permission in self.caller.permissions
@@ -86,6 +90,11 @@ class Console:
         return redirect(location)
 
 
+def _text(raw: str) -> str:
+    """No NUL reaches a query: nothing legitimately holds one, and PostgreSQL refuses it."""
+    return raw.replace("\x00", "")
+
+
 def console_sessions(request: Request) -> ConsoleSessions:
     state = request.app.state
     if getattr(state, "console_sessions", None) is None:
@@ -99,6 +108,7 @@ def view(permission: str | None, handler: Handler) -> Callable[[Request], Awaita
         form = await request.form(max_files=0, max_fields=1000) if request.method == "POST" else None
         return await run_in_threadpool(_serve, request, permission, handler, form)
 
+    endpoint.permission = permission  # type: ignore[attr-defined]  # for tests that walk every page
     return endpoint
 
 
