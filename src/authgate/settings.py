@@ -69,6 +69,14 @@ class Settings(BaseSettings):
             "endpoints (admin changes in the same process apply at once; other processes' within this). 0: no cache."
         ),
     )
+    revocation_cache_seconds: float = Field(
+        1.0, ge=0, le=30,
+        description=(
+            "Introspection checks revoked access tokens against an in-memory copy re-read this often: a "
+            "revocation through another server process counts within this time (this process's at once). 0: "
+            "one database lookup per check."
+        ),
+    )
     id_token_ttl: int = Field(3600, ge=30, description="Lifetime of ID tokens.")
     refresh_token_ttl: int = Field(30 * 86400, ge=60, description="Absolute lifetime of a refresh token family.")
     refresh_token_idle_ttl: int = Field(14 * 86400, ge=60, description="A refresh token unused this long expires.")

@@ -7,7 +7,6 @@ revocation (RFC 7009: a revoked token's `jti` is recorded until it expires).
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import jwt
 from sqlalchemy import select
 
+from authgate.oauth2 import jws
+from authgate.oauth2.token_ids import new_token_id
 from authgate.storage.models import RevokedAccessToken
 
 if TYPE_CHECKING:
@@ -61,7 +62,7 @@ class AccessTokens:
             "aud": audience if isinstance(audience, str) else list(audience),
             "exp": now + ttl,
             "iat": now,
-            "jti": secrets.token_urlsafe(16),
+            "jti": new_token_id(),
             "client_id": client_id,
         }
         if scope:
@@ -73,7 +74,7 @@ class AccessTokens:
         if extra:
             claims.update(extra)
         key = self.services.keys.signing_key()
-        token = jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": TOKEN_TYPE})
+        token = jws.sign(claims, key, typ=TOKEN_TYPE)
         return IssuedToken(token, claims, ttl)
 
     def verify(self, token: str, *, audience: str | None = None, check_revoked: bool = True) -> dict[str, Any]:

@@ -53,14 +53,17 @@ class AuthenticatedClient:
 
 
 @dataclass(frozen=True)
-class _Credentials:
+class Credentials:
     client_id: str
     secret: str | None
     method: str
 
 
-def authenticate_client(directory: ClientDirectory, form: Form, authorization: str | None) -> AuthenticatedClient:
-    credentials = _credentials(form, authorization)
+def authenticate_client(
+    directory: ClientDirectory, form: Form, authorization: str | None, *, credentials: Credentials | None = None
+) -> AuthenticatedClient:
+    """`credentials`, when the caller already read them with `read_credentials`, are not parsed again."""
+    credentials = credentials or read_credentials(form, authorization)
     basic = credentials.method == BASIC
     client = directory.get(credentials.client_id)
     if credentials.secret is None:
@@ -75,15 +78,8 @@ def authenticate_client(directory: ClientDirectory, form: Form, authorization: s
     return AuthenticatedClient(client, credentials.method)
 
 
-def claimed_client_id(form: Form, authorization: str | None) -> str | None:
-    """The client_id a request claims (not yet authenticated), or None if it cannot be read."""
-    try:
-        return _credentials(form, authorization).client_id
-    except (InvalidClient, InvalidRequest):
-        return None
-
-
-def _credentials(form: Form, authorization: str | None) -> _Credentials:
+def read_credentials(form: Form, authorization: str | None) -> Credentials:
+    """Which client claims to be calling, with which secret and method; raises on a malformed or double claim."""
     body_id, body_secret = form.get("client_id"), form.get("client_secret")
     basic = _parse_basic(authorization) if authorization else None
     if basic is not None:
@@ -91,12 +87,12 @@ def _credentials(form: Form, authorization: str | None) -> _Credentials:
             raise InvalidRequest("Use one client authentication method, not Basic and client_secret together.")
         if body_id is not None and body_id != basic[0]:
             raise InvalidRequest("client_id in the body does not match the Basic credentials.")
-        return _Credentials(basic[0], basic[1], BASIC)
+        return Credentials(basic[0], basic[1], BASIC)
     if body_id is None:
         raise InvalidClient("Client authentication is required.")
     if body_secret is not None:
-        return _Credentials(body_id, body_secret, POST)
-    return _Credentials(body_id, None, NONE)
+        return Credentials(body_id, body_secret, POST)
+    return Credentials(body_id, None, NONE)
 
 
 def _parse_basic(header: str) -> tuple[str, str] | None:

@@ -116,13 +116,15 @@ class ClientDirectory:
             self._clients[client_id] = (now, record)
         return record
 
-    def is_warm(self, client_id: str) -> bool:
-        """Whether `get(client_id)` and `known_audiences()` will answer from memory (no I/O) right now."""
-        if self._generation != _Generation.value or self._audiences is None:
+    def is_warm(self, client_id: str, *, audiences: bool = True) -> bool:
+        """Whether `get(client_id)` (and `known_audiences()`, unless told not to) will answer from memory now."""
+        if self._generation != _Generation.value:
             return False
         cached = self._clients.get(client_id)
         now = time.monotonic()
-        return cached is not None and now - cached[0] < self._fresh_for and now - self._audiences[0] < self._fresh_for
+        if cached is None or now - cached[0] >= self._fresh_for:
+            return False
+        return not audiences or (self._audiences is not None and now - self._audiences[0] < self._fresh_for)
 
     def known_audiences(self) -> frozenset[str]:
         """Identifiers of every API (RFC 8707 targets this server issues tokens for)."""

@@ -157,6 +157,10 @@ class KeyStore:
         """Whether signing needs no database read for at least `margin` more seconds (event-loop fast paths)."""
         return time.monotonic() - self._loaded_at < CACHE_SECONDS - margin
 
+    def knows(self, kid: str) -> bool:
+        """Whether `kid` is a published key in the cache (no I/O, unlike `public_key`)."""
+        return kid in self._public
+
     def load_ahead(self, margin: float = 1.0) -> None:
         """From a worker thread: reload now if the cache expires within `margin` seconds, so that
         event-loop fast paths keep finding it loaded."""

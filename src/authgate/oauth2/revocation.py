@@ -74,6 +74,7 @@ def _revoke_access_token(services: Services, client: AuthenticatedClient, token:
     if claims.get("client_id") != client.client_id:
         return False  # RFC 7009 §2.1: only the client it was issued to may revoke it
     services.access_tokens.revoke(claims)
+    services.oauth2.revocations.revoked(claims)
     audit.record_now(services.database, audit.TOKEN_REVOKED, client_id=client.client_id, ip=ip,
                      token_type="access_token", jti=claims["jti"], sub=claims.get("sub"))
     return True

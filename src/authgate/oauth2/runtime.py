@@ -4,6 +4,8 @@
     services.oauth2.grants          GrantRegistry (token endpoint dispatch)
     services.oauth2.refresh_tokens  RefreshTokenStore
     services.oauth2.issuance_log    IssuanceLog (batched `token.issued` audit events)
+    services.oauth2.revocations     RevocationList (revoked access-token jtis, mirrored in memory)
+    services.oauth2.verified_tokens VerifiedTokens (access tokens whose signature was checked)
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from authgate.oauth2.client_directory import ClientDirectory
 from authgate.oauth2.grants import GrantRegistry, default_registry
 from authgate.oauth2.issuance_log import IssuanceLog
 from authgate.oauth2.refresh_tokens import RefreshTokenStore, successor_key
+from authgate.oauth2.revocation_list import RevocationList
+from authgate.oauth2.verified_tokens import VerifiedTokens
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -39,3 +43,11 @@ class OAuthRuntime:
     @cached_property
     def issuance_log(self) -> IssuanceLog:
         return IssuanceLog(self.services.database)
+
+    @cached_property
+    def revocations(self) -> RevocationList:
+        return RevocationList(self.services.database, self.services.settings.revocation_cache_seconds)
+
+    @cached_property
+    def verified_tokens(self) -> VerifiedTokens:
+        return VerifiedTokens(self.services)

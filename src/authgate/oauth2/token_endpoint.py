@@ -18,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authgate.oauth2.client_auth import AuthenticatedClient, authenticate_client, claimed_client_id
+from authgate.oauth2.client_auth import AuthenticatedClient, Credentials, authenticate_client, read_credentials
 from authgate.oauth2.errors import NO_STORE, OAuthError, ServerError, TemporarilyUnavailable, UnauthorizedClient, UnsupportedGrantType
 from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.grants import Grant, GrantRegistry, TokenRequest
@@ -41,8 +41,9 @@ async def token(request: Request) -> Response:
     try:
         form = await read_form(request)
         authorization = request.headers.get("authorization")
-        if _runs_inline(services, form, authorization):
-            result = _token(services, form, authorization, ip, seen)
+        credentials = _inline_credentials(services, form, authorization)
+        if credentials is not None:
+            result = _token(services, form, authorization, ip, seen, credentials)
         else:
             result = await run_in_threadpool(_token, services, form, authorization, ip, seen)
     except Exception as error:  # noqa: BLE001 - every failure becomes a protocol error response
@@ -50,19 +51,24 @@ async def token(request: Request) -> Response:
     return result.render(cors.response_headers(origin, seen[0]))
 
 
-def _runs_inline(services: Services, form: Form, authorization: str | None) -> bool:
-    """The hot path: a grant that does no I/O once its client and the signing keys are in memory
-    runs on the event loop; anything that might touch the database goes to the threadpool."""
+def _inline_credentials(services: Services, form: Form, authorization: str | None) -> Credentials | None:
+    """The hot path: a grant that does no I/O once its client and the signing keys are in memory runs
+    on the event loop (returns the client's credentials, read once); anything that might touch the
+    database goes to the threadpool (None)."""
     grant = services.oauth2.grants.get(form.get("grant_type") or "")
     if grant is None or not getattr(grant, "inline", False) or not services.keys.is_loaded():
-        return False
-    client_id = claimed_client_id(form, authorization)
-    return client_id is not None and services.oauth2.clients.is_warm(client_id)
+        return None
+    try:
+        credentials = read_credentials(form, authorization)
+    except OAuthError:
+        return None
+    return credentials if services.oauth2.clients.is_warm(credentials.client_id) else None
 
 
-def _token(services: Services, form: Form, authorization: str | None, ip: str, seen: list[tuple[str, ...]]) -> TokenResponse:
-    services.keys.load_ahead()  # worker thread: keep the keys loaded for the event-loop fast path
-    client = authenticate_client(services.oauth2.clients, form, authorization)
+def _token(services: Services, form: Form, authorization: str | None, ip: str, seen: list[tuple[str, ...]],
+           credentials: Credentials | None = None) -> TokenResponse:
+    services.keys.load_ahead()  # keep the keys loaded for the event-loop fast path
+    client = authenticate_client(services.oauth2.clients, form, authorization, credentials=credentials)
     seen.append(client.client.web_origins)  # CORS for this client's origins, on errors too
     return exchange(services, client, form, ip)
 
