@@ -62,11 +62,9 @@ class PasswordLogin:
 
     def _failed(self, account: str, ip: str, client_id: str | None) -> None:
         locks = self.throttle.failed(account, ip)
-        events = [{"type": audit.LOGIN_FAILED, "subject": account[:200], "client_id": client_id, "ip": ip,
-                   "outcome": "failure"}]
-        events += lock_events(locks, account=account[:200], ip=ip, client_id=client_id)
         with self.services.database.transaction() as session:
-            for event in events:
+            audit.record(session, audit.LOGIN_FAILED, subject=account[:200], client_id=client_id, ip=ip, outcome="failure")
+            for event in lock_events(locks, account=account[:200], ip=ip, client_id=client_id):
                 audit.record(session, **event)
 
 

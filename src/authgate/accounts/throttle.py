@@ -66,7 +66,7 @@ class Rule:
         if failures < self.threshold:
             return 0.0
         exponent = min(failures - self.threshold, 40)
-        return min(self.base_delay * 2**exponent, self.max_duration)
+        return float(min(self.base_delay * 2.0**exponent, self.max_duration))
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ class DatabaseCounters:
             until = session.scalars(
                 select(LoginThrottle.locked_until).where(LoginThrottle.key.in_(keys), LoginThrottle.locked_until.is_not(None))
             ).all()
-        return max([(aware(moment) - now).total_seconds() for moment in until] + [0.0])
+        return max([(aware(moment) - now).total_seconds() for moment in until if moment is not None] + [0.0])
 
     def add_failures(self, items: Sequence[tuple[str, Rule]]) -> list[tuple[int, float]]:
         now = utcnow()
