@@ -181,13 +181,13 @@ class RefreshTokenStore:
             audit.record(session, audit.REFRESH_REUSED, subject=subject, client_id=reuse.client_id, ip=ip,
                          outcome="revoked", family=reuse.family_id[:12], revoked=revoked)
 
-    def revoke(self, session: Session, token: str, *, client_id: str) -> str | None:
-        """RFC 7009 §2.1: revoke the family of `token` if it belongs to `client_id`; returns the family id."""
+    def revoke(self, session: Session, token: str, *, client_id: str) -> RefreshToken | None:
+        """RFC 7009 §2.1: revoke the family of `token` if it belongs to `client_id`; returns the token's row."""
         row = self._find(session, token)
         if row is None or row.client_id != client_id:
             return None
         self.revoke_family(session, row.family_id)
-        return row.family_id
+        return row
 
     def revoke_for_session(self, session: Session, session_id: str) -> int:
         """Every family issued under a browser session (RP-initiated logout)."""

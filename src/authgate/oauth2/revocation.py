@@ -22,6 +22,7 @@ from authgate.oauth2.errors import NO_STORE
 from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.token_endpoint import error_response
 from authgate.services import Services
+from authgate.storage.models import User
 from authgate.web import cors
 from authgate.web.client_ip import client_ip
 
@@ -57,11 +58,12 @@ def _revoke(services: Services, form: Form, authorization: str | None, ip: str, 
 
 def _revoke_refresh_token(services: Services, client: AuthenticatedClient, token: str, ip: str) -> bool:
     with services.database.transaction() as session:
-        family = services.oauth2.refresh_tokens.revoke(session, token, client_id=client.client_id)
-        if family is not None:
-            audit.record(session, audit.TOKEN_REVOKED, client_id=client.client_id, ip=ip,
-                         token_type="refresh_token", family=family[:12])
-    return family is not None
+        row = services.oauth2.refresh_tokens.revoke(session, token, client_id=client.client_id)
+        if row is not None:
+            user = session.get(User, row.user_id) if row.user_id is not None else None
+            audit.record(session, audit.TOKEN_REVOKED, subject=user.username if user else client.client_id,
+                         client_id=client.client_id, ip=ip, token_type="refresh_token", family=row.family_id[:12])
+    return row is not None
 
 
 def _revoke_access_token(services: Services, client: AuthenticatedClient, token: str, ip: str) -> bool:
@@ -75,6 +77,9 @@ def _revoke_access_token(services: Services, client: AuthenticatedClient, token:
         return False  # RFC 7009 §2.1: only the client it was issued to may revoke it
     services.access_tokens.revoke(claims)
     services.oauth2.revocations.revoked(claims)
-    audit.record_now(services.database, audit.TOKEN_REVOKED, client_id=client.client_id, ip=ip,
-                     token_type="access_token", jti=claims["jti"], sub=claims.get("sub"))
+    with services.database.transaction() as session:
+        subject = str(claims.get("sub", ""))
+        user = session.get(User, int(subject)) if subject.isdigit() and subject != client.client_id else None
+        audit.record(session, audit.TOKEN_REVOKED, subject=user.username if user else subject[:200], client_id=client.client_id,
+                     ip=ip, token_type="access_token", jti=claims["jti"], sub=subject)
     return True
