@@ -86,8 +86,8 @@ class Settings(BaseSettings):
         le=60,
         description=(
             "Seconds after a rotation in which presenting the old refresh token again returns "
-            "the already-issued successor's family a new token instead of revoking it "
-            "(a client that lost the response to a concurrent refresh)."
+            "the newest token of its chain (the same value the first caller got; no second rotation) "
+            "instead of revoking the family (a client that lost the response to a concurrent refresh)."
         ),
     )
     authorization_code_ttl: int = Field(60, ge=10, le=600, description="Lifetime of an authorization code.")
