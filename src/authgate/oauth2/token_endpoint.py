@@ -74,7 +74,7 @@ def _token(services: Services, form: Form, authorization: str | None, ip: str, s
 
 
 def exchange(services: Services, client: AuthenticatedClient, form: Form, ip: str) -> TokenResponse:
-    """Steps after client authentication; run in a worker thread."""
+    """Steps after client authentication: in a worker thread, or on the event loop for an inline grant."""
     grant = look_up_grant(services.oauth2.grants, form)
     check_client_may_use(client, grant)
     result = grant.handle(TokenRequest(services, client, form, ip))
