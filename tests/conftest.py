@@ -8,17 +8,12 @@ tables are emptied between tests.
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-import uvicorn
 from sqlalchemy import create_engine, text
 
 from authgate import bootstrap
@@ -28,11 +23,9 @@ from authgate.services import Services
 from authgate.settings import Settings
 from authgate.storage import migrate
 from authgate.storage.database import Database
-from authgate.storage.models import Base
+from testkit import TEST_MASTER_KEY, LiveServer, empty_postgres, free_port
 
 PG_ADMIN_URL = os.environ.get("AUTHGATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-# TEST FIXTURE ONLY: a fixed master key so test runs are reproducible. Never use outside tests.
-TEST_MASTER_KEY = "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="
 
 
 @pytest.fixture(scope="session")
@@ -52,14 +45,6 @@ def pg_database() -> Iterator[str]:
     admin.dispose()
 
 
-def _empty_postgres(url: str) -> None:
-    engine = create_engine(url)
-    tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
-    with engine.begin() as connection:
-        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    engine.dispose()
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
@@ -70,7 +55,7 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
     if backend == "sqlite":
         return f"sqlite:///{tmp_path / 'authgate.db'}"
     url: str = request.getfixturevalue("pg_database")
-    _empty_postgres(url)
+    empty_postgres(url)
     return url
 
 
@@ -110,38 +95,6 @@ def load_realm(services: Services) -> Callable[[str], None]:
             apply_realm(realm, parse_realm(yaml_text))
 
     return load
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class LiveServer:
-    """The real app under uvicorn in a thread, on 127.0.0.1 and a free port."""
-
-    def __init__(self, app: Any, port: int) -> None:
-        self.port = port
-        self.url = f"http://127.0.0.1:{port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def start(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.TransportError:
-                time.sleep(0.05)
-        raise RuntimeError("live server did not start")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from authgate.services import Services
 from authgate.storage.models import RefreshToken
 from authgate.web.sessions import BrowserSessions
 
-from conftest import TEST_MASTER_KEY, LiveServer, free_port
+from testkit import TEST_MASTER_KEY, LiveServer, free_port
 from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world, apply, password_token  # noqa: F401
 
 # (description, method, path, JSON body, status, expected body subset, expected headers subset)
@@ -37,6 +37,10 @@ ERRORS: list[tuple[str, str, str, Any, int, dict[str, Any], dict[str, str]]] = [
     ("unknown field", "POST", "/roles", {"name": "r", "colour": "red"}, 422, {"error": "invalid_input", "field": "colour"}, {}),
     ("a string where a boolean goes", "PATCH", "/users/root", {"disabled": "false"}, 422,
      {"error": "invalid_input", "field": "disabled"}, {}),
+    ("null for a list a change may only leave out", "PATCH", "/clients/authgate-console", {"grant_types": None}, 422,
+     {"error": "invalid_input", "field": "grant_types"}, {}),
+    ("null for a flag", "PATCH", "/users/root", {"email_verified": None}, 422,
+     {"error": "invalid_input", "field": "email_verified"}, {}),
     ("unknown role", "POST", "/users", {"username": "ann", "roles": ["ghost"]}, 404, {"error": "not_found"}, {}),
     ("grant of an unknown API", "POST", "/roles", {"name": "r", "permissions": {"https://nowhere": ["x"]}}, 422,
      {"error": "invalid_input", "field": "permissions"}, {}),

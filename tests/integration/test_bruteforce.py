@@ -17,7 +17,7 @@ import httpx
 import pytest
 from test_token_world import HTTP, PASSWORD, load_world, start_server
 
-from conftest import TEST_MASTER_KEY
+from testkit import TEST_MASTER_KEY
 
 __all__ = ["start_server"]
 REDIS = "redis://127.0.0.1:6379/0"

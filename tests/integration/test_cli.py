@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import TEST_MASTER_KEY
+from testkit import TEST_MASTER_KEY
 
 SAMPLE = Path(__file__).parent.parent / "fixtures" / "spec_sample.yaml"
 

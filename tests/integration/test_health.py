@@ -20,7 +20,7 @@ def test_discovery_names_this_issuer_and_a_jwks_with_keys(live_server):
 
 
 def test_readyz_is_503_when_the_database_is_gone(make_settings, tmp_path):
-    from conftest import LiveServer, free_port
+    from testkit import LiveServer, free_port
 
     from authgate.services import Services
     from authgate.web.app import create_app

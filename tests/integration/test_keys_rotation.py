@@ -19,7 +19,7 @@ from jwt import PyJWKClient
 from sqlalchemy import update
 from test_token_world import HTTP, COFFEE, REPORT_SECRET, basic, load_world, start_server
 
-from conftest import TEST_MASTER_KEY
+from testkit import TEST_MASTER_KEY
 
 from authgate.clock import utcnow
 from authgate.storage.models import SigningKey

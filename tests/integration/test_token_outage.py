@@ -14,7 +14,7 @@ import httpx
 import pytest
 from test_token_world import HTTP, PASSWORD, REPORT_SECRET, basic, load_world
 
-from conftest import TEST_MASTER_KEY, LiveServer, _empty_postgres, free_port
+from testkit import TEST_MASTER_KEY, LiveServer, empty_postgres, free_port
 
 from authgate import bootstrap
 from authgate.services import Services
@@ -78,7 +78,7 @@ class Forwarder:
 
 @pytest.fixture
 def outage_server(pg_database, tmp_path):
-    _empty_postgres(pg_database)
+    empty_postgres(pg_database)
     forwarder = Forwarder(free_port())
     port = free_port()
     common = {"data_dir": tmp_path, "master_key": TEST_MASTER_KEY, "issuer": f"http://127.0.0.1:{port}", "client_cache_seconds": 0}

@@ -13,7 +13,7 @@ from urllib.parse import quote_plus
 import httpx
 import jwt
 import pytest
-from conftest import TEST_MASTER_KEY, LiveServer, _empty_postgres, free_port
+from testkit import TEST_MASTER_KEY, LiveServer, empty_postgres, free_port
 
 from authgate.provisioning import apply_realm
 from authgate.provisioning.realm_file import parse_realm
@@ -135,7 +135,7 @@ def token_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
         url = f"sqlite:///{data / 'authgate.db'}"
     else:
         url = request.getfixturevalue("pg_database")
-        _empty_postgres(url)
+        empty_postgres(url)
     port = free_port()
     settings = Settings(
         data_dir=data, master_key=TEST_MASTER_KEY, issuer=f"http://127.0.0.1:{port}", database_url=url,

@@ -18,33 +18,24 @@ from authgate import bootstrap
 from authgate.services import Services
 from authgate.settings import Settings
 from authgate.web.app import create_app
+import testkit
 from oidc_client.flow import build_world
 
 
-def root_conftest(config: pytest.Config) -> Any:
-    """tests/conftest.py as pytest loaded it (`import conftest` may name another directory's)."""
-    wanted = Path(__file__).resolve().parents[2] / "conftest.py"
-    for plugin in config.pluginmanager.get_plugins():
-        if Path(getattr(plugin, "__file__", "") or "/nonexistent").resolve() == wanted:
-            return plugin
-    raise LookupError("tests/conftest.py is not loaded")
-
-
 def serve_world(request: pytest.FixtureRequest, tmp: Path, **overrides: Any) -> Iterator[Any]:
-    conftest = root_conftest(request.config)  # LiveServer, free_port, the fixed test master key
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp / 'authgate.db'}"
     else:
         url = request.getfixturevalue("pg_database")
-        conftest._empty_postgres(url)
-    port = conftest.free_port()
-    settings = Settings(data_dir=tmp / "data", master_key=conftest.TEST_MASTER_KEY,
+        testkit.empty_postgres(url)
+    port = testkit.free_port()
+    settings = Settings(data_dir=tmp / "data", master_key=testkit.TEST_MASTER_KEY,
                         issuer=f"http://127.0.0.1:{port}", database_url=url, **overrides)
     services = Services(settings)
     bootstrap.prepare(services)
     build_world(services)
-    server = conftest.LiveServer(create_app(services=services), port)
+    server = testkit.LiveServer(create_app(services=services), port)
     server.services = services  # type: ignore[attr-defined]
     server.start()
     yield server
