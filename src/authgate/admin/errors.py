@@ -81,11 +81,11 @@ async def on_validation_error(request: Request, error: Exception) -> Response:
 
 
 def _field_of(location: Any) -> str | None:
-    """('body', 'roles', 0) → 'roles'; ('query', 'limit') → 'limit'."""
-    parts = [str(part) for part in location if not isinstance(part, int)]
+    """The top-level input at fault: ('body', 'roles', 0) → 'roles'; ('query', 'limit') → 'limit'."""
+    parts = [str(part) for part in location]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
-    return ".".join(parts) or None
+    return parts[0] if parts else None
 
 
 async def on_http_error(request: Request, error: Exception) -> Response:

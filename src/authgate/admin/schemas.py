@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar, get_args
+from typing import Annotated, Any, Generic, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+from pydantic.json_schema import SkipJsonSchema
 
 from authgate.access.clients import GRANT_TYPES
 from authgate.views import ClientView
@@ -75,12 +76,33 @@ QueryDateTime = Annotated[datetime, BeforeValidator(_rfc3339)]
 GrantType = Literal["authorization_code", "refresh_token", "client_credentials", "password"]
 assert set(get_args(GrantType)) == set(GRANT_TYPES), "GrantType must list the grant types clients.py knows"
 DEFAULT_GRANTS: tuple[GrantType, ...] = ("authorization_code", "refresh_token")
+GrantTypes = Annotated[list[GrantType], Field(max_length=len(GRANT_TYPES))]
+UriList = Annotated[list[Uri], Field(max_length=50)]
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("may be left out, but not null")
+    return value
+
+
+# A field a change may leave out but not set to null (null would mean nothing there):
+# `Annotated[bool | SkipJsonSchema[None], NOT_NULL] = None` — the document shows a plain boolean.
+NOT_NULL = BeforeValidator(_not_null)
+
+
+def _no_null_defaults(schema: dict[str, Any]) -> None:
+    """Drop `"default": null` from properties that do not accept null (those left-out-only fields)."""
+    for prop in schema.get("properties", {}).values():
+        accepts_null = prop.get("type") == "null" or any(branch.get("type") == "null" for branch in prop.get("anyOf", []))
+        if "default" in prop and prop["default"] is None and not accepts_null:
+            del prop["default"]
 
 
 class Body(BaseModel):
     """A request body: unknown fields are refused, not ignored; `"true"` is not a boolean, nor `"5"` a number."""
 
-    model_config = ConfigDict(extra="forbid", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, json_schema_extra=_no_null_defaults)
 
 
 class Page(BaseModel, Generic[T]):
@@ -108,8 +130,8 @@ class UserChange(Body):
 
     email: Email | None = None
     name: DisplayName | None = None
-    disabled: bool | None = None
-    email_verified: bool | None = None
+    disabled: Annotated[bool | SkipJsonSchema[None], NOT_NULL] = None
+    email_verified: Annotated[bool | SkipJsonSchema[None], NOT_NULL] = None
 
 
 class PasswordSet(Body):
@@ -128,7 +150,7 @@ class RoleCreate(Body):
 
 
 class RoleChange(Body):
-    description: Description | None = None
+    description: Annotated[Description | SkipJsonSchema[None], NOT_NULL] = Field(None, description="An empty string clears it.")
 
 
 class GrantSet(Body):
@@ -143,7 +165,7 @@ class ApiCreate(Body):
 
 
 class ApiChange(Body):
-    name: ApiName | None = None
+    name: Annotated[ApiName | SkipJsonSchema[None], NOT_NULL] = None
 
 
 class PermissionCreate(Body):
@@ -158,10 +180,10 @@ class PermissionSet(Body):
 # --- clients --------------------------------------------------------------------------
 class ClientFields(Body):
     name: DisplayName | None = None
-    redirect_uris: list[Uri] = Field(default_factory=list, max_length=50)
-    post_logout_redirect_uris: list[Uri] = Field(default_factory=list, max_length=50)
-    web_origins: list[Uri] = Field(default_factory=list, max_length=50)
-    grant_types: list[GrantType] = Field(default_factory=lambda: list(DEFAULT_GRANTS), max_length=len(GRANT_TYPES))
+    redirect_uris: UriList = Field(default_factory=list)
+    post_logout_redirect_uris: UriList = Field(default_factory=list)
+    web_origins: UriList = Field(default_factory=list)
+    grant_types: GrantTypes = Field(default_factory=lambda: list(DEFAULT_GRANTS))
     first_party: bool = True
     default_audience: ApiIdentifier | None = None
     permissions: Grants = Field(default_factory=dict, description="Direct grants, for machine clients.")
@@ -177,17 +199,17 @@ class ClientCreate(ClientFields):
 
 
 class ClientChange(Body):
-    """Only the fields present change; lists replace what the client had."""
+    """Only the fields present change; lists replace what the client had; `null` clears name or default_audience."""
 
     name: DisplayName | None = None
-    redirect_uris: list[Uri] | None = Field(None, max_length=50)
-    post_logout_redirect_uris: list[Uri] | None = Field(None, max_length=50)
-    web_origins: list[Uri] | None = Field(None, max_length=50)
-    grant_types: list[GrantType] | None = Field(None, max_length=len(GRANT_TYPES))
-    first_party: bool | None = None
+    redirect_uris: Annotated[UriList | SkipJsonSchema[None], NOT_NULL] = None
+    post_logout_redirect_uris: Annotated[UriList | SkipJsonSchema[None], NOT_NULL] = None
+    web_origins: Annotated[UriList | SkipJsonSchema[None], NOT_NULL] = None
+    grant_types: Annotated[GrantTypes | SkipJsonSchema[None], NOT_NULL] = None
+    first_party: Annotated[bool | SkipJsonSchema[None], NOT_NULL] = None
     default_audience: ApiIdentifier | None = None
-    permissions: Grants | None = None
-    disabled: bool | None = None
+    permissions: Annotated[Grants | SkipJsonSchema[None], NOT_NULL] = None
+    disabled: Annotated[bool | SkipJsonSchema[None], NOT_NULL] = None
 
 
 

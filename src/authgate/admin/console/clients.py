@@ -87,7 +87,7 @@ def save_client(console: Console) -> Response:
         return _form(console, "client_form.html", {**current.model_dump(), **values}, problems, 422, creating=False, client=current)
     try:
         with console.caller.realm() as realm:
-            realm.clients.update(replace(spec_of(current), **body.model_dump()))
+            realm.clients.update(replace(spec_of(current), **body.model_dump(include=body.model_fields_set)))
     except DomainError as error:
         return _form(console, "client_form.html", {**current.model_dump(), **values}, problem_of(error), 422,
                      creating=False, client=current)
