@@ -8,17 +8,18 @@ JavaScript; every form is CSRF-protected; destructive actions ask first.
 
 from __future__ import annotations
 
-from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from authgate.admin.console import apis, clients, login, roles, system, users
-from authgate.admin.console.view import Handler, view
+from authgate.admin.console.view import SECTIONS, Console, Handler, view
 from authgate.web.pages.rendering import redirect
 
 
-async def home(request: Request) -> Response:
-    return redirect("/admin/users")
+def home(console: Console) -> Response:
+    """The first section this admin may see."""
+    allowed = [href for _, href, needs in SECTIONS if console.can(needs)]
+    return redirect(allowed[0] if allowed else "/admin/users")
 
 
 def _pages(path: str, permission: str, get: Handler | None = None, post: Handler | None = None) -> list[BaseRoute]:
@@ -34,7 +35,7 @@ def _pages(path: str, permission: str, get: Handler | None = None, post: Handler
 U, R, A, C = "users:read", "roles:read", "apis:read", "clients:read"
 
 routes: list[BaseRoute] = [
-    Route("/admin", home, methods=["GET"]),
+    Route("/admin", view(None, home), methods=["GET"]),
     Route("/admin/login", login.login, methods=["GET"]),
     Route("/admin/callback", login.callback, methods=["GET"]),
     Route("/admin/logout", login.logout, methods=["POST"]),
