@@ -108,3 +108,16 @@ def test_a_refusal_before_rotation_consumes_nothing(services, store):
     with pytest.raises(InvalidGrant), services.database.transaction() as session:
         store.rotate(session, value, client_id="app", before_rotation=refuse)
     assert not rotate(services, store, value).grace
+
+
+def test_without_a_grace_window_any_second_use_is_reuse(make_settings, services):
+    # A caller that read the clock before waiting for the winner's row lock sees a rotation
+    # "from the future"; with no grace window that is still reuse.
+    store = RefreshTokenStore(make_settings(refresh_reuse_grace=0), successor_key(services.settings))
+    value = issue(services, store)
+    rotate(services, store, value)
+    with services.database.transaction() as session:
+        session.execute(update(RefreshToken).where(RefreshToken.token_hash == tokens.digest(value))
+                        .values(rotated_at=utcnow() + timedelta(seconds=2)))
+    with pytest.raises(RefreshTokenReused):
+        rotate(services, store, value)

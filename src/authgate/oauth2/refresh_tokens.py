@@ -146,7 +146,10 @@ class RefreshTokenStore:
         before_rotation: Callable[[RefreshGrant], None] | None,
     ) -> Rotation:
         assert row.rotated_at is not None
-        if now - aware(row.rotated_at) >= timedelta(seconds=self.settings.refresh_reuse_grace):
+        # Measured now, when the rotation is seen: `now` may predate it (taken before waiting for the
+        # winner's row lock). With no grace window, every second use is reuse.
+        grace = self.settings.refresh_reuse_grace
+        if grace <= 0 or utcnow() - aware(row.rotated_at) >= timedelta(seconds=grace):
             raise RefreshTokenReused(row.family_id, row.client_id, row.user_id)
         current, current_token = row, token
         for _ in range(MAX_CHAIN_WALK):
