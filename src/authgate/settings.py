@@ -133,6 +133,9 @@ class Settings(BaseSettings):
     session_absolute_ttl: int = Field(12 * 3600, ge=300, description="A browser session ends this long after login.")
 
     log_level: str = Field("INFO", description="Python logging level name.")
+    access_log: bool = Field(
+        False, description="Log every HTTP request (uvicorn's access log); off by default, it costs time per request."
+    )
 
     @field_validator("issuer")
     @classmethod

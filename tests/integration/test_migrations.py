@@ -30,3 +30,21 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path):
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     database.dispose()
+
+
+def test_an_exhausted_pool_is_an_outage_not_a_crash(tmp_path):
+    import pytest
+
+    from authgate.storage.database import Database, DatabaseUnavailable
+
+    database = Database(f"sqlite:///{tmp_path / 'b.db'}")
+    database.engine.pool._timeout = 0.1  # noqa: SLF001 - make the wait short
+    database.engine.pool._max_overflow = 0  # noqa: SLF001
+    held = [database.engine.connect() for _ in range(database.engine.pool.size())]
+    try:
+        with pytest.raises(DatabaseUnavailable), database.reader() as session:
+            session.execute(text("SELECT 1"))
+    finally:
+        for connection in held:
+            connection.close()
+        database.dispose()

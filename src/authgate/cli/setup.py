@@ -65,7 +65,7 @@ def _prepare_and_serve(host: str, port: int, workers: int) -> None:
     services.database.dispose()  # workers open their own connections
     uvicorn.run(
         "authgate.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level.lower(), proxy_headers=False, server_header=False,
+        log_level=settings.log_level.lower(), access_log=settings.access_log, proxy_headers=False, server_header=False,
     )
 
 

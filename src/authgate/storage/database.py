@@ -67,6 +67,9 @@ def _translate_outage() -> Iterator[None]:
         yield
     except (exc.OperationalError, exc.InterfaceError) as error:
         raise DatabaseUnavailable(type(error.orig).__name__ if error.orig else str(error)) from error
+    except exc.TimeoutError as error:
+        # Every pooled connection is busy: overloaded, which callers treat like an outage (503, retry).
+        raise DatabaseUnavailable("connection pool exhausted") from error
     except exc.DBAPIError as error:
         if error.connection_invalidated:
             raise DatabaseUnavailable("connection lost") from error

@@ -33,6 +33,10 @@ class AuthorizationCodeGrant:
     def handle(self, request: TokenRequest) -> TokenResponse:
         services, client = request.services, request.client.client
         code = request.form.require("code")
+        # The tokens are signed inside the transaction (the code row records what it issued), so
+        # load the signing keys first: a write transaction must never wait for a second connection.
+        services.keys.signing_key()
+        services.keys.signing_key(id_tokens.ID_TOKEN_ALGORITHM)
         with services.database.transaction() as session:
             grant = authorization_codes.claim(session, code, client_id=client.client_id)
             if grant is not None:
