@@ -21,7 +21,7 @@ from bench.machine import describe, snapshot
 from bench.profile import profile_under_load
 from bench.suite import Suite
 
-PHASES = ["client_credentials", "introspection", "refresh", "password", "guard", "admin_pagination"]
+PHASES = ["client_credentials", "introspection", "refresh", "costs", "password", "guard", "admin_pagination"]
 PROFILED = {"client_credentials", "introspection", "refresh", "password"}  # server-side: py-spy on the workers
 
 
@@ -32,7 +32,12 @@ def main() -> int:
     parser.add_argument("--keep-db", action="store_true", help="keep authgate_bench after the run")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy profiles of missed targets")
     parser.add_argument("--only", nargs="*", choices=PHASES, help="run only these benchmarks")
+    parser.add_argument("--report-only", action="store_true",
+                        help="measure nothing: rewrite results.md and the plots from bench/out/results.json")
     args = parser.parse_args()
+    if args.report_only:
+        write_outputs(json.loads((OUT / "results.json").read_text()))
+        return 0
     for tool in ("wrk", "node", "npm"):
         if shutil.which(tool) is None:
             print(f"bench: `{tool}` is not installed", file=sys.stderr)
@@ -64,9 +69,12 @@ def main() -> int:
                     continue
                 log(f"— profile of {key} (target missed): py-spy on both workers")
                 seconds = timing.duration
-                with CpuMeter({"authgate workers": suite._worker_pids}) as meter:
-                    profile = profile_under_load(suite._worker_pids(), suite.load_for(key, seconds), seconds, key)
-                results["profiles"][key] = {**profile.as_dict(), "cpu": meter.cores}
+                try:
+                    with CpuMeter({"authgate workers": suite._worker_pids}) as meter:
+                        profile = profile_under_load(suite._worker_pids(), suite.load_for(key, seconds), seconds, key)
+                    results["profiles"][key] = {**profile.as_dict(), "cpu": meter.cores}
+                except (OSError, RuntimeError) as error:  # py-spy missing or not permitted: say so, go on
+                    results["profiles"][key] = {"name": key, "samples": 0, "error": f"{type(error).__name__}: {error}"}
     finally:
         suite.close()
         if not args.keep_db:
@@ -81,18 +89,22 @@ def main() -> int:
                    others_cores_during=sum(during) / len(during) if during else None,
                    shared=max(others) >= 20 or max(during, default=0.0) >= 0.2)
     results["rss_peaks"], results["peer_rss"] = suite.rss.peaks(), suite.peer_rss.peaks()
-    figures = headline(results)
     (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str))
+    write_outputs(json.loads(json.dumps(results, default=str)))
+    log(f"wrote {RESULTS_MD.relative_to(RESULTS_MD.parents[1])} and {PLOTS.relative_to(PLOTS.parents[1])}/*.png")
+    return 0
 
+
+def write_outputs(results: dict[str, Any]) -> None:
     from bench import plots, report  # matplotlib only now: the measurements never wait for it
+
+    figures = headline(results)
     plots.draw(results, figures, PLOTS)
     RESULTS_MD.write_text(report.write(results, figures))
-    log(f"wrote {RESULTS_MD.relative_to(RESULTS_MD.parents[1])} and {PLOTS.relative_to(PLOTS.parents[1])}/*.png")
     for f in figures:
         mark = {True: "met", False: "MISSED", None: "n/a"}[f.met]
         ratio = f"{f.ratio:.2f}" if f.ratio is not None else "—"
         print(f"  {f.name:<42} {ratio:>8} {f.ratio_label:<9} target {'≤' if f.at_most else '≥'} {f.target:g}: {mark}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -20,6 +20,8 @@ from types import TracebackType
 from bench.config import DATABASE
 
 TICKS = os.sysconf("SC_CLK_TCK")
+PG = "PostgreSQL (bench databases)"
+REDIS = "Redis"
 
 
 def _machine_ticks() -> tuple[int, int]:
@@ -48,6 +50,7 @@ class CpuMeter:
     def __init__(self, groups: dict[str, Callable[[], list[int]]]) -> None:
         self.groups = groups
         self.cores: dict[str, float] = {}
+        self.seconds = 0.0
 
     def __enter__(self) -> CpuMeter:
         self._pids = {name: set(pids()) for name, pids in self.groups.items()}
@@ -56,19 +59,21 @@ class CpuMeter:
 
     def __exit__(self, *_: type[BaseException] | BaseException | TracebackType | None) -> None:
         began, (busy0, total0), procs0, children0 = self._start
-        seconds = time.monotonic() - began
+        seconds = self.seconds = time.monotonic() - began
         busy1, total1 = _machine_ticks()
         procs1 = _process_ticks()
         cores = (os.cpu_count() or 1)
         used: dict[str, float] = {name: 0.0 for name in self.groups}
-        used["PostgreSQL (bench databases)"] = 0.0
+        used[PG] = used[REDIS] = 0.0
         used["load generator (wrk, argon2-raw, py-spy)"] = (_children_seconds() - children0) / seconds
         for pid, (ticks, cmd) in procs1.items():
             before = procs0[pid][0] if pid in procs0 else 0  # started during the window: all of its time
             share = (ticks - before) / TICKS / seconds
             group = next((name for name, pids in self._pids.items() if pid in pids), None)
             if group is None and cmd.startswith("postgres:") and f" {DATABASE}" in cmd:
-                group = "PostgreSQL (bench databases)"
+                group = PG
+            elif group is None and cmd.startswith("redis-server"):
+                group = REDIS
             if group is not None:
                 used[group] += share
         machine_busy = (busy1 - busy0) / max(1, total1 - total0) * cores

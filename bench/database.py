@@ -20,6 +20,10 @@ def _url(suffix: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + DATABASE + suffix
 
 
+def libpq_url(suffix: str = "") -> str:
+    return _url(suffix)
+
+
 def reset(suffix: str = "") -> None:
     """`suffix` names a second database beside the main one (authgate_bench_large)."""
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:

@@ -39,8 +39,12 @@ def _ratios(results: dict[str, Any], figures: list[Figure]) -> Any:
     scores = [(f.target / f.ratio if f.at_most else f.ratio / f.target) for f in shown]  # type: ignore[operator]
     labels = [f"{f.name}\n{f.ratio:.2f} {f.ratio_label} (target {'≤' if f.at_most else '≥'} {f.target:g})" for f in shown]
     colours = [GOOD if f.met else BAD for f in shown]
-    ax.barh(range(len(shown)), scores, color=colours)
+    ax.barh(range(len(shown)), [min(score, 3.0) for score in scores], color=colours)
     ax.axvline(1.0, color="black", linewidth=1)
+    ax.set_xlim(0, 3.1)
+    for y, score in enumerate(scores):
+        if score > 3.0:
+            ax.annotate(f"{score:.0f} →", (3.0, y), ha="right", va="center", fontsize=8, color="white")
     ax.set_yticks(range(len(shown)), labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("measured ÷ target (≥ 1: target met)")
@@ -78,8 +82,10 @@ def _throughput(results: dict[str, Any], figures: list[Figure]) -> Any:
         ax.bar(names, values, color=[b[2] for b in bars], edgecolor="black", linewidth=0.5)
         for x, value in enumerate(values):
             ax.annotate(f"{value:,.0f}", (x, value), ha="center", va="bottom", fontsize=8)
-        if values[0] and values[1] and bars[1][2] != "white":
-            ax.set_title(f"{title}\nauthgate ÷ {names[1].split(chr(10))[0]} = {values[0] / values[1]:.2f}×", fontsize=10)
+        peer = next((i for i, b in enumerate(bars) if b[2] == PEER), None)
+        if values[0] and peer is not None and values[peer]:
+            ax.set_title(f"{title}\nauthgate ÷ {names[peer].split(chr(10))[0]} = {values[0] / values[peer]:.2f}×",
+                         fontsize=10)
         else:
             ax.set_title(title, fontsize=10)
         ax.tick_params(axis="x", labelsize=7)

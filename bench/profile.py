@@ -31,12 +31,13 @@ class Profile:
     own: list[tuple[str, float]] = field(default_factory=list)  # (frame, share of samples)
     inclusive: list[tuple[str, float]] = field(default_factory=list)
     categories: list[tuple[str, float]] = field(default_factory=list)  # (what, share), by innermost known frame
+    hotspots: list[tuple[str, float]] = field(default_factory=list)  # innermost authgate frames, caller > callee
     run: Run | None = None
     error: str | None = None
 
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "samples": self.samples, "own": self.own, "inclusive": self.inclusive,
-                "categories": self.categories, "run": self.run.__dict__ if self.run else None, "error": self.error}
+                "categories": self.categories, "hotspots": self.hotspots, "run": self.run.__dict__ if self.run else None, "error": self.error}
 
 
 def profile_under_load(pids: list[int], load: Callable[[], Run], seconds: float, name: str, top: int = 12) -> Profile:
@@ -74,6 +75,7 @@ def _summarise(profile: Profile, stacks: Counter[str], top: int) -> Profile:
     own: Counter[str] = Counter()
     inclusive: Counter[str] = Counter()
     categories: Counter[str] = Counter()
+    hotspots: Counter[str] = Counter()
     total = 0
     for stack, count in stacks.items():
         frames = [_short(f) for f in stack.split(";") if f and not f.startswith("process ")
@@ -83,6 +85,9 @@ def _summarise(profile: Profile, stacks: Counter[str], top: int) -> Profile:
         total += count
         own[frames[-1]] += count
         categories[_category(stack.split(";"))] += count
+        ours = [f.split(" (")[0] for f in frames if "authgate/" in f]
+        if ours:
+            hotspots[" > ".join(ours[-3:])] += count
         for frame in set(frames):
             inclusive[frame] += count
     profile.samples = total
@@ -90,6 +95,7 @@ def _summarise(profile: Profile, stacks: Counter[str], top: int) -> Profile:
         return profile
     profile.own = [(frame, count / total) for frame, count in own.most_common(top)]
     profile.categories = [(what, count / total) for what, count in categories.most_common()]
+    profile.hotspots = [(chain, count / total) for chain, count in hotspots.most_common(top)]
     interesting = [(f, c) for f, c in inclusive.most_common() if _ours_or_library(f)]
     profile.inclusive = [(frame, count / total) for frame, count in interesting[:top]]
     return profile

@@ -28,7 +28,7 @@ def write(results: dict[str, Any], figures: list[Figure]) -> str:
     add(f"Written by `.venv/bin/python -m bench` on {results.get('started', '?')} (commit {m.get('commit', '?')}), "
         f"which took {results.get('elapsed_s', 0) / 60:.1f} min end to end.\n")
     add(f"Machine: {m.get('cpus')} cores ({m.get('cpu_model', '?')}), {m.get('memory_gb', '?')} GB, Python "
-        f"{m.get('python')}, {m.get('node')}, {m.get('wrk')}, {m.get('postgres')}.")
+        f"{m.get('python')}, node {m.get('node')}, {str(m.get('wrk', '')).split(' Copyright')[0]}, {m.get('postgres')}.")
     if shared:
         during = results.get("others_cores_during")
         add(f"\n**The machine was shared during this run**: processes other than this benchmark's used on average "
@@ -44,35 +44,45 @@ def write(results: dict[str, Any], figures: list[Figure]) -> str:
         f"then {t.get('runs')} runs of {t.get('duration')} s alternating between the sides; figures are the median "
         f"of the runs (req/s, p50 and p99 each). Concurrency: {', '.join(f'{k} {v}' for k, v in CONNECTIONS.items())} "
         "connections.\n")
+    add("CPU accounting: during each benchmark the runner reads the CPU time of every process from /proc (server "
+        "workers, the PostgreSQL backends of the bench databases, Redis, its own children such as wrk) and of the "
+        "whole machine from /proc/stat. *Server CPU per request* is the CPU time of a side's serving processes "
+        "divided by the requests they answered: it moves much less than req/s when other work shares the cores, and "
+        "`2,000 ms ÷ that cost` is the rate the two cores could sustain for that side alone (an upper bound: it "
+        "leaves out the load generator's share).\n")
 
     add("## Headline\n")
     add("| figure | authgate | compared with (same run) | ratio | target | result |")
     add("|---|---|---|---|---|---|")
     for f in figures:
-        digits = 1 if f.unit in ("µs/op", "ms", "MB") else 0
+        digits = (2 if (f.ours or 0) < 10 else 1) if f.unit in ("µs/op", "ms", "MB") else 0
         add(f"| {f.name} | {_n(f.ours, digits)} {f.unit} | {f.theirs_label}: {_n(f.theirs, digits)} {f.unit} | "
             f"{_n(f.ratio, 2)} {f.ratio_label} | {'≤' if f.at_most else '≥'} {f.target:g} | {_met(f)} |")
     add("\n![ratios](plots/ratios.png)\n")
     add("![throughput](plots/throughput.png)\n")
 
     _details(add, results)
+    _costs(add, results)
     _published(add, results)
     _misses(add, results, figures)
     _setup(add, results)
     return "\n".join(out) + "\n"
 
 
-def _series_table(add: Any, block: dict[str, Any], note: str = "") -> None:
-    add("| side | req/s | p50 ms | p99 ms | errors | runs (req/s) | warm-up req/s |")
-    add("|---|---|---|---|---|---|---|")
+def _series_table(add: Any, block: dict[str, Any], cpu: dict[str, Any] | None = None) -> None:
+    add("| side | req/s | p50 ms | p99 ms | errors | runs (req/s) | warm-up req/s | server CPU per request | "
+        "req/s that CPU cost allows on 2 free cores |")
+    add("|---|---|---|---|---|---|---|---|---|")
     for side, s in block.items():
         if not isinstance(s, dict) or "runs" not in s:
             continue
         runs = ", ".join(_n(r["rps"]) for r in s["runs"])
         warm = _n((s.get("warmup") or {}).get("rps"))
-        add(f"| {side} | {_n(s['rps'])} | {_n(s['p50_ms'], 2)} | {_n(s['p99_ms'], 2)} | {s['errors']} | {runs} | {warm} |")
-    if note:
-        add(f"\n{note}")
+        c = (cpu or {}).get(side)
+        cost = f"{c['cpu_ms']:.2f} ms ({' + '.join(c['groups'])})" if c else "—"
+        allows = _n(2000 / c["cpu_ms"]) if c and c["cpu_ms"] else "—"
+        add(f"| {side} | {_n(s['rps'])} | {_n(s['p50_ms'], 2)} | {_n(s['p99_ms'], 2)} | {s['errors']} | {runs} | {warm} "
+            f"| {cost} | {allows} |")
     add("")
 
 
@@ -91,7 +101,7 @@ def _details(add: Any, results: dict[str, Any]) -> None:
             add(f"**This benchmark failed:** `{errors[key]}` (traceback in bench/out/error-{key}.txt)\n")
             continue
         block = results.get(key, {})
-        _series_table(add, block)
+        _series_table(add, block, (results.get("cpu_per_request") or {}).get(key))
         _cpu(add, (results.get("cpu") or {}).get(key), "during the measured runs of both sides")
         if key == "refresh":
             add(f"Refresh tokens minted into PostgreSQL for this benchmark: {_n(block.get('pool_minted'))}.\n")
@@ -142,6 +152,75 @@ def _details(add: Any, results: dict[str, Any]) -> None:
         add(f"From `bench/admin_pagination.py`: `{shown}`\n\n```\n{printed}\n```\n")
 
 
+def _costs(add: Any, results: dict[str, Any]) -> None:
+    c = results.get("costs")
+    add("## Cost breakdown: what one request costs the app (bench/costs.py)\n")
+    if "costs" in results.get("errors", {}):
+        add(f"**Failed:** `{results['errors']['costs']}`\n")
+        return
+    if not c:
+        add("Not measured in this run.\n")
+        return
+    add(NOTES["costs_setup"] + "\n")
+    under_load = results.get("cpu_per_request") or {}
+    intro = c.get("introspection", {})
+    rows = [
+        ("client-credentials grant", c.get("client_credentials", {}).get("cpu_ms"),
+         (under_load.get("client_credentials") or {}).get("authgate"), c.get("client_credentials", {}).get("round_trips")),
+        ("introspection", (intro.get("cpu_ms") or {}).get("as is"), (under_load.get("introspection") or {}).get("authgate"),
+         intro.get("round_trips")),
+        ("refresh grant", c.get("refresh", {}).get("cpu_ms"), (under_load.get("refresh") or {}).get("authgate"),
+         c.get("refresh", {}).get("round_trips")),
+        ("password grant", (c.get("password") or {}).get("password grant"),
+         (under_load.get("password") or {}).get("authgate-1k"), (c.get("password") or {}).get("round_trips")),
+    ]
+    add("| path | app CPU per request, in-process | the 2 cores' limit for the app alone | server CPU per request under wrk "
+        "(processes counted) | PostgreSQL round trips per request |")
+    add("|---|---|---|---|---|")
+    for name, inproc, loaded, trips in rows:
+        limit = _n(2000 / inproc) + " req/s" if inproc else "—"
+        loaded_text = f"{loaded['cpu_ms']:.2f} ms ({' + '.join(loaded['groups'])})" if loaded else "—"
+        add(f"| {name} | {_n(inproc, 2)} ms | {limit} | {loaded_text} | {len(trips) if trips is not None else '—'} |")
+    add("")
+    for name, _, _, trips in rows:
+        if trips:
+            add(f"- {name}, in order: " + " · ".join(f"`{t[:40]}`" for t in trips))
+    add("")
+    parts = []
+    for label, block in (("introspection (whole request)", intro.get("cpu_ms")),
+                         ("JWT verification alone (AccessTokens.verify, no database)", intro.get("verify_no_db_cpu_ms")),
+                         ("a revoked-jti lookup", intro.get("revoked_lookup_cpu_ms")),
+                         ("password grant vs its argon2id verification", {k: v for k, v in (c.get("password") or {}).items()
+                                                                          if k != "round_trips"})):
+        if block:
+            parts.append(f"| {label} | " + "; ".join(f"{k}: {v:.3f} ms" for k, v in block.items()) + " |")
+    if parts:
+        add("Parts, each beside a cheaper way, measured alternately in the same process (median CPU per call):\n")
+        add("| what | CPU per call |")
+        add("|---|---|")
+        for line in parts:
+            add(line)
+        pw = c.get("password") or {}
+        if pw.get("password grant") and pw.get("argon2-cffi verify alone"):
+            add(f"\nA password login costs {pw['password grant']:.1f} ms of CPU where its argon2id verification alone costs "
+                f"{pw['argon2-cffi verify alone']:.1f} ms: without any contention, logins can reach at most "
+                f"{pw['argon2-cffi verify alone'] / pw['password grant'] * 100:.0f}% of the raw argon2id rate on the same cores.")
+    k = c.get("keys") or {}
+    if k:
+        add(f"\nSigning-key cache (oauth2/keys.py `KeyStore._refresh`): every {k['every_seconds']:g} s each worker reloads "
+            f"and re-parses every signing key under the store's lock: {k['reload_cpu_ms']:.1f} ms CPU "
+            f"({k['reload_wall_ms']:.1f} ms wall, during which requests needing a key wait). With the parsed keys kept "
+            f"by kid it would be {k['reload_cpu_ms_parsed_keys_cached']:.1f} ms ({k['reload_wall_ms_parsed_keys_cached']:.1f} "
+            "ms wall). Most of it is `load_der_private_key` validating the RS256 key.")
+    m = c.get("argon2_memory") or {}
+    if m:
+        add("\nMemory an app process keeps after 4 rounds of 4 concurrent argon2id verifications in threads: "
+            + "; ".join(f"{label}: {v['before_mb']} → {v['after_mb']} MB" for label, v in m.items() if isinstance(v, dict))
+            + ". glibc raises its mmap threshold after the first 19 MiB block is freed, so later blocks come from "
+            "per-thread arenas and stay resident.")
+    add("")
+
+
 def _published(add: Any, results: dict[str, Any]) -> None:
     add("## Published figures (other machines, other conditions)\n")
     add("Printed beside ours for orientation only; they were not measured here.\n")
@@ -179,7 +258,7 @@ def _misses(add: Any, results: dict[str, Any], figures: list[Figure]) -> None:
     for f in missed:
         add(f"### {f.name}: {f.shortfall}\n")
         add(f"Measured {_n(f.ratio, 2)} {f.ratio_label}, target {'≤' if f.at_most else '≥'} {f.target:g}.\n")
-        note = NOTES.get(f"miss_{f.key}")
+        note = NOTES.get(f"miss_{f.note_key or f.key}")
         if note:
             add(note + "\n")
         profile = profiles.get(f.key)
@@ -216,6 +295,12 @@ def _profile(add: Any, p: dict[str, Any]) -> None:
     for frame, share in p["own"][:10]:
         add(f"{share * 100:5.1f}%  {frame}")
     add("```\n")
+    if p.get("hotspots"):
+        add("Where authgate's code was when sampled (its innermost frames; time in libraries it called included):\n")
+        add("```")
+        for chain, share in p["hotspots"][:10]:
+            add(f"{share * 100:5.1f}%  {chain}")
+        add("```\n")
     add("Top frames by inclusive time (event-loop and thread plumbing left out):\n")
     add("```")
     for frame, share in p["inclusive"][:12]:

@@ -5,6 +5,7 @@ Order (each a phase; a failing phase is recorded and the next one still runs):
     client_credentials   authgate vs oidc-provider (JWT ES256, 2 workers), interleaved runs
     introspection        authgate vs oidc-provider (opaque tokens in Redis: it cannot introspect JWTs)
     refresh              authgate, a pre-minted refresh token per request (they rotate)
+    costs                bench/costs.py: CPU per call of each path in one process, no HTTP
     password             login on 1k users · raw argon2id on 2 processes · login on 1M users, interleaved
     guard                bench/guard_bench.py (guard vs PyJWT + PyJWKClient)
     admin_pagination     bench/admin_pagination.py, when present
@@ -26,7 +27,7 @@ import httpx
 from authgate import masterkey
 from authgate.settings import Settings
 from bench import argon2_rate, database
-from bench.cpu import CpuMeter
+from bench.cpu import PG, REDIS, CpuMeter
 from bench.config import (APP_CLIENT, AUDIENCE, BENCH_DIR, CC_CLIENT, CONNECTIONS, DATABASE_URL, OUT, REDIS_URL, REPO,
                           SCOPE, USER, VENV_BIN, Timing)
 from bench.load import Run, Series, Target, measure, wrk, wrk_target
@@ -113,11 +114,21 @@ class Suite:
         self.log(f"   {name:<16} {label:<8} {run.rps:9.1f} req/s  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:8.2f} ms"
                  + (f"  errors {run.errors}" if run.errors else ""))
 
-    def _measure(self, phase: str, targets: list[Target], groups: dict[str, Callable[[], list[int]]]) -> dict[str, Series]:
+    def _measure(self, phase: str, targets: list[Target], groups: dict[str, Callable[[], list[int]]],
+                 sides: dict[str, list[str]]) -> dict[str, Series]:
+        """Run `targets` interleaved; `sides` maps a target to the CPU groups that serve it (for CPU per request)."""
         with CpuMeter(groups) as meter:
             series = measure(targets, self.timing, self._report)
         self.results.setdefault("cpu", {})[phase] = meter.cores
-        self.log(f"   CPU (cores) during the runs: {meter.cores}")
+        per_request = {}
+        for side, group_names in sides.items():
+            requests = sum(r.requests for r in series[side].runs) + (series[side].warmup or Run(0, 0, 0)).requests
+            cpu_seconds = sum(meter.cores.get(g, 0.0) for g in group_names) * meter.seconds
+            if requests:
+                per_request[side] = {"cpu_ms": cpu_seconds * 1000 / requests, "groups": group_names}
+        self.results.setdefault("cpu_per_request", {})[phase] = per_request
+        self.log(f"   CPU (cores) during the runs: {meter.cores}; per request: "
+                 + ", ".join(f"{k} {v['cpu_ms']:.2f} ms" for k, v in per_request.items()))
         return series
 
     # --- token endpoint: client credentials -----------------------------------------------
@@ -133,7 +144,8 @@ class Suite:
             ]
             with self.rss.phase("client_credentials"), self.peer_rss.phase("client_credentials"):
                 series = self._measure("client_credentials", targets, {
-                    "authgate workers": self._worker_pids, "oidc-provider workers": peer.worker_pids})
+                    "authgate workers": self._worker_pids, "oidc-provider workers": peer.worker_pids},
+                    {"authgate": ["authgate workers"], "oidc-provider": ["oidc-provider workers"]})
         self.results["client_credentials"] = {k: v.as_dict() for k, v in series.items()}
 
     # --- introspection --------------------------------------------------------------------
@@ -157,7 +169,8 @@ class Suite:
                 _check_active(peer.url + "/token/introspection", theirs)
                 with self.rss.phase("introspection"), self.peer_rss.phase("introspection"):
                     series = self._measure("introspection", targets, {
-                        "authgate workers": self._worker_pids, "oidc-provider workers": peer.worker_pids})
+                        "authgate workers": self._worker_pids, "oidc-provider workers": peer.worker_pids},
+                        {"authgate": ["authgate workers", PG], "oidc-provider": ["oidc-provider workers", REDIS]})
         finally:
             _drop_redis_prefix(prefix)
         self.results["introspection"] = {k: v.as_dict() for k, v in series.items()}
@@ -168,7 +181,7 @@ class Suite:
         pool = RefreshPool(self.server.url, self.timing)
         with self.rss.phase("refresh"):
             series = self._measure("refresh", [Target("authgate", pool.run, pool.before)],
-                                   {"authgate workers": self._worker_pids})
+                                   {"authgate workers": self._worker_pids}, {"authgate": ["authgate workers", PG]})
         self.results["refresh"] = {"authgate": series["authgate"].as_dict(), "pool_minted": pool.minted}
 
     def refresh_load(self, seconds: float) -> Callable[[], Run]:
@@ -203,7 +216,8 @@ class Suite:
                 with self.rss.phase("password"), large_rss.phase("password"):
                     series = self._measure("password", targets, {
                         "authgate workers (1k users)": self._worker_pids,
-                        "authgate workers (1M users)": large.worker_pids})
+                        "authgate workers (1M users)": large.worker_pids},
+                        {"authgate-1k": ["authgate workers (1k users)"], "authgate-1m": ["authgate workers (1M users)"]})
                 self.results["rss_large"] = large_rss.peaks()
         finally:
             database.drop(suffix="_large")
@@ -227,6 +241,15 @@ class Suite:
         else:
             return self.password_load(seconds)
         return lambda: wrk(url, env, connections=CONNECTIONS[name], seconds=seconds)
+
+    # --- in-process cost of each path (bench/costs.py, its own process) ------------------------
+    def costs(self) -> None:
+        done = subprocess.run([str(VENV_BIN / "python"), "-m", "bench.costs"], cwd=REPO, env=self.env,
+                              capture_output=True, text=True, timeout=600)
+        (OUT / "costs.log").write_text(done.stdout + done.stderr)
+        if done.returncode != 0:
+            raise RuntimeError(f"bench.costs failed: {done.stderr[-600:]}")
+        self.results["costs"] = json.loads(done.stdout.strip().splitlines()[-1])
 
     # --- guard and admin pagination (their own scripts) -------------------------------------
     def guard(self) -> None:
