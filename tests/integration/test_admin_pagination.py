@@ -6,10 +6,13 @@ for correctness on a few hundred, against the database's own ORDER BY/OFFSET.
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from sqlalchemy import select
 
+from authgate.admin import pagination
 from authgate.storage.models import User
 
 from test_admin_support import AdminWorld, admin_world  # noqa: F401
@@ -41,6 +44,33 @@ def test_a_page_number_returns_what_offset_would(admin_world: AdminWorld, crowd:
         expected = crowd[(page - 1) * SIZE: page * SIZE]
         assert [user["username"] for user in body["items"]] == expected, f"page {page}"
         assert body["next_cursor"] == (expected[-1] if len(expected) == SIZE else None), f"page {page}"
+
+
+def test_pages_far_in_seek_from_sampled_anchors_and_still_match_offset(admin_world: AdminWorld, crowd: list[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """With anchors every 16 users, page 7 of 20 starts 8 rows past the 7th anchor, page 5 right at the 5th."""
+    monkeypatch.setattr(pagination, "STRIDE", 16)
+    for page in (1, 2, 5, 7, 12, 13):
+        body = get(admin_world, "/users", page=page, limit=SIZE)
+        assert [user["username"] for user in body["items"]] == crowd[(page - 1) * SIZE: page * SIZE], f"page {page}"
+    with admin_world.server.services.reader() as realm:  # type: ignore[attr-defined]
+        assert list(realm.users.every_nth_username(16)) == crowd[15::16]
+
+
+def test_a_stale_sample_is_retaken_in_the_background(admin_world: AdminWorld, crowd: list[str],
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(pagination, "STRIDE", 16)
+    assert [u["username"] for u in get(admin_world, "/users", page=7, limit=SIZE)["items"]] == crowd[120:140]
+    monkeypatch.setattr(pagination, "SAMPLE_TTL", 0.0)
+    with admin_world.server.services.realm(actor="test") as realm:  # type: ignore[attr-defined]
+        for number in range(5):
+            realm.users.create(f"aaa{number}")  # sort before everyone: every later page shifts by five
+    with admin_world.server.services.reader() as realm:  # type: ignore[attr-defined]
+        now = list(realm.session.scalars(select(User.username).order_by(User.username)))
+    deadline = time.monotonic() + 10
+    while [u["username"] for u in get(admin_world, "/users", page=7, limit=SIZE)["items"]] != now[120:140]:
+        assert time.monotonic() < deadline, "the sample was never retaken"
+        time.sleep(0.05)
 
 
 def test_following_the_cursor_visits_every_user_once_in_order(admin_world: AdminWorld, crowd: list[str]) -> None:

@@ -89,17 +89,24 @@ class UserService:
             statement = statement.where(User.username > after)
         return self.session.scalars(statement).all()
 
-    def username_at(self, position: int, *, prefix: str | None = None) -> str | None:
-        """The username at 0-based `position` in username order, or None past the end.
+    def username_at(self, position: int, *, prefix: str | None = None, after: str | None = None) -> str | None:
+        """The username at 0-based `position` in username order (counted from just after `after`), or None past the end.
 
         Reads the username index alone (an index-only scan on PostgreSQL once
-        the table is vacuumed), so page N of the keyset-paginated `list` costs
-        a short index walk plus one page, not N pages of rows.
+        the table is vacuumed): no row is fetched for the positions skipped.
         """
         statement = select(User.username).order_by(User.username).offset(position).limit(1)
         if prefix:
             statement = statement.where(_matching(prefix))
+        if after is not None:
+            statement = statement.where(User.username > after)
         return self.session.scalar(statement)
+
+    def every_nth_username(self, n: int) -> Sequence[str]:
+        """The usernames at positions n-1, 2n-1, 3n-1 …: anchors to seek from (one scan of the username index)."""
+        ranked = select(User.username, func.row_number().over(order_by=User.username).label("position")).subquery()
+        statement = select(ranked.c.username).where(ranked.c.position % n == 0).order_by(ranked.c.position)
+        return self.session.scalars(statement).all()
 
     def page(self, number: int, *, size: int = 50, prefix: str | None = None) -> Sequence[User]:
         """Page `number` (1-based) of `list`: seek to the username before it through the index, then one keyset page."""

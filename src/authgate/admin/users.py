@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.errors import CONFLICT, NOT_FOUND
+from authgate.admin.pagination import users_page
 from authgate.admin.schemas import DECIMAL, PRINTABLE, Page, PasswordSet, RoleList, RoleName, UserChange, UserCreate, Username
 from authgate.errors import InvalidInput
 from authgate.views import UserView
@@ -33,7 +34,7 @@ def list_users(
         raise InvalidInput("Give either after or page, not both.", field="page")
     with admin.reader() as realm:
         if page is not None:
-            users = realm.users.page(page, size=limit, prefix=search)
+            users = users_page(realm, page, size=limit, prefix=search)
         else:
             users = realm.users.list(prefix=search, after=after, limit=limit)
         items = [UserView.of(user) for user in users]

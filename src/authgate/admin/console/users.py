@@ -11,6 +11,7 @@ from authgate.accounts.login import unlock_account
 from authgate.admin import activity
 from authgate.admin.console.forms import checked, optional, problem_of, read
 from authgate.admin.console.view import Console
+from authgate.admin.pagination import users_page
 from authgate.admin.schemas import PasswordSet, RoleList, UserChange, UserCreate
 from authgate.errors import DomainError
 from authgate.views import RoleView, UserView
@@ -29,7 +30,7 @@ def user_list(console: Console) -> Response:
     number = int(console.value("page", 7)) if console.value("page", 7).isdigit() else None
     with console.caller.reader() as realm:
         if number:
-            users = realm.users.page(number, size=PAGE_SIZE, prefix=search or None)
+            users = users_page(realm, number, size=PAGE_SIZE, prefix=search or None)
         else:
             users = realm.users.list(prefix=search or None, after=after, limit=PAGE_SIZE)
         views = [UserView.of(user) for user in users]
