@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import uuid
 from collections.abc import Callable
@@ -196,5 +197,7 @@ def test_async_verification_fetches_keys_off_the_event_loop(
         loop_thread.append(threading.get_ident())
         return (await guard.verify_async(server.mint(key))).sub
 
-    assert asyncio.run(main()) == "user-abe"
+    # A thread of its own: another test (Playwright's sync API) may have left this thread's loop running.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert pool.submit(asyncio.run, main()).result() == "user-abe"
     assert fetch_threads and fetch_threads[0] != loop_thread[0]

@@ -6,7 +6,9 @@ its argon2id hash leaves this module.
 
 from __future__ import annotations
 
+import os
 import secrets
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -40,13 +42,17 @@ class PasswordHasher:
         )
         # Verified against for unknown users, so they cost the same work (no timing oracle).
         self._dummy_hash = self._argon2.hash(secrets.token_urlsafe(16))
+        # At most one argon2 computation per core: more only queue for CPU while each holds
+        # `memory_kib` (a burst of 40 logins would otherwise take 40 × 19 MiB at once).
+        self._slots = threading.BoundedSemaphore(os.cpu_count() or 2)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> PasswordHasher:
         return cls(settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism)
 
     def hash(self, password: str) -> str:
-        return self._argon2.hash(password)
+        with self._slots:
+            return self._argon2.hash(password)
 
     def verify(self, stored_hash: str | None, password: str) -> Verification:
         """Check a password; with no stored hash, do the same work and fail."""
@@ -58,7 +64,8 @@ class PasswordHasher:
                 return Verification(ok=True, new_hash=self.hash(password))
             return Verification(ok=False)
         try:
-            self._argon2.verify(stored_hash, password)
+            with self._slots:
+                self._argon2.verify(stored_hash, password)
         except (VerificationError, InvalidHashError):
             return Verification(ok=False)
         if self._argon2.check_needs_rehash(stored_hash):
@@ -68,7 +75,8 @@ class PasswordHasher:
     def burn(self, password: str) -> None:
         """Spend one verification's work, for an unknown or password-less account."""
         try:
-            self._argon2.verify(self._dummy_hash, password)
+            with self._slots:
+                self._argon2.verify(self._dummy_hash, password)
         except VerificationError:
             pass
 

@@ -71,6 +71,8 @@ class KeyStore:
         self._active: dict[str, ActiveKey] = {}
         self._jwks: dict[str, Any] = {"keys": []}
         self._public: dict[str, Any] = {}
+        # kid → (public key object, private key object or None): parsed once per process.
+        self._parsed: dict[str, tuple[Any, Any]] = {}
 
     @property
     def algorithms(self) -> tuple[str, ...]:
@@ -176,23 +178,39 @@ class KeyStore:
         return self._jwks
 
     def _refresh(self) -> None:
+        """Reload the key list every CACHE_SECONDS. Keys already seen keep their parsed objects
+        (parsing and validating an RSA key costs ~70 ms of CPU), and while one thread reloads,
+        the others keep serving the previous list instead of queueing on the lock."""
         if time.monotonic() - self._loaded_at < CACHE_SECONDS:
             return
-        with self._lock:
+        # Never loaded, or invalidated by a rotation here: wait for the reload. Merely stale: don't.
+        if not self._lock.acquire(blocking=self._loaded_at == 0.0):
+            return
+        try:
             if time.monotonic() - self._loaded_at < CACHE_SECONDS:
                 return
-            now = utcnow()
-            active: dict[str, ActiveKey] = {}
-            published = []
-            public: dict[str, Any] = {}
-            with self.services.database.reader() as session:
-                for key in session.scalars(select(SigningKey).order_by(SigningKey.created_at)):
-                    if key.unpublish_at is not None and aware(key.unpublish_at) <= now:
-                        continue
-                    published.append(dict(key.public_jwk))
-                    public[key.kid] = (key.alg, PyJWK.from_dict(dict(key.public_jwk)).key)
-                    if key.retired_at is None:
-                        der = self._master.decrypt(key.private_key_encrypted, key.kid)
-                        active[key.alg] = ActiveKey(key.kid, key.alg, serialization.load_der_private_key(der, None))
-            self._active, self._jwks, self._public = active, {"keys": published}, public
-            self._loaded_at = time.monotonic()
+            self._reload()
+        finally:
+            self._lock.release()
+
+    def _reload(self) -> None:
+        now = utcnow()
+        active: dict[str, ActiveKey] = {}
+        published = []
+        public: dict[str, Any] = {}
+        parsed: dict[str, tuple[Any, Any]] = {}
+        with self.services.database.reader() as session:
+            for key in session.scalars(select(SigningKey).order_by(SigningKey.created_at)):
+                if key.unpublish_at is not None and aware(key.unpublish_at) <= now:
+                    continue
+                published.append(dict(key.public_jwk))
+                public_key, private_key = self._parsed.get(key.kid) or (PyJWK.from_dict(dict(key.public_jwk)).key, None)
+                if key.retired_at is None and private_key is None:
+                    der = self._master.decrypt(key.private_key_encrypted, key.kid)
+                    private_key = serialization.load_der_private_key(der, None)
+                parsed[key.kid] = (public_key, private_key)
+                public[key.kid] = (key.alg, public_key)
+                if key.retired_at is None:
+                    active[key.alg] = ActiveKey(key.kid, key.alg, private_key)
+        self._active, self._jwks, self._public, self._parsed = active, {"keys": published}, public, parsed
+        self._loaded_at = time.monotonic()
