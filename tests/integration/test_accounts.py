@@ -95,3 +95,26 @@ def test_signing_keys_are_encrypted_at_rest(services):
     assert blobs and all(b"PRIVATE" not in bytes(b) and b"\x30\x81" not in bytes(b)[:12] for b in blobs)
     with pytest.raises(MasterKeyError):
         MasterKey(b"\x00" * 32).decrypt(key.private_key_encrypted, key.kid)
+
+
+def test_a_new_password_revokes_the_users_refresh_tokens(services):
+    from datetime import timedelta
+
+    from authgate.clock import utcnow
+    from authgate.storage.models import RefreshToken
+
+    with services.realm() as realm:
+        abe = realm.users.create("abe", password=PASSWORD)
+        other = realm.users.create("bob", password=PASSWORD)
+        later = utcnow() + timedelta(days=1)
+        for index, user in enumerate((abe, abe, other)):
+            realm.session.add(RefreshToken(
+                token_hash=f"{index:064d}", family_id=f"family-{index}", client_id="app", user_id=user.id,
+                expires_at=later, family_expires_at=later,
+            ))
+    with services.realm(actor="test") as realm:
+        realm.users.set_password("abe", "another perfectly fine passphrase")
+    with services.reader() as realm:
+        rows = {row.family_id: row for row in realm.session.scalars(select(RefreshToken))}
+    assert rows["family-0"].revoked_at and rows["family-1"].revoked_at
+    assert rows["family-2"].revoked_at is None, "other users keep theirs"

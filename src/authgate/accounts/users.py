@@ -8,14 +8,14 @@ from types import EllipsisType
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from authgate import audit
 from authgate.accounts.passwords import PasswordHasher, PasswordPolicy, validate_imported_hash
 from authgate.clock import utcnow
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
-from authgate.storage.models import Role, User
+from authgate.storage.models import RefreshToken, Role, User
 
 if TYPE_CHECKING:
     from authgate.services import Realm
@@ -172,9 +172,16 @@ class UserService:
         return user
 
     def set_password(self, username: str, password: str) -> User:
+        """A new password also revokes every refresh token the user holds: a password is often
+        changed because the old one leaked, and whoever used it may hold long-lived tokens."""
         user = self.get(username)
         self._set_secret(user, password, None)
-        self.realm.changed("user.password_set", user.username)
+        revoked = self.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+        ).rowcount
+        self.realm.changed("user.password_set", user.username, refresh_tokens_revoked=revoked)
         return user
 
     def set_roles(self, username: str, roles: Sequence[str]) -> User:
