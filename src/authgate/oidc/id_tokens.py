@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 
+from authgate.oauth2 import jws
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oauth2.refresh_tokens import RefreshGrant
 from authgate.oidc.claims import OIDC_SCOPES, user_claims
@@ -74,7 +75,7 @@ def issue(services: Services, user: User, request: IdTokenRequest, *, access_tok
     if access_token is not None:
         claims["at_hash"] = left_half_hash(access_token)
     key = services.keys.signing_key(ID_TOKEN_ALGORITHM)
-    return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"kid": key.kid, "typ": "JWT"})
+    return jws.sign(claims, key, typ="JWT")
 
 
 def for_refresh(services: Services, user: User, grant: RefreshGrant, access_token: str) -> str:
