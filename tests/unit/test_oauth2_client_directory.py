@@ -60,3 +60,72 @@ def test_a_change_elsewhere_is_seen_after_the_ttl(services):
 
     time.sleep(0.25)
     assert directory.get("svc").disabled is True
+
+
+def test_concurrent_cold_lookups_share_one_load(services):
+    """No herd: threads that miss at once wait for one query and share its record."""
+    import threading
+
+    make_client(services)
+    directory = ClientDirectory(services.database, ttl_seconds=60)
+    loads: list[str] = []
+    original = directory._load
+    gate = threading.Event()
+
+    def slow_load(client_id: str):
+        loads.append(client_id)
+        gate.wait(2)  # keep the first load in flight while the others arrive
+        return original(client_id)
+
+    directory._load = slow_load  # type: ignore[method-assign]
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda: results.append(directory.get("svc"))) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    gate.set()
+    for thread in threads:
+        thread.join(5)
+    assert loads == ["svc"]
+    assert len(results) == 12 and all(r is results[0] for r in results) and results[0] is not None
+
+
+def test_warm_reloads_entries_in_use_before_they_expire(services):
+    """The warmer keeps a client that is being asked for warm past its TTL; a forgotten one expires."""
+    import time
+
+    make_client(services)
+    with services.realm(actor="test") as realm:
+        realm.clients.create(ClientSpec(client_id="idle", client_secret="i" * 40, grant_types=["client_credentials"]))
+    directory = ClientDirectory(services.database, ttl_seconds=0.4)
+    directory.get("svc"), directory.get("idle"), directory.known_audiences()
+    deadline = time.monotonic() + 1.2
+    while time.monotonic() < deadline:  # "svc" in use, warmed every tick; "idle" never asked for again
+        assert directory.is_warm("svc"), "a client in use must never go cold"
+        directory.warm()
+        time.sleep(0.05)
+    assert not directory.is_warm("idle", audiences=False)
+    with services.database.transaction() as session:  # a change by another process
+        session.execute(update(Client).where(Client.client_id == "svc").values(disabled=True))
+    time.sleep(0.25)
+    directory.warm()
+    assert directory.is_warm("svc") and directory.get("svc").disabled is True, "the warmer read the change"
+
+
+def test_the_warmer_survives_failing_tasks_and_logs_once(caplog):
+    from authgate.oauth2.warmer import Warmer
+
+    calls: list[str] = []
+
+    def broken() -> None:
+        calls.append("broken")
+        raise RuntimeError("database down")
+
+    def fine() -> None:
+        calls.append("fine")
+
+    warmer = Warmer([broken, fine])
+    with caplog.at_level("WARNING", logger="authgate.oauth2"):
+        warmer.run_once()
+        warmer.run_once()
+    assert calls == ["broken", "fine", "broken", "fine"], "one failing cache does not stop the others"
+    assert len([r for r in caplog.records if "cache warmer" in r.getMessage()]) == 1

@@ -94,10 +94,13 @@ class ClientDirectory:
     def __init__(self, database: Database, ttl_seconds: float = 2.0) -> None:
         self.database = database
         self.ttl = ttl_seconds
-        # Entries are reloaded this much before they expire, by whichever caller comes first
-        # (a worker thread), so that event-loop fast paths (`is_warm`) keep finding them fresh.
+        # Entries are reloaded this much before they expire, so that event-loop fast paths
+        # (`is_warm`) keep finding them fresh: by the warmer (`warm`, half-way through the TTL)
+        # or else by whichever worker thread comes first.
         self._fresh_for = ttl_seconds - min(0.5, ttl_seconds / 4)
         self._clients: dict[str, tuple[float, ClientRecord | None]] = {}
+        self._used: dict[str, float] = {}  # client_id -> when last asked for (what the warmer keeps loaded)
+        self._loading: dict[str, threading.Lock] = {}  # one load per client at a time
         self._audiences: tuple[float, frozenset[str]] | None = None
         self._origins: tuple[float, frozenset[str]] | None = None
         self._generation = _Generation.value
@@ -105,16 +108,16 @@ class ClientDirectory:
     def get(self, client_id: str) -> ClientRecord | None:
         """The client, or None if unknown (unknown ids are cached too, so guessing costs no queries)."""
         self._check_generation()
-        now = time.monotonic()
         cached = self._clients.get(client_id)
-        if cached is not None and now - cached[0] < self._fresh_for:
+        if cached is not None and time.monotonic() - cached[0] < self._fresh_for:
+            self._used[client_id] = time.monotonic()
             return cached[1]
-        record = self._load(client_id)
-        if self.ttl > 0:
-            if len(self._clients) > 10_000:
-                self._clients.clear()
-            self._clients[client_id] = (now, record)
-        return record
+        # Single flight: concurrent callers wait for one load and share its result.
+        with self._loading.setdefault(client_id, threading.Lock()):
+            cached = self._clients.get(client_id)
+            if cached is not None and time.monotonic() - cached[0] < self._fresh_for:
+                return cached[1]
+            return self._reload(client_id)
 
     def is_warm(self, client_id: str, *, audiences: bool = True) -> bool:
         """Whether `get(client_id)` (and `known_audiences()`, unless told not to) will answer from memory now."""
@@ -124,26 +127,40 @@ class ClientDirectory:
         now = time.monotonic()
         if cached is None or now - cached[0] >= self._fresh_for:
             return False
+        self._used[client_id] = now
         return not audiences or (self._audiences is not None and now - self._audiences[0] < self._fresh_for)
+
+    def warm(self) -> None:
+        """Reload, ahead of expiry, every entry asked for within the last TTL (the warmer calls this)."""
+        if self.ttl <= 0:
+            return
+        self._check_generation()
+        now = time.monotonic()
+        ahead = self.ttl / 2
+        for client_id, (loaded_at, _record) in list(self._clients.items()):
+            if now - loaded_at >= ahead and now - self._used.get(client_id, 0.0) < self.ttl:
+                with self._loading.setdefault(client_id, threading.Lock()):
+                    self._reload(client_id)
+        if self._audiences is not None and now - self._audiences[0] >= ahead:
+            self._load_audiences()
+        if self._origins is not None and now - self._origins[0] >= ahead:
+            self._load_origins()
 
     def known_audiences(self) -> frozenset[str]:
         """Identifiers of every API (RFC 8707 targets this server issues tokens for)."""
         self._check_generation()
-        now = time.monotonic()
-        if self._audiences is None or now - self._audiences[0] >= self._fresh_for:
-            with self.database.reader() as session:
-                self._audiences = (now, frozenset(session.scalars(select(Api.identifier))))
-        return self._audiences[1]
+        audiences = self._audiences
+        if audiences is None or time.monotonic() - audiences[0] >= self._fresh_for:
+            return self._load_audiences()
+        return audiences[1]
 
     def origin_registered(self, origin: str) -> bool:
         """Whether any client lists `origin` among its web_origins (CORS preflight)."""
         self._check_generation()
-        now = time.monotonic()
-        if self._origins is None or now - self._origins[0] >= self._fresh_for:
-            with self.database.reader() as session:
-                origins = {o for listed in session.scalars(select(Client.web_origins)) for o in listed or ()}
-            self._origins = (now, frozenset(origins))
-        return origin in self._origins[1]
+        origins = self._origins
+        if origins is None or time.monotonic() - origins[0] >= self._fresh_for:
+            return origin in self._load_origins()
+        return origin in origins[1]
 
     def _check_generation(self) -> None:
         if self._generation != _Generation.value:
@@ -151,6 +168,30 @@ class ClientDirectory:
             self._clients = {}
             self._audiences = None
             self._origins = None
+
+    def _reload(self, client_id: str) -> ClientRecord | None:
+        """Load and cache one client (the caller holds its loading lock)."""
+        generation, loaded_at = _Generation.value, time.monotonic()
+        record = self._load(client_id)
+        if self.ttl > 0 and generation == _Generation.value:  # not if an admin change landed meanwhile
+            if len(self._clients) > 10_000:
+                self._clients, self._used, self._loading = {}, {}, {}
+            self._clients[client_id] = (loaded_at, record)
+        return record
+
+    def _load_audiences(self) -> frozenset[str]:
+        loaded_at = time.monotonic()
+        with self.database.reader() as session:
+            audiences = frozenset(session.scalars(select(Api.identifier)))
+        self._audiences = (loaded_at, audiences)
+        return audiences
+
+    def _load_origins(self) -> frozenset[str]:
+        loaded_at = time.monotonic()
+        with self.database.reader() as session:
+            origins = frozenset(o for listed in session.scalars(select(Client.web_origins)) for o in listed or ())
+        self._origins = (loaded_at, origins)
+        return origins
 
     def _load(self, client_id: str) -> ClientRecord | None:
         # One round-trip: the client row outer-joined with its direct permissions.

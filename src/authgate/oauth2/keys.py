@@ -172,6 +172,13 @@ class KeyStore:
                     self._loaded_at = 0.0
             self._refresh()
 
+    def warm(self, ahead: float = 2.0) -> None:
+        """Reload `ahead` seconds before the cache expires, so `is_loaded` stays true (the warmer calls this)."""
+        if time.monotonic() - self._loaded_at >= CACHE_SECONDS - ahead:
+            with self._lock:
+                if time.monotonic() - self._loaded_at >= CACHE_SECONDS - ahead:
+                    self._reload()
+
     def jwks(self) -> dict[str, Any]:
         """The public keys to publish: active ones and retired ones inside their overlap window."""
         self._refresh()

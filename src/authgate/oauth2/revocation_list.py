@@ -55,11 +55,17 @@ class RevocationList:
         with self.database.transaction() as session:
             session.execute(delete(RevokedAccessToken).where(RevokedAccessToken.expires_at < utcnow() - OVERLAP))
 
-    def refresh(self) -> None:
+    def warm(self) -> None:
+        """Re-read half-way through the interval, so that `is_fresh` stays true (the warmer calls this)."""
+        if self.interval > 0:
+            self.refresh(ahead=self.interval / 2)
+
+    def refresh(self, *, ahead: float = 0.0) -> None:
+        """Re-read what was revoked lately, unless the mirror is younger than `interval - ahead`."""
         with self._lock:
-            if self.is_fresh():
+            if self._loaded_at is not None and time.monotonic() - self._loaded_at < self.interval - ahead:
                 return
-            started = utcnow()
+            started, loaded_at = utcnow(), time.monotonic()
             statement = select(RevokedAccessToken.jti, RevokedAccessToken.expires_at)
             if self._read_from is None:
                 statement = statement.where(RevokedAccessToken.expires_at > started)
@@ -73,4 +79,4 @@ class RevocationList:
             if len(self._revoked) > 1000:
                 self._revoked = {jti: expiry for jti, expiry in self._revoked.items() if expiry > now}
             self._read_from = started
-            self._loaded_at = time.monotonic()
+            self._loaded_at = loaded_at

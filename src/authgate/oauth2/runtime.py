@@ -6,6 +6,7 @@
     services.oauth2.issuance_log    IssuanceLog (batched `token.issued` audit events)
     services.oauth2.revocations     RevocationList (revoked access-token jtis, mirrored in memory)
     services.oauth2.verified_tokens VerifiedTokens (access tokens whose signature was checked)
+    services.oauth2.warmer          Warmer (reloads the caches above and the signing keys before they expire)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from authgate.oauth2.issuance_log import IssuanceLog
 from authgate.oauth2.refresh_tokens import RefreshTokenStore, successor_key
 from authgate.oauth2.revocation_list import RevocationList
 from authgate.oauth2.verified_tokens import VerifiedTokens
+from authgate.oauth2.warmer import Warmer
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -51,3 +53,7 @@ class OAuthRuntime:
     @cached_property
     def verified_tokens(self) -> VerifiedTokens:
         return VerifiedTokens(self.services)
+
+    @cached_property
+    def warmer(self) -> Warmer:
+        return Warmer([self.services.keys.warm, self.clients.warm, self.revocations.warm])

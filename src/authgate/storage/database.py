@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        kwargs: dict[str, Any] = {"echo": echo}
         if self.is_sqlite:
             _ensure_parent(self.url.database)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
@@ -32,10 +33,14 @@ class Database:
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
+        _ping_after_idle(self.engine)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
-        self._reader = sessionmaker(
-            self.engine.execution_options(sqlite_begin="DEFERRED"), expire_on_commit=False
-        )
+        # Readers need no transaction of their own: on PostgreSQL (READ COMMITTED) each statement
+        # sees its own snapshot either way, so they run in autocommit and a lookup is one round
+        # trip instead of three (BEGIN, SELECT, COMMIT). On SQLite they begin DEFERRED, which
+        # does not take the write lock.
+        reading = {"sqlite_begin": "DEFERRED"} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
+        self._reader = sessionmaker(self.engine.execution_options(**reading), expire_on_commit=False)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -74,6 +79,48 @@ def _translate_outage() -> Iterator[None]:
         if error.connection_invalidated:
             raise DatabaseUnavailable("connection lost") from error
         raise
+
+
+# A pooled connection unused for longer than this is pinged before it is handed out.
+PING_AFTER_IDLE_SECONDS = 1.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Pessimistic disconnect handling, but only for connections that sat idle.
+
+    `pool_pre_ping` would cost a round trip at every checkout, i.e. per
+    transaction: on the token endpoint's hot paths that is a third of the
+    round trips. A connection in steady use needs no ping: if the server went
+    away under it, its next statement fails, the request answers 503, and
+    SQLAlchemy invalidates the whole pool (every connection checked out
+    before the failure is replaced at its next checkout). What remains is a
+    connection that sat idle while the database restarted: it is pinged, and
+    a dead one is replaced before anyone uses it (DisconnectionError makes the
+    pool retry with a new connection).
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info["authgate_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get("authgate_idle_since")
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            _ping(dbapi_connection)
+        except Exception as error:
+            raise exc.DisconnectionError(f"idle connection is dead: {type(error).__name__}") from error
+
+
+def _ping(dbapi_connection: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    finally:
+        cursor.close()
+    dbapi_connection.rollback()  # hand the connection out idle, not inside the ping's transaction
 
 
 def _ensure_parent(database: str | None) -> None:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 
+from authgate.memory import release_large_blocks
 from authgate.oauth2.errors import NO_STORE, OAuthError, TemporarilyUnavailable
 from authgate.services import Services
 from authgate.settings import Settings, warn_insecure_defaults
@@ -38,7 +39,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         warn_insecure_defaults(settings)
+        release_large_blocks()  # argon2's 19 MiB blocks go back to the system when freed
+        services.oauth2.warmer.start()
         yield
+        services.oauth2.warmer.stop()
         services.database.dispose()
 
     app = Starlette(routes=collect_routes(), lifespan=lifespan)

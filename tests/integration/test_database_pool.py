@@ -1,0 +1,89 @@
+"""The connection pool without a ping per checkout: idle connections are pinged, busy ones are not,
+and a dead connection never reaches a caller after it sat idle."""
+
+from __future__ import annotations
+
+import time
+
+import psycopg
+import pytest
+from sqlalchemy import event, text
+
+from authgate.storage import database as database_module
+from authgate.storage.database import Database, DatabaseUnavailable
+
+
+def statements(db: Database) -> list[str]:
+    seen: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *args: seen.append(args[2]))
+    return seen
+
+
+def backend_pid(db: Database) -> int:
+    with db.reader() as session:
+        return int(session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def terminate(url: str, pid: int) -> None:
+    plain = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(plain, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+
+
+@pytest.fixture
+def pg(pg_database):
+    db = Database(pg_database, pool_size=1)
+    yield db
+    db.dispose()
+
+
+def count_pings(monkeypatch) -> list[object]:
+    pings: list[object] = []
+    original = database_module._ping
+
+    def counted(dbapi_connection: object) -> None:
+        pings.append(dbapi_connection)
+        original(dbapi_connection)
+
+    monkeypatch.setattr(database_module, "_ping", counted)
+    return pings
+
+
+def test_a_connection_in_steady_use_is_not_pinged_an_idle_one_is(pg, monkeypatch):
+    backend_pid(pg)
+    pings = count_pings(monkeypatch)
+    for _ in range(5):
+        backend_pid(pg)
+    assert pings == [], "no round trip per checkout while the connection is in use"
+    monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", 0.05)
+    time.sleep(0.1)
+    backend_pid(pg)
+    assert len(pings) == 1
+
+
+def test_a_connection_killed_while_idle_is_replaced_before_anyone_uses_it(pg, pg_database, monkeypatch):
+    monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", 0.05)
+    first = backend_pid(pg)
+    terminate(pg_database, first)  # the server restarted (or a proxy dropped it) while the pool slept
+    time.sleep(0.1)
+    assert backend_pid(pg) != first, "answered on a new connection, no error"
+
+
+def test_a_connection_killed_while_busy_fails_once_then_the_pool_recovers(pg, pg_database, monkeypatch):
+    monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", 3600)  # never pinged
+    first = backend_pid(pg)
+    terminate(pg_database, first)
+    with pytest.raises(DatabaseUnavailable):  # 503 for the request that found it dead
+        backend_pid(pg)
+    assert backend_pid(pg) != first, "the next request gets a fresh connection by itself"
+
+
+def test_readers_are_one_round_trip_on_postgresql(pg):
+    backend_pid(pg)
+    seen = statements(pg)
+    with pg.reader() as session:
+        session.execute(text("SELECT 3"))
+    assert seen == ["SELECT 3"]
+    with pg.reader() as session:
+        in_transaction = session.execute(text("SELECT now() <> statement_timestamp()")).scalar_one()
+    assert in_transaction is False, "no transaction block around a read: one round trip, no BEGIN/COMMIT"
