@@ -87,3 +87,19 @@ def test_readers_are_one_round_trip_on_postgresql(pg):
     with pg.reader() as session:
         in_transaction = session.execute(text("SELECT now() <> statement_timestamp()")).scalar_one()
     assert in_transaction is False, "no transaction block around a read: one round trip, no BEGIN/COMMIT"
+
+
+def test_batched_audit_events_survive_a_lost_connection(pg, pg_database, monkeypatch):
+    """The COPY below SQLAlchemy reports a dead connection as an outage: events kept, pool recovers."""
+    from authgate.oauth2.issuance_log import IssuanceLog
+    from authgate.storage import migrate
+
+    migrate.upgrade(pg)
+    monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", 3600)
+    log = IssuanceLog(pg)
+    terminate(pg_database, backend_pid(pg))
+    log.record(subject="pool-test", client_id="c", grant_type="client_credentials", ip="127.0.0.1")
+    assert log.flush() == 0, "the connection died: nothing written, nothing raised"
+    assert log.flush() == 1, "kept and written with the next flush, on a fresh connection"
+    with pg.reader() as session:
+        assert session.execute(text("SELECT count(*) FROM audit_events WHERE subject = 'pool-test'")).scalar_one() >= 1
