@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from authgate.access.clients import ClientSpec
 from authgate.errors import InvalidInput
 from authgate.services import Realm, Services
-from authgate.storage import migrate
 
 logger = logging.getLogger("authgate.bootstrap")
 ADMIN_API = "authgate-admin"
@@ -34,6 +33,8 @@ class InitResult:
 
 def prepare(services: Services) -> tuple[str | None, str]:
     """Schema to head and a signing key present: what any command that serves needs."""
+    from authgate.storage import migrate  # Alembic only when migrating: ~10 MB a server process never needs
+
     before, after = migrate.upgrade(services.database)
     services.keys.ensure_active()
     return before, after

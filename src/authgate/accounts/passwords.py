@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import argon2
 from argon2.exceptions import InvalidHashError, VerificationError
-from zxcvbn import zxcvbn
 
 from authgate.accounts import legacy_hashes
 from authgate.errors import InvalidInput, WeakPassword
@@ -104,6 +103,8 @@ class PasswordPolicy:
         # zxcvbn's cost grows with length; its dictionaries cannot match past ~100 characters.
         sample = password[:100]
         hints = [value for value in user_inputs if value]
+        from zxcvbn import zxcvbn  # here, not at import: its dictionaries cost every server process ~14 MB
+
         result = zxcvbn(sample, user_inputs=hints)
         if result["score"] < self.min_strength:
             warning = result["feedback"].get("warning") or "It is too common or too easy to guess."
