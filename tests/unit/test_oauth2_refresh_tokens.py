@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
 
 from authgate import tokens
-from authgate.clock import utcnow
+from authgate.access.holdings import Holder
+from authgate.clock import aware, utcnow
 from authgate.oauth2.errors import InvalidGrant
 from authgate.oauth2.refresh_tokens import RefreshGrant, RefreshTokenReused, RefreshTokenStore, successor_key
-from authgate.storage.models import RefreshToken
+from authgate.storage.models import RefreshToken, User
 
 GRANT = RefreshGrant(client_id="app", user_id=None, audience="https://api", scope=("openid", "read"))
 
@@ -102,11 +103,13 @@ def test_revoke_ignores_another_clients_token(services, store):
 def test_a_refusal_before_rotation_consumes_nothing(services, store):
     value = issue(services, store)
 
-    def refuse(grant: RefreshGrant) -> None:
+    def refuse(grant: RefreshGrant, holder: Holder | None) -> None:
         raise InvalidGrant("no")
 
     with pytest.raises(InvalidGrant), services.database.transaction() as session:
         store.rotate(session, value, client_id="app", before_rotation=refuse)
+    with services.database.reader() as session:
+        assert session.scalar(select(func.count()).select_from(RefreshToken)) == 1, "no successor left behind"
     assert not rotate(services, store, value).grace
 
 
@@ -121,3 +124,63 @@ def test_without_a_grace_window_any_second_use_is_reuse(make_settings, services)
                         .values(rotated_at=utcnow() + timedelta(seconds=2)))
     with pytest.raises(RefreshTokenReused):
         rotate(services, store, value)
+
+
+REALM = """
+apis:
+  - identifier: https://api
+    name: API
+    permissions: [read, write, admin]
+roles:
+  - name: editor
+    permissions: {https://api: [write, read]}
+users:
+  - username: ada
+    password: "correct horse battery staple 42"
+    roles: [editor]
+"""
+
+
+def test_the_rotation_reads_the_users_standing_now(services, store, load_realm):
+    load_realm(REALM)
+    with services.database.transaction() as session:
+        ada = session.scalar(select(User.id).where(User.username == "ada"))
+        value = store.issue(session, RefreshGrant(client_id="app", user_id=ada, audience="https://api", scope=("read",)))
+    seen: list[Holder | None] = []
+    with services.database.transaction() as session:
+        rotation = store.rotate(session, value, client_id="app", before_rotation=lambda grant, holder: seen.append(holder))
+    assert seen == [rotation.holder] == [Holder(ada, "ada", False, ("read", "write"))], "every held permission, sorted"
+    with services.database.transaction() as session:
+        session.execute(update(User).where(User.id == ada).values(disabled=True))
+    retry = rotate(services, store, value)
+    assert retry.grace and retry.holder == Holder(ada, "ada", True, ("read", "write")), "a grace retry reads it too"
+    assert rotate(services, store, issue(services, store)).holder is None, "a client's own family has no holder"
+
+
+def test_a_successor_inherits_the_grant_and_never_outlives_its_family(services, store):
+    value = issue(services, store)
+    deadline = utcnow().replace(microsecond=0) + timedelta(seconds=60)  # sooner than the idle window
+    with services.database.transaction() as session:
+        session.execute(update(RefreshToken).values(family_expires_at=deadline))
+    successor = rotate(services, store, value).token
+    with services.database.reader() as session:
+        old = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == tokens.digest(value)))
+        new = session.scalar(select(RefreshToken).where(RefreshToken.token_hash == tokens.digest(successor)))
+    assert old.successor_hash == new.token_hash and new.rotated_at is None and new.revoked_at is None
+    assert (new.family_id, new.client_id, new.user_id, new.audience, new.scope) == \
+        (old.family_id, "app", None, "https://api", "openid read")
+    assert aware(new.expires_at) == aware(new.family_expires_at) == deadline
+
+
+def test_a_rotation_is_one_statement_on_postgresql(services, store):
+    if services.database.is_sqlite:
+        pytest.skip("SQLite has no data-modifying CTE: claim, insert and reads are separate (in-process) statements")
+    value = issue(services, store)
+    sent: list[str] = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(services.database.engine, "before_cursor_execute", listener)
+    try:
+        rotation = rotate(services, store, value)
+    finally:
+        event.remove(services.database.engine, "before_cursor_execute", listener)
+    assert not rotation.grace and len(sent) == 1, sent

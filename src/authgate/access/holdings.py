@@ -2,20 +2,40 @@
 
 This is the question every token answers (SPEC "Access model"): the permissions
 the caller holds for the requested API, narrowed by the requested scope.
+
+`held_by_user` is that question as one SQL query; `user_permissions` asks it
+alone, and the refresh token store folds it into its rotation statement (one
+round trip per refresh on PostgreSQL). The statements are built once:
+SQLAlchemy reuses their compiled form and psycopg prepares their text. They
+run on the session's connection, without the ORM's autoflush: nothing a
+caller has pending changes what a user holds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
-from authgate.storage.models import Api, Client, Permission, client_permissions, role_permissions, user_roles
+from authgate.storage.models import Api, Client, Permission, User, client_permissions, role_permissions, user_roles
 
 
-def user_permissions(session: Session, user_id: int, audience: str) -> list[str]:
-    statement = (
+@dataclass(frozen=True)
+class Holder:
+    """A user as they stand now: whether they may still get tokens, and what their roles hold for one audience."""
+
+    user_id: int
+    username: str
+    disabled: bool
+    permissions: tuple[str, ...]  # sorted
+
+
+def held_by_user(user_id: ColumnElement[Any], audience: ColumnElement[Any]) -> Select[str]:
+    """Names of the permissions the user's roles hold for the audience (bound values or correlated columns)."""
+    return (
         select(Permission.name)
         .join(Api, Api.id == Permission.api_id)
         .join(role_permissions, role_permissions.c.permission_id == Permission.id)
@@ -23,7 +43,24 @@ def user_permissions(session: Session, user_id: int, audience: str) -> list[str]
         .where(user_roles.c.user_id == user_id, Api.identifier == audience)
         .distinct()
     )
-    return sorted(session.scalars(statement))
+
+
+_USER_PERMISSIONS = held_by_user(bindparam("user_id"), bindparam("audience"))
+_USER_STANDING = select(User.username, User.disabled).where(User.id == bindparam("user_id"))
+
+
+def user_permissions(session: Session, user_id: int, audience: str) -> list[str]:
+    connection = session.connection()
+    return sorted(connection.scalars(_USER_PERMISSIONS, {"user_id": user_id, "audience": audience}))
+
+
+def holder(session: Session, user_id: int, audience: str | None) -> Holder | None:
+    """The user's standing now, or None if the user is gone."""
+    found = session.connection().execute(_USER_STANDING, {"user_id": user_id}).first()
+    if found is None:
+        return None
+    permissions = user_permissions(session, user_id, audience) if audience else []
+    return Holder(user_id, found.username, bool(found.disabled), tuple(permissions))
 
 
 def client_permissions_for(session: Session, client: Client, audience: str) -> list[str]:

@@ -9,12 +9,23 @@ Contract:
 
 - `issue` starts a family (the first token is `tokens.new_opaque()`); only the digest is stored.
 - `rotate` exchanges a token for its successor exactly once, even under
-  concurrency: the row is claimed with ``UPDATE … WHERE rotated_at IS NULL``
-  and the rowcount decides (SQLite serialises writers with BEGIN IMMEDIATE;
-  on PostgreSQL a concurrent UPDATE waits for the winner's commit and then
-  matches no row). It raises `InvalidGrant` for unknown, revoked, expired
-  (idle `refresh_token_idle_ttl` or absolute `refresh_token_ttl`) tokens and
-  for tokens of another client (RFC 6749 §10.4: bound to the client).
+  concurrency: the row is claimed with ``UPDATE … WHERE rotated_at IS NULL
+  … RETURNING`` and only the request that gets the row back rotates (SQLite
+  serialises writers with BEGIN IMMEDIATE; on PostgreSQL a concurrent UPDATE
+  waits for the winner's commit and then matches no row). It raises
+  `InvalidGrant` for unknown, revoked, expired (idle `refresh_token_idle_ttl`
+  or absolute `refresh_token_ttl`) tokens and for tokens of another client
+  (RFC 6749 §10.4: bound to the client).
+- `before_rotation(grant, holder)` may refuse (raise) first: it runs after the
+  claim, inside the caller's transaction, which the refusal rolls back, so
+  nothing is rotated. `holder` is the token's user as they stand now (None
+  for a client's own family, or a user who is gone); the rotation reads it
+  anyway, since every refresh must check the user and recompute permissions.
+- Cost: a refresh is one statement on PostgreSQL (a CTE that claims the row,
+  inserts the successor and reads the holder), so BEGIN, it, COMMIT; on
+  SQLite (≥ 3.35, for RETURNING) a claim, an insert and the holder's reads.
+  Only a token the claim does not match (unknown, revoked, expired, another
+  client's, already rotated) takes the slower path that finds out why.
 - Presenting an already rotated token:
   * within `refresh_reuse_grace` seconds of its rotation (a client that lost
     the response to a concurrent refresh) the caller gets the chain's newest
@@ -39,19 +50,23 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, DateTime, Row, Select, Update, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from authgate import audit, tokens
+from authgate.access import holdings
+from authgate.access.holdings import Holder
 from authgate.clock import aware, utcnow
 from authgate.masterkey import MasterKey
 from authgate.oauth2.errors import InvalidGrant
 from authgate.settings import Settings
 from authgate.storage.database import Database
-from authgate.storage.models import RefreshToken
+from authgate.storage.models import RefreshToken, User
 
 MAX_CHAIN_WALK = 16
+MAX_TOKEN_LENGTH = 512
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,10 @@ class Rotation:
     grant: RefreshGrant
     family_id: str
     grace: bool  # a retry inside the grace window, answered with the chain's newest token
+    holder: Holder | None  # the user now, read with the rotation (None: a client's own family, or the user is gone)
+
+
+BeforeRotation = Callable[[RefreshGrant, Holder | None], None]
 
 
 class RefreshTokenReused(Exception):
@@ -105,7 +124,7 @@ class RefreshTokenStore:
         now = utcnow()
         token = tokens.new_opaque()
         family_expires = now + timedelta(seconds=self.settings.refresh_token_ttl)
-        self._add(session, token, grant, secrets.token_hex(16), now, family_expires)
+        self._insert(session.connection(), token, grant, secrets.token_hex(16), now, family_expires)
         return token
 
     # --- rotate -----------------------------------------------------------------
@@ -115,35 +134,54 @@ class RefreshTokenStore:
         token: str,
         *,
         client_id: str,
-        before_rotation: Callable[[RefreshGrant], None] | None = None,
+        before_rotation: BeforeRotation | None = None,
     ) -> Rotation:
         """Exchange `token` for its successor, exactly once. `before_rotation` may refuse (raise) first."""
         now = utcnow()
+        rotation = self._claim(session, token, client_id, now) if 0 < len(token) <= MAX_TOKEN_LENGTH else None
+        if rotation is None:
+            return self._unclaimed(session, token, client_id, now, before_rotation)
+        if before_rotation is not None:
+            before_rotation(rotation.grant, rotation.holder)  # a refusal rolls the claim back with the transaction
+        return rotation
+
+    def _claim(self, session: Session, token: str, client_id: str, now: datetime) -> Rotation | None:
+        """Claim `token` if `client_id` may use it now, insert its successor and read its holder; None if the
+        claim matched no row (`_unclaimed` finds out why)."""
+        connection = session.connection()
+        successor = self._successor(token)
+        values = {"presented": tokens.digest(token), "presenting_client": client_id, "now": now,
+                  "successor": tokens.digest(successor), "idle_expires": self._idle_expiry(now)}
+        if connection.dialect.name == "postgresql":
+            row = connection.execute(_ROTATE_IN_ONE_STATEMENT, values).first()
+            if row is None:
+                return None
+            grant, holder = _grant_of(row), _holder_of(row)
+        else:  # SQLite has no data-modifying CTE: the same steps, one statement each (in-process, no round trips)
+            row = connection.execute(_CLAIM, values).first()
+            if row is None:
+                return None
+            grant = _grant_of(row)
+            self._insert(connection, successor, grant, row.family_id, now, aware(row.family_expires_at))
+            holder = _holder(session, grant)
+        return Rotation(successor, grant, row.family_id, grace=False, holder=holder)
+
+    def _unclaimed(
+        self, session: Session, token: str, client_id: str, now: datetime, before_rotation: BeforeRotation | None,
+    ) -> Rotation:
+        """Why the claim matched no row: unusable (InvalidGrant), or rotated already (grace retry or reuse).
+
+        A concurrent rotation that made the claim miss has committed by now (the claim waited for it), and
+        neither a rotation nor a revocation is ever undone, so the row read here shows which it was."""
         row = self._find(session, token)
         self._check_usable(row, client_id, now)
         assert row is not None
         if row.rotated_at is None:
-            if before_rotation is not None:
-                before_rotation(_grant_of(row))
-            successor = self._successor(token)
-            claimed = session.execute(
-                update(RefreshToken)
-                .where(RefreshToken.id == row.id, RefreshToken.rotated_at.is_(None), RefreshToken.revoked_at.is_(None))
-                .values(rotated_at=now, successor_hash=tokens.digest(successor))
-                .execution_options(synchronize_session=False)
-            )
-            if claimed.rowcount == 1:  # type: ignore[attr-defined]
-                self._add(session, successor, _grant_of(row), row.family_id, now, aware(row.family_expires_at))
-                return Rotation(successor, _grant_of(row), row.family_id, grace=False)
-            # Lost the race: another request rotated it first (its commit is visible now).
-            row = self._find(session, token)
-            self._check_usable(row, client_id, now)
-            assert row is not None
+            raise InvalidGrant("The refresh token is invalid.", debug="claim matched no row, yet the token is usable")
         return self._after_rotation(session, row, token, now, before_rotation)
 
     def _after_rotation(
-        self, session: Session, row: RefreshToken, token: str, now: datetime,
-        before_rotation: Callable[[RefreshGrant], None] | None,
+        self, session: Session, row: RefreshToken, token: str, now: datetime, before_rotation: BeforeRotation | None,
     ) -> Rotation:
         assert row.rotated_at is not None
         # Measured now, when the rotation is seen: `now` may predate it (taken before waiting for the
@@ -161,9 +199,11 @@ class RefreshTokenStore:
                 raise InvalidGrant("The refresh token is invalid.", debug="successor missing or revoked")
             if following.rotated_at is None:
                 self._check_usable(following, row.client_id, now)
+                grant = _grant_of(following)
+                holder = _holder(session, grant)
                 if before_rotation is not None:
-                    before_rotation(_grant_of(following))
-                return Rotation(next_token, _grant_of(following), following.family_id, grace=True)
+                    before_rotation(grant, holder)
+                return Rotation(next_token, grant, following.family_id, grace=True, holder=holder)
             current, current_token = following, next_token
         raise InvalidGrant("The refresh token is invalid.", debug="rotation chain too long")
 
@@ -216,7 +256,7 @@ class RefreshTokenStore:
         return base64.urlsafe_b64encode(mac).rstrip(b"=").decode("ascii")
 
     def _find(self, session: Session, token: str) -> RefreshToken | None:
-        if not token or len(token) > 512:
+        if not token or len(token) > MAX_TOKEN_LENGTH:
             return None
         statement = select(RefreshToken).where(RefreshToken.token_hash == tokens.digest(token))
         return session.scalar(statement.execution_options(populate_existing=True))
@@ -232,24 +272,81 @@ class RefreshTokenStore:
         if row.rotated_at is None and _expired(row, now):
             raise InvalidGrant("The refresh token has expired.", debug="expired refresh token")
 
-    def _add(self, session: Session, token: str, grant: RefreshGrant, family_id: str, now: datetime, family_expires: datetime) -> None:
-        idle = now + timedelta(seconds=self.settings.refresh_token_idle_ttl)
-        session.add(RefreshToken(
-            token_hash=tokens.digest(token), family_id=family_id, client_id=grant.client_id, user_id=grant.user_id,
-            audience=grant.audience, scope=" ".join(grant.scope), auth_time=grant.auth_time,
-            session_id=grant.session_id, created_at=now, expires_at=min(idle, family_expires),
-            family_expires_at=family_expires,
-        ))
-        session.flush()
+    def _idle_expiry(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self.settings.refresh_token_idle_ttl)
+
+    def _insert(
+        self, connection: Connection, token: str, grant: RefreshGrant, family_id: str, now: datetime, family_expires: datetime,
+    ) -> None:
+        connection.execute(_INSERT_LINK, {
+            "token_hash": tokens.digest(token), "family_id": family_id, "client_id": grant.client_id,
+            "user_id": grant.user_id, "audience": grant.audience, "scope": " ".join(grant.scope),
+            "auth_time": grant.auth_time, "session_id": grant.session_id, "created_at": now,
+            "expires_at": min(self._idle_expiry(now), family_expires), "family_expires_at": family_expires,
+        })
 
 
 def _expired(row: RefreshToken, now: datetime) -> bool:
     return aware(row.expires_at) <= now or aware(row.family_expires_at) <= now
 
 
-def _grant_of(row: RefreshToken) -> RefreshGrant:
+def _holder(session: Session, grant: RefreshGrant) -> Holder | None:
+    return holdings.holder(session, grant.user_id, grant.audience) if grant.user_id is not None else None
+
+
+def _holder_of(row: Row[Any]) -> Holder | None:
+    """The holder columns of the one-statement rotation (NULL username: no user, or the user is gone)."""
+    if row.username is None:
+        return None
+    return Holder(row.user_id, row.username, bool(row.disabled), tuple(sorted(row.permissions)))
+
+
+def _grant_of(row: RefreshToken | Row[Any]) -> RefreshGrant:
     return RefreshGrant(
         client_id=row.client_id, user_id=row.user_id, audience=row.audience,
         scope=tuple(name for name in (row.scope or "").split(" ") if name),
         auth_time=aware(row.auth_time) if row.auth_time else None, session_id=row.session_id,
     )
+
+
+# --- statements, built once (SQLAlchemy reuses their compiled form, psycopg prepares their text) -----------
+# Parameter names differ from column names: an UPDATE would also SET a column its parameters name.
+_NOW = bindparam("now", type_=DateTime(timezone=True))
+_INSERT_LINK = insert(RefreshToken)
+
+
+def _claim_statement() -> Update:
+    """Mark the presented token rotated, if `presenting_client` may use it now; RETURNING what the successor
+    inherits. Concurrent claims of one row: the first wins, the others wait for its commit and match nothing."""
+    link = RefreshToken
+    return (
+        update(link)
+        .where(link.token_hash == bindparam("presented"), link.client_id == bindparam("presenting_client"),
+               link.rotated_at.is_(None), link.revoked_at.is_(None), link.expires_at > _NOW, link.family_expires_at > _NOW)
+        .values(rotated_at=_NOW, successor_hash=bindparam("successor"))
+        .returning(link.family_id, link.client_id, link.user_id, link.audience, link.scope, link.auth_time,
+                   link.session_id, link.family_expires_at)
+    )
+
+
+def _rotate_in_one_statement() -> Select[Any]:
+    """PostgreSQL: claim, insert the successor (same family and grant, fresh idle expiry within the family's
+    deadline) and read the holder (disabled flag, permissions for the family's audience) in one round trip."""
+    claimed = _claim_statement().cte("claimed")
+    inherited = ["family_id", "client_id", "user_id", "audience", "scope", "auth_time", "session_id"]
+    idle_expires = bindparam("idle_expires", type_=DateTime(timezone=True))
+    successor = insert(RefreshToken).from_select(
+        ["token_hash", *inherited, "created_at", "expires_at", "family_expires_at"],
+        select(bindparam("successor"), *(claimed.c[name] for name in inherited), _NOW,
+               func.least(idle_expires, claimed.c.family_expires_at), claimed.c.family_expires_at),
+    ).cte("successor")
+    permissions = func.array(holdings.held_by_user(claimed.c.user_id, claimed.c.audience).scalar_subquery())
+    return (
+        select(claimed, User.username, User.disabled, permissions.label("permissions"))
+        .add_cte(successor)
+        .select_from(claimed.outerjoin(User, User.id == claimed.c.user_id))
+    )
+
+
+_CLAIM = _claim_statement()
+_ROTATE_IN_ONE_STATEMENT = _rotate_in_one_statement()

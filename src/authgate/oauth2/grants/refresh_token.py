@@ -12,16 +12,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from sqlalchemy.orm import Session
 
-from authgate.access.holdings import narrow, user_permissions
+from authgate.access.holdings import Holder, narrow
 from authgate.oauth2 import scopes
 from authgate.oauth2.errors import InvalidGrant, InvalidScope, InvalidTarget
 from authgate.oauth2.grants import TokenRequest
-from authgate.oauth2.refresh_tokens import RefreshGrant, RefreshTokenReused
+from authgate.oauth2.refresh_tokens import RefreshGrant, RefreshTokenReused, Rotation
 from authgate.oauth2.token_response import TokenResponse
 from authgate.storage.models import User
 
@@ -33,16 +32,6 @@ class IdTokenIssuer(Protocol):
     """Wired in by the OIDC package: an ID token for a refresh, or None."""
 
     def __call__(self, services: Services, user: User, grant: RefreshGrant, access_token: str) -> str | None: ...
-
-
-@dataclass
-class _Checked:
-    """What `before_rotation` learned, for issuing after the rotation."""
-
-    user: User | None = None
-    scope: tuple[str, ...] = ()
-    requested_permissions: tuple[str, ...] | None = None
-    grant: RefreshGrant | None = None
 
 
 class RefreshTokenGrant:
@@ -60,48 +49,45 @@ class RefreshTokenGrant:
         store = services.oauth2.refresh_tokens
         try:
             with services.database.transaction() as session:
-                checked = _Checked()
                 rotation = store.rotate(
                     session, presented, client_id=request.client.client_id,
-                    before_rotation=lambda grant: _check(session, grant, requested, target, checked),
+                    before_rotation=lambda grant, holder: _check(grant, holder, requested, target),
                 )
-                permissions = self._permissions(session, request, checked)
+                scope = _scope(rotation.grant, requested)
+                user = self._id_token_user(session, rotation, scope)
         except RefreshTokenReused as reuse:
             store.revoke_family_after_reuse(services.database, reuse, ip=request.ip, subject=_username(services, reuse.user_id))
             raise InvalidGrant("The refresh token is invalid.", debug="rotated refresh token reused; family revoked") from None
         # Signed after the commit: signing may read keys, and a transaction must never wait for a
         # second connection. Should signing fail now, a retry within the grace window recovers.
-        return self._respond(services, rotation.token, checked, permissions, grace=rotation.grace)
+        permissions = _permissions(request, rotation, requested)
+        return self._respond(services, rotation, scope, permissions, user)
 
-    @staticmethod
-    def _permissions(session: Session, request: TokenRequest, checked: _Checked) -> list[str]:
-        grant, user = checked.grant, checked.user
-        assert grant is not None
-        audience = grant.audience or ""
-        if user is not None:
-            held = user_permissions(session, user.id, audience) if audience else []
-        else:
-            held = list(request.client.client.permissions_for(audience))
-        originally = [n for n in grant.scope if n not in scopes.OIDC_SCOPES]
-        return narrow(narrow(held, originally), checked.requested_permissions)
+    def _id_token_user(self, session: Session, rotation: Rotation, scope: tuple[str, ...]) -> User | None:
+        """The whole user, for the ID token's claims; loaded only when one will be issued (OIDC Core §12.2)."""
+        if self.id_tokens is None or rotation.holder is None or "openid" not in scope:
+            return None
+        user = session.get(User, rotation.holder.user_id)
+        if user is None:
+            raise InvalidGrant("The refresh token is invalid.", debug="user deleted during the refresh")
+        return user
 
-    def _respond(self, services: Services, refresh_token: str, checked: _Checked, permissions: list[str],
-                 *, grace: bool) -> TokenResponse:
-        grant, user = checked.grant, checked.user
-        assert grant is not None
-        subject, name = (str(user.id), user.username) if user is not None else (grant.client_id, grant.client_id)
-        oidc = [n for n in checked.scope if n in scopes.OIDC_SCOPES]
-        scope = [*oidc, *permissions]
+    def _respond(self, services: Services, rotation: Rotation, scope: tuple[str, ...], permissions: list[str],
+                 user: User | None) -> TokenResponse:
+        grant, holder = rotation.grant, rotation.holder
+        subject, name = (str(holder.user_id), holder.username) if holder is not None else (grant.client_id, grant.client_id)
+        oidc = [n for n in scope if n in scopes.OIDC_SCOPES]
+        granted = [*oidc, *permissions]
         auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
         access = services.access_tokens.issue(
-            subject=subject, client_id=grant.client_id, audience=grant.audience or "", scope=scope,
+            subject=subject, client_id=grant.client_id, audience=grant.audience or "", scope=granted,
             permissions=permissions, auth_time=auth_time,
         )
         id_token = None
-        if self.id_tokens is not None and user is not None and "openid" in oidc:
+        if self.id_tokens is not None and user is not None:
             id_token = self.id_tokens(services, user, grant, access.token)
-        detail = {"refresh": "grace_retry"} if grace else {}
-        return TokenResponse(access, scope=scope, refresh_token=refresh_token, id_token=id_token,
+        detail = {"refresh": "grace_retry"} if rotation.grace else {}
+        return TokenResponse(access, scope=granted, refresh_token=rotation.token, id_token=id_token,
                              subject_name=name, audit_detail=detail)
 
 
@@ -112,7 +98,7 @@ def _requested_target(request: TokenRequest) -> str | None:
     return wanted[0] if wanted else None
 
 
-def _check(session: Session, grant: RefreshGrant, requested: scopes.RequestedScope, target: str | None, checked: _Checked) -> None:
+def _check(grant: RefreshGrant, holder: Holder | None, requested: scopes.RequestedScope, target: str | None) -> None:
     """Refuse before anything is rotated: scope wider than granted, another audience, a user gone or disabled."""
     # RFC 6749 §6: never wider than the original grant. Permission names beyond it are left out
     # (as at the first request); an OIDC scope that was not granted is refused.
@@ -121,15 +107,25 @@ def _check(session: Session, grant: RefreshGrant, requested: scopes.RequestedSco
         raise InvalidScope(f"Scope {extra[0]!r} was not granted originally.")
     if target is not None and target != grant.audience:
         raise InvalidTarget("A refresh token keeps the audience it was issued for.")  # RFC 8707 §2
-    user = None
-    if grant.user_id is not None:
-        user = session.get(User, grant.user_id)
-        if user is None or user.disabled:
-            raise InvalidGrant("The refresh token is invalid.", debug="user deleted or disabled")
-    checked.user = user
-    checked.grant = grant
-    checked.scope = tuple(requested.names()) if requested.names() else grant.scope
-    checked.requested_permissions = requested.permissions
+    if grant.user_id is not None and (holder is None or holder.disabled):
+        raise InvalidGrant("The refresh token is invalid.", debug="user deleted or disabled")
+
+
+def _scope(grant: RefreshGrant, requested: scopes.RequestedScope) -> tuple[str, ...]:
+    """The scope asked for now, or the original one when none was asked for (RFC 6749 §6)."""
+    names = requested.names()
+    return tuple(names) if names else grant.scope
+
+
+def _permissions(request: TokenRequest, rotation: Rotation, requested: scopes.RequestedScope) -> list[str]:
+    """What the user's roles (or the client) hold now, within what was originally granted and what is asked."""
+    grant, audience = rotation.grant, rotation.grant.audience or ""
+    if rotation.holder is not None:
+        held = list(rotation.holder.permissions) if audience else []
+    else:
+        held = list(request.client.client.permissions_for(audience))
+    originally = [n for n in grant.scope if n not in scopes.OIDC_SCOPES]
+    return narrow(narrow(held, originally), requested.permissions)
 
 
 def _username(services: Services, user_id: int | None) -> str | None:
