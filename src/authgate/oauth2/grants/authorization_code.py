@@ -17,6 +17,7 @@ from authgate.access.holdings import user_permissions
 from authgate.oauth2 import pkce, scopes
 from authgate.oauth2.errors import InvalidGrant
 from authgate.oauth2.grants import TokenRequest
+from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oauth2.refresh_tokens import RefreshGrant
 from authgate.oauth2.token_response import TokenResponse
 from authgate.oidc import authorization_codes, id_tokens
@@ -36,7 +37,7 @@ class AuthorizationCodeGrant:
         # The tokens are signed inside the transaction (the code row records what it issued), so
         # load the signing keys first: a write transaction must never wait for a second connection.
         services.keys.signing_key()
-        services.keys.signing_key(id_tokens.ID_TOKEN_ALGORITHM)
+        services.keys.signing_key(ID_TOKEN_ALGORITHM)
         with services.database.transaction() as session:
             grant = authorization_codes.claim(session, code, client_id=client.client_id)
             if grant is not None:
