@@ -60,8 +60,8 @@ def test_failures_count_then_lock(counters):
     results = [counters.add_failures([("pair:a|1.2.3.4", RULE)])[0] for _ in range(4)]
     assert [n for n, _ in results] == [1, 2, 3, 4]
     assert [s for _, s in results] == [0.0, 0.0, 2.0, 4.0]
-    assert 3.0 < counters.locked_for(["pair:a|1.2.3.4", "account:a"]) <= 4.0
-    assert counters.locked_for(["pair:b|1.2.3.4"]) == 0.0
+    assert 3.0 < counters.state(["pair:a|1.2.3.4", "account:a"]).locked_for <= 4.0
+    assert counters.state(["pair:b|1.2.3.4"]).locked_for == 0.0
 
 
 def test_several_counters_in_one_call(counters):
@@ -74,11 +74,31 @@ def test_clear_and_unlock_by_account(counters):
     for key in ("account:a_b", "pair:a_b|1.1.1.1", "pair:a_b|2.2.2.2", "pair:axb|1.1.1.1", "address:1.1.1.1"):
         counters.add_failures([(key, Rule(1, 5.0, 10, 900))])
     counters.clear(["pair:a_b|2.2.2.2"])
-    assert counters.locked_for(["pair:a_b|2.2.2.2"]) == 0.0
+    assert counters.state(["pair:a_b|2.2.2.2"]).locked_for == 0.0
     assert counters.clear_prefixed("account:a_b", "pair:a_b|") >= 2
-    assert counters.locked_for(["account:a_b", "pair:a_b|1.1.1.1"]) == 0.0
+    assert counters.state(["account:a_b", "pair:a_b|1.1.1.1"]).locked_for == 0.0
     # "_" is a LIKE wildcard: the neighbour account and the address must survive.
-    assert counters.locked_for(["pair:axb|1.1.1.1"]) > 0 and counters.locked_for(["address:1.1.1.1"]) > 0
+    assert counters.state(["pair:axb|1.1.1.1"]).locked_for > 0 and counters.state(["address:1.1.1.1"]).locked_for > 0
+
+
+def test_state_tells_which_keys_have_a_count(counters, services):
+    counters.add_failures([("pair:c|ip", RULE)])
+    assert counters.state(["pair:c|ip", "account:c"]).counted == {"pair:c|ip"}
+    with services.database.reader() as session:
+        assert counters.state(["pair:c|ip"], session).counted == {"pair:c|ip"}, "read in the caller's session"
+    with services.database.transaction() as session:
+        counters.clear(["pair:c|ip"], session)
+    assert counters.state(["pair:c|ip"]).counted == frozenset()
+
+
+def test_redis_state_counts_what_the_database_kept_from_an_outage(services):
+    database = DatabaseCounters(services.database)
+    database.add_failures([("pair:o|ip", RULE)])
+    prefix = f"authgate-unit-{uuid.uuid4().hex}:"
+    counters = RedisCounters(REDIS, prefix, fallback=database)
+    assert counters.state(["pair:o|ip"]).counted == {"pair:o|ip"}, "so that a success clears it there too"
+    counters.clear(["pair:o|ip"])
+    assert database.state(["pair:o|ip"]).counted == frozenset()
 
 
 def test_the_database_window_restarts_the_count(services, database_counters):
@@ -110,7 +130,7 @@ def test_redis_down_falls_back_to_the_database(services):
     assert down.add_failures([("account:d", RULE)] * 1) == [(1, 0.0)]
     assert down.add_failures([("account:d", RULE)]) == [(2, 0.0)]
     assert database.add_failures([("account:d", RULE)]) == [(3, 2.0)], "the counts landed in the database"
-    assert down.locked_for(["account:d"]) > 0
+    assert down.state(["account:d"]).locked_for > 0
     assert down.clear_prefixed("account:d", "pair:d|") == 1
 
 

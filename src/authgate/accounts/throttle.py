@@ -14,13 +14,18 @@ Once a counter reaches its threshold, each further counted failure locks its
 key for ``lockout_base_delay * 2 ** (failures - threshold)`` seconds, capped
 at `lockout_max_duration`: delays grow and locks end by themselves. An
 attempt refused by a lock is not counted again (and costs no password hash).
-A success clears the pair's counter only; the account's and address's
-counters age out with the window. The pair threshold is the lowest, so one
-address guessing at one account is stopped long before the account-wide
-delays begin: the account's owner elsewhere still gets in, while many
-addresses guessing at one account are slowed for that account.
+A success clears the pair's counter only (when it has one); the account's
+and address's counters age out with the window. The pair threshold is the
+lowest, so one address guessing at one account is stopped long before the
+account-wide delays begin: the account's owner elsewhere still gets in,
+while many addresses guessing at one account are slowed for that account.
 
 Unknown usernames are counted exactly like known ones (same answers).
+
+A login reads its standing (`Throttle.check`: any lock, and whether the
+pair has a count) in the session that reads the user, and clears the pair
+(`Throttle.succeeded`), only if it has a count, in the transaction that
+records the login: no transaction of their own.
 
 Storage: the `login_throttles` table (row-locked read-modify-write in one
 transaction; SQLite serialises writers), or Redis when `AUTHGATE_REDIS_URL`
@@ -36,12 +41,14 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Table, bindparam, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from authgate import audit
 from authgate.accounts.users import normalize_username
@@ -79,10 +86,28 @@ class Lock:
     failures: int
 
 
+@dataclass(frozen=True)
+class CounterState:
+    """What the counters hold for some keys: the longest lock still running, and which keys have a count."""
+
+    locked_for: float
+    counted: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where one account from one address stands, read before its password is checked."""
+
+    retry_after: float  # seconds until it may be tried again; 0 when it may now
+    pair_counted: bool  # the pair has failures counted: a success must clear them
+
+
 class Counters(Protocol):
-    def locked_for(self, keys: Sequence[str]) -> float: ...
+    """`session`, where taken, is the caller's: reads and clears ride in it instead of a transaction of their own."""
+
+    def state(self, keys: Sequence[str], session: Session | None = None) -> CounterState: ...
     def add_failures(self, items: Sequence[tuple[str, Rule]]) -> list[tuple[int, float]]: ...
-    def clear(self, keys: Sequence[str]) -> None: ...
+    def clear(self, keys: Sequence[str], session: Session | None = None) -> None: ...
     def clear_prefixed(self, exact: str, prefix: str) -> int: ...
 
 
@@ -121,7 +146,13 @@ class Throttle:
 
     def retry_after(self, account: str, ip: str) -> float:
         """Seconds until this account may be tried from this address again; 0 when it may now."""
-        return self.counters.locked_for(list(self.keys(account, ip).values()))
+        return self.check(account, ip).retry_after
+
+    def check(self, account: str, ip: str, session: Session | None = None) -> Standing:
+        """One read of all three counters (in `session` when given): any lock, and whether the pair has a count."""
+        keys = self.keys(account, ip)
+        state = self.counters.state(list(keys.values()), session)
+        return Standing(state.locked_for, keys["pair"] in state.counted)
 
     def failed(self, account: str, ip: str) -> list[Lock]:
         """Count one failure on all three counters; returns the locks it set."""
@@ -131,8 +162,9 @@ class Throttle:
         return [Lock(kind, keys[kind], seconds, failures)
                 for kind, (failures, seconds) in zip(kinds, results, strict=True) if seconds > 0]
 
-    def succeeded(self, account: str, ip: str) -> None:
-        self.counters.clear([self.keys(account, ip)["pair"]])
+    def succeeded(self, account: str, ip: str, session: Session | None = None) -> None:
+        """Clear the pair's counter (in `session` when given; a caller that knows it has none may skip this)."""
+        self.counters.clear([self.keys(account, ip)["pair"]], session)
 
     def unlock(self, account: str) -> int:
         """Clear an account's counters and locks, from every address; returns how many were cleared."""
@@ -149,6 +181,12 @@ def lock_events(locks: Sequence[Lock], *, account: str, ip: str, client_id: str 
     ]
 
 
+_throttles = cast(Table, LoginThrottle.__table__)
+# Read and cleared on every login: built once, on the table (Core).
+_STATE = select(_throttles.c.key, _throttles.c.locked_until).where(_throttles.c.key.in_(bindparam("keys", expanding=True)))
+_CLEAR = delete(_throttles).where(_throttles.c.key.in_(bindparam("keys", expanding=True)))
+
+
 class DatabaseCounters:
     """`login_throttles` rows; every failure is one short transaction over the three rows."""
 
@@ -156,13 +194,12 @@ class DatabaseCounters:
         self.database = database
         self._insert = sqlite.insert if database.is_sqlite else postgresql.insert
 
-    def locked_for(self, keys: Sequence[str]) -> float:
+    def state(self, keys: Sequence[str], session: Session | None = None) -> CounterState:
+        with nullcontext(session) if session is not None else self.database.reader() as reading:
+            rows = reading.execute(_STATE, {"keys": list(keys)}).all()
         now = utcnow()
-        with self.database.reader() as session:
-            until = session.scalars(
-                select(LoginThrottle.locked_until).where(LoginThrottle.key.in_(keys), LoginThrottle.locked_until.is_not(None))
-            ).all()
-        return max([(aware(moment) - now).total_seconds() for moment in until if moment is not None] + [0.0])
+        locks = [(aware(row.locked_until) - now).total_seconds() for row in rows if row.locked_until is not None]
+        return CounterState(max([*locks, 0.0]), frozenset(row.key for row in rows))
 
     def add_failures(self, items: Sequence[tuple[str, Rule]]) -> list[tuple[int, float]]:
         now = utcnow()
@@ -186,9 +223,9 @@ class DatabaseCounters:
                 results.append((row.failures, seconds))
         return results
 
-    def clear(self, keys: Sequence[str]) -> None:
-        with self.database.transaction() as session:
-            session.execute(delete(LoginThrottle).where(LoginThrottle.key.in_(keys)))
+    def clear(self, keys: Sequence[str], session: Session | None = None) -> None:
+        with nullcontext(session) if session is not None else self.database.transaction() as writing:
+            writing.execute(_CLEAR, {"keys": list(keys)})
 
     def clear_prefixed(self, exact: str, prefix: str) -> int:
         with self.database.transaction() as session:
@@ -246,17 +283,23 @@ class RedisCounters:
         logger.warning("redis unavailable (%s); using the database for login counters for %ss",
                        type(error).__name__, REDIS_RETRY_SECONDS)
 
-    def locked_for(self, keys: Sequence[str]) -> float:
+    def state(self, keys: Sequence[str], session: Session | None = None) -> CounterState:
+        """Locks from Redis; counts from Redis and the database (which may hold some from an outage)."""
         if self._available():
             try:
                 pipeline = self.client.pipeline(transaction=False)
                 for key in keys:
                     pipeline.pttl(self._lock(key))
-                remaining = [int(ms) for ms in pipeline.execute()]
-                return max([ms / 1000 for ms in remaining if ms > 0] + [0.0])
+                    pipeline.exists(self._counter(key))
+                answers = [int(value) for value in pipeline.execute()]
             except self._errors as error:
                 self._went_down(error)
-        return self.fallback.locked_for(keys)
+            else:
+                remaining, exists = answers[0::2], answers[1::2]
+                counted = {key for key, found in zip(keys, exists, strict=True) if found}
+                in_database = self.fallback.state(keys, session).counted
+                return CounterState(max([ms / 1000 for ms in remaining if ms > 0] + [0.0]), frozenset(counted | in_database))
+        return self.fallback.state(keys, session)
 
     def add_failures(self, items: Sequence[tuple[str, Rule]]) -> list[tuple[int, float]]:
         if self._available():
@@ -271,13 +314,13 @@ class RedisCounters:
                 self._went_down(error)
         return self.fallback.add_failures(items)
 
-    def clear(self, keys: Sequence[str]) -> None:
+    def clear(self, keys: Sequence[str], session: Session | None = None) -> None:
         if self._available():
             try:
                 self.client.delete(*[name for key in keys for name in (self._counter(key), self._lock(key))])
             except self._errors as error:
                 self._went_down(error)
-        self.fallback.clear(keys)
+        self.fallback.clear(keys, session)
 
     def clear_prefixed(self, exact: str, prefix: str) -> int:
         cleared = self.fallback.clear_prefixed(exact, prefix)

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from types import EllipsisType
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from types import EllipsisType
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import ColumnElement, func, or_, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from authgate import audit
-from authgate.accounts.passwords import PasswordHasher, PasswordPolicy, validate_imported_hash
+from authgate.accounts.passwords import PasswordHasher, PasswordPolicy, Verification, validate_imported_hash
 from authgate.clock import utcnow
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
 from authgate.storage.models import RefreshToken, Role, User
@@ -180,7 +181,7 @@ class UserService:
             update(RefreshToken)
             .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
-        ).rowcount
+        ).rowcount  # type: ignore[attr-defined]
         self.realm.changed("user.password_set", user.username, refresh_tokens_revoked=revoked)
         return user
 
@@ -213,20 +214,15 @@ class UserService:
     def check_password(self, username: str, password: str) -> User | None:
         """The user if the password is right and the account enabled; None otherwise.
 
-        Unknown users cost the same argon2 work as known ones. A hash with old
-        parameters or a legacy format is upgraded on success.
+        The check and its record in one transaction (`PasswordLogin` splits
+        them, so that no transaction stays open while argon2 runs).
         """
-        user = self.find(username)
-        if user is None:
-            self.hasher.burn(password)
+        credentials = find_credentials(self.session, username)
+        verification = verify_password(self.hasher, credentials, password)
+        if credentials is None or not verification.ok:
             return None
-        verification = self.hasher.verify(user.password_hash, password)
-        if not verification.ok or user.disabled:
-            return None
-        if verification.new_hash:
-            user.password_hash = verification.new_hash
-        user.last_login_at = utcnow()
-        return user
+        record_login(self.session, credentials, new_hash=verification.new_hash)
+        return self.session.get(User, credentials.id, options=[selectinload(User.roles)], populate_existing=True)
 
     def _set_secret(self, user: User, password: str | None, password_hash: str | None) -> None:
         if password is not None and password_hash is not None:
@@ -240,8 +236,57 @@ class UserService:
             user.password_changed_at = utcnow()
 
 
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a password check reads of a user (no ORM object, no roles)."""
+
+    id: int
+    username: str
+    password_hash: str | None
+    disabled: bool
+
+
+# Every login runs these: built once, on the table (Core), they cost a fraction of an ORM query each.
+_users = cast(Table, User.__table__)
+_CREDENTIALS = select(_users.c.id, _users.c.username, _users.c.password_hash, _users.c.disabled).where(
+    _users.c.username == bindparam("username"))
+_LOGGED_IN = update(_users).where(_users.c.id == bindparam("user_id")).values(last_login_at=bindparam("at"))
+_REHASHED = update(_users).where(  # only over the hash that was verified: a password set meanwhile stays
+    _users.c.id == bindparam("user_id"), _users.c.password_hash == bindparam("verified_hash"),
+).values(password_hash=bindparam("new_hash"))
+
+
+def find_credentials(session: Session, username: str) -> Credentials | None:
+    """The user a login names, as typed (normalised); None for an unknown or impossible name."""
+    try:
+        name = normalize_username(username)
+    except InvalidInput:
+        return None
+    row = session.execute(_CREDENTIALS, {"username": name}).first()
+    return Credentials(row.id, row.username, row.password_hash, row.disabled) if row is not None else None
+
+
+def verify_password(hasher: PasswordHasher, credentials: Credentials | None, password: str) -> Verification:
+    """ok only for an enabled user's right password. Unknown and disabled users cost the same
+    argon2 work as anyone (no timing oracle); `new_hash` is set when the stored hash is outdated."""
+    if credentials is None:
+        hasher.burn(password)
+        return Verification(ok=False)
+    verification = hasher.verify(credentials.password_hash, password)
+    return Verification(ok=False) if credentials.disabled else verification
+
+
+def record_login(session: Session, credentials: Credentials, *, new_hash: str | None) -> None:
+    """`last_login_at` (`updated_at` with it), and the upgraded hash (old parameters or a legacy format) if any."""
+    session.execute(_LOGGED_IN, {"user_id": credentials.id, "at": utcnow()})
+    if new_hash is not None:
+        session.execute(_REHASHED, {"user_id": credentials.id, "verified_hash": credentials.password_hash,
+                                    "new_hash": new_hash})
+
+
 def role_names(user: User) -> list[str]:
     return sorted(role.name for role in user.roles)
 
 
-__all__ = ["UserService", "normalize_username", "normalize_email", "role_names", "Role"]
+__all__ = ["Credentials", "UserService", "find_credentials", "normalize_email", "normalize_username", "record_login",
+           "role_names", "Role", "verify_password"]

@@ -38,14 +38,17 @@ class PasswordGrant:
         scopes.check_offline_access(requested, client)
         audience = scopes.resolve_audience(request.form, client, request.services.oauth2.clients)
         services = request.services
+        login = PasswordLogin(services)
         try:
-            user = PasswordLogin(services).authenticate(username, password, ip=request.ip, client_id=client.client_id)
+            verified = login.verify(username, password, ip=request.ip, client_id=client.client_id)
         except LoginThrottled as throttled:
             raise SlowDown(throttled.retry_after_seconds) from None
         except LoginFailed:
             raise InvalidGrant("Invalid username or password.") from None  # RFC 6749 §5.2
+        user = verified.user
         auth_time = utcnow()
-        with services.database.transaction() as session:
+        with services.database.transaction() as session:  # the login and what it grants, in one transaction
+            login.record(session, verified)
             permissions, scope = scopes.granted_scope(requested, user_permissions(session, user.id, audience))
             refresh_token = None
             if "refresh_token" in client.grant_types:
