@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     argon2_memory_kib: int = Field(19456, ge=19456, description="argon2id memory cost (OWASP: ≥ 19 MiB).")
     argon2_time_cost: int = Field(2, ge=2, description="argon2id iterations (OWASP: ≥ 2 at 19 MiB).")
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes.")
+    argon2_threads: int | None = Field(
+        None, ge=1,
+        description="Threads per process that compute argon2id (each keeps one block of argon2_memory_kib). "
+                    "Default: the CPU cores divided by the number of server processes (`authgate serve --workers`).",
+    )
     password_min_length: int = Field(8, ge=8, description="NIST 800-63B §5.1.1.2: at least 8.")
     password_max_length: int = Field(256, ge=64, description="Long passphrases allowed (NIST: ≥ 64).")
     password_min_strength: int = Field(

@@ -12,7 +12,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute
 from starlette.types import Receive, Scope, Send
 
-from authgate.memory import release_large_blocks
 from authgate.oauth2.errors import NO_STORE, OAuthError, TemporarilyUnavailable
 from authgate.services import Services
 from authgate.settings import Settings, warn_insecure_defaults
@@ -70,7 +69,6 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         warn_insecure_defaults(settings)
-        release_large_blocks()  # argon2's 19 MiB blocks go back to the system when freed
         services.oauth2.warmer.start()
         yield
         services.oauth2.warmer.stop()
