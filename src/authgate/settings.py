@@ -106,8 +106,9 @@ class Settings(BaseSettings):
     argon2_parallelism: int = Field(1, ge=1, description="argon2id lanes.")
     argon2_threads: int | None = Field(
         None, ge=1,
-        description="Threads per process that compute argon2id (each keeps one block of argon2_memory_kib). "
-                    "Default: the CPU cores divided by the number of server processes (`authgate serve --workers`).",
+        description="Threads per process that compute argon2id, each keeping one block of argon2_memory_kib "
+                    "(default: one per CPU core, so that one worker can use every core however the "
+                    "connections are spread over the workers).",
     )
     password_min_length: int = Field(8, ge=8, description="NIST 800-63B §5.1.1.2: at least 8.")
     password_max_length: int = Field(256, ge=64, description="Long passphrases allowed (NIST: ≥ 64).")

@@ -62,3 +62,34 @@ def test_an_unexpected_failure_is_a_bare_server_error(services, monkeypatch, cap
 def test_under_a_root_path_the_router_answers(app):
     status, _, body = call(app, "/auth/oauth/token", body=b"grant_type=client_credentials", root_path="/auth")
     assert status == 401 and json.loads(body)["error"] == "invalid_client"
+
+
+def test_the_admin_routes_load_on_first_use(database_url, tmp_path):
+    """A worker that only answers the protocol never imports the admin API and console (FastAPI: ~20 MB)."""
+    import subprocess
+    import sys
+
+    from testkit import TEST_MASTER_KEY
+
+    script = """
+import asyncio, json, sys
+sys.path.insert(0, "tests/integration")
+from test_hot_paths import call
+from authgate.services import Services
+from authgate.settings import Settings
+from authgate import bootstrap
+services = Services(Settings())
+bootstrap.prepare(services)
+from authgate.web.app import create_app
+app = create_app(services=services)
+status, _, _ = call(app, "/oauth/token", body=b"grant_type=client_credentials")
+before = "fastapi" in sys.modules
+elsewhere, _, _ = call(app, "/administrator", method="GET")
+still = "fastapi" in sys.modules
+api, _, body = call(app, "/admin/api/users", method="GET")
+print(json.dumps([status, before, elsewhere, still, api, json.loads(body)["error"], "fastapi" in sys.modules]))
+"""
+    env = {"AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY,
+           "AUTHGATE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True).stdout
+    assert json.loads(out.strip().splitlines()[-1]) == [401, False, 404, False, 401, "unauthorized", True]

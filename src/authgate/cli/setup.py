@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -64,8 +63,6 @@ def _prepare_and_serve(host: str, port: int, workers: int) -> None:
     services = context.services(prepares_schema=True)
     bootstrap.prepare(services)
     services.database.dispose()  # workers open their own connections
-    if settings.argon2_threads is None:  # share the cores between the workers' hashing threads
-        os.environ["AUTHGATE_ARGON2_THREADS"] = str(max(1, (os.cpu_count() or 2) // workers))
     uvicorn.run(
         "authgate.web.app:create_app", factory=True, host=host, port=port, workers=workers,
         log_level=settings.log_level.lower(), access_log=settings.access_log, proxy_headers=False, server_header=False,

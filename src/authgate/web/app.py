@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute
+from starlette.datastructures import URLPath
+from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
 from authgate.oauth2.errors import NO_STORE, OAuthError, TemporarilyUnavailable
@@ -22,13 +24,69 @@ logger = logging.getLogger("authgate.web")
 
 def collect_routes() -> list[BaseRoute]:
     """Each package lists its own routes; a new endpoint touches its package and one line here."""
-    from authgate.admin import app as admin
     from authgate.oauth2 import endpoints as oauth2_endpoints
     from authgate.oidc import discovery, endpoints
     from authgate.web import health
 
     # The token endpoints first: routes are matched in order, and they are the hot path.
-    return [*oauth2_endpoints.routes(), *health.routes, *discovery.routes, *endpoints.routes, *admin.routes()]
+    return [*oauth2_endpoints.routes(), *health.routes, *discovery.routes, *endpoints.routes, LazyRoutes("/admin", _admin_routes)]
+
+
+def _admin_routes() -> list[BaseRoute]:
+    from authgate.admin import app as admin
+
+    return admin.routes()
+
+
+class LazyRoutes(BaseRoute):
+    """Routes under `prefix`, imported and built the first time a request reaches them.
+
+    The admin API and console (FastAPI, their pydantic models, the guard's
+    HTTP client) are ~20 MB of every server process; a worker that only ever
+    answers the protocol never loads them. Matching and handling are those of
+    the real routes, in their order, once loaded.
+    """
+
+    def __init__(self, prefix: str, load: Callable[[], list[BaseRoute]]) -> None:
+        self.prefix = prefix
+        self._load = load
+        self._routes: list[BaseRoute] | None = None
+
+    @property
+    def routes(self) -> list[BaseRoute]:
+        if self._routes is None:
+            self._routes = self._load()
+        return self._routes
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        path = scope.get("path", "")
+        if scope["type"] not in ("http", "websocket") or not (path == self.prefix or path.startswith(self.prefix + "/")):
+            return Match.NONE, {}
+        partial: tuple[BaseRoute, Scope] | None = None
+        for route in self.routes:
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return Match.FULL, {**child, LAZY_ROUTE: route}
+            if match is Match.PARTIAL and partial is None:
+                partial = (route, child)
+        if partial is not None:
+            return Match.PARTIAL, {**partial[1], LAZY_ROUTE: partial[0]}
+        return Match.NONE, {}
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route: BaseRoute = scope.pop(LAZY_ROUTE)
+        await route.handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
+        for route in self.routes:
+            try:
+                return route.url_path_for(name, **path_params)
+            except NoMatchFound:
+                continue
+        raise NoMatchFound(name, path_params)
+
+
+LAZY_ROUTE = "authgate.lazy_route"
 
 
 Endpoint = Callable[[Request], Awaitable[Response]]
