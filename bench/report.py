@@ -207,17 +207,19 @@ def _costs(add: Any, results: dict[str, Any]) -> None:
                 f"{pw['argon2-cffi verify alone'] / pw['password grant'] * 100:.0f}% of the raw argon2id rate on the same cores.")
     k = c.get("keys") or {}
     if k:
-        add(f"\nSigning-key cache (oauth2/keys.py `KeyStore._refresh`): every {k['every_seconds']:g} s each worker reloads "
-            f"and re-parses every signing key under the store's lock: {k['reload_cpu_ms']:.1f} ms CPU "
-            f"({k['reload_wall_ms']:.1f} ms wall, during which requests needing a key wait). With the parsed keys kept "
-            f"by kid it would be {k['reload_cpu_ms_parsed_keys_cached']:.1f} ms ({k['reload_wall_ms_parsed_keys_cached']:.1f} "
-            "ms wall). Most of it is `load_der_private_key` validating the RS256 key.")
+        add(f"\nSigning-key cache (oauth2/keys.py): one reload re-reads every signing key: {k['reload_cpu_ms']:.1f} ms CPU "
+            f"({k['reload_wall_ms']:.1f} ms wall). The cache warmer (oauth2/warmer.py) does it in a background thread "
+            f"before the {k['every_seconds']:g} s cache expires, so no request waits for it, and keys already parsed "
+            "are kept by kid (a key never changes for its kid), so a reload only reads rows.")
     m = c.get("argon2_memory") or {}
     if m:
-        add("\nMemory an app process keeps after 4 rounds of 4 concurrent argon2id verifications in threads: "
-            + "; ".join(f"{label}: {v['before_mb']} → {v['after_mb']} MB" for label, v in m.items() if isinstance(v, dict))
+        add("\nArgon2id and memory (4 rounds of 4 concurrent verifications from 4 request threads; RSS before → after; "
+            "CPU per verification): "
+            + "; ".join(f"{label}: {v['before_mb']} → {v['after_mb']} MB, {v.get('user_ms', '?')} ms user + "
+                        f"{v.get('system_ms', '?')} ms system" for label, v in m.items() if isinstance(v, dict))
             + ". glibc raises its mmap threshold after the first 19 MiB block is freed, so later blocks come from "
-            "per-thread arenas and stay resident.")
+            "the arenas of the threads that used them and stay resident; pinning the threshold gives them back but "
+            "faults every block in again (system CPU); a fixed set of hashing threads keeps exactly one block each.")
     add("")
 
 
