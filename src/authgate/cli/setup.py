@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import Annotated
@@ -55,10 +56,20 @@ def serve(
     _prepare_and_serve(host, port, workers)
 
 
+def _issuer_follows(host: str, port: int) -> None:
+    """With no issuer configured, the issuer is where this server listens (not the default port 8000)."""
+    if "issuer" in context.settings().model_fields_set:
+        return
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else (f"[{host}]" if ":" in host else host)
+    os.environ["AUTHGATE_ISSUER"] = f"http://{shown}:{port}"  # the workers read it too
+    context.settings.cache_clear()
+
+
 @handle_errors
 def _prepare_and_serve(host: str, port: int, workers: int) -> None:
     import uvicorn
 
+    _issuer_follows(host, port)
     settings = context.settings()
     services = context.services(prepares_schema=True)
     bootstrap.prepare(services)
@@ -118,6 +129,7 @@ def demo(
 
 @handle_errors
 def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
+    _issuer_follows(host, port)
     services = context.services(prepares_schema=True)
     settings = context.settings()
     result = bootstrap.initialize(services)
