@@ -20,6 +20,15 @@ a refused attempt checks no password and is not counted again.
 No transaction is open and no connection held while argon2 runs: one short
 read before it (the throttle counters, the user), one write after it.
 
+Round trips: with the throttle's counters in the database, the read is one
+statement (the three counters and the user). On PostgreSQL the usual
+success — no outdated hash to upgrade, no failures of the pair to clear
+(`PasswordLogin.records_in_one_statement`) — is recorded by one statement in
+autocommit (`RECORD_LOGIN`: data-modifying CTEs, which a caller may extend,
+as the password grant does with its refresh token); a single statement is
+all or nothing, so it needs no BEGIN and COMMIT. Anything else, and SQLite,
+takes a transaction (`record`).
+
 Audit: `login.succeeded` (in the transaction that records the login) and
 `login.failed` with any lock it caused (`account.locked`, `address.blocked`),
 subject = the normalised username as typed, so `authgate audit --user NAME`
@@ -29,16 +38,24 @@ finds them. Refused attempts are not logged one by one: the lock event is.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, cast
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import Table, insert
+from sqlalchemy import CTE, Connection, DateTime, Engine, Table, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from authgate import audit
-from authgate.accounts.throttle import account_key, lock_events
-from authgate.accounts.users import Credentials, find_credentials, record_login, verify_password
-from authgate.storage.models import AuditEvent
+from authgate.accounts.throttle import LOCKED_UNTIL, PAIR_COUNTED, Standing, Throttle, account_key, lock_events
+from authgate.accounts.users import (
+    CREDENTIAL_COLUMNS, Credentials, credentials_of, find_credentials, login_name, record_login, verify_password,
+)
+from authgate.clock import utcnow
+from authgate.storage.database import Database, _translate_outage
+from authgate.storage.models import AuditEvent, User
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -46,7 +63,9 @@ if TYPE_CHECKING:
 FAILED_MESSAGE = "Invalid username or password."
 # The `login.succeeded` event as `audit.record` writes it (the model's defaults fill the rest), as a
 # prebuilt Core insert: every login writes one, and an ORM flush costs ~0.3 ms more.
-_LOGIN_SUCCEEDED = insert(cast(Table, AuditEvent.__table__))
+_audit_events = cast(Table, AuditEvent.__table__)
+_users = cast(Table, User.__table__)
+_LOGIN_SUCCEEDED = insert(_audit_events)
 
 
 class LoginFailed(Exception):
@@ -83,6 +102,11 @@ class VerifiedLogin:
     def user(self) -> LoginUser:
         return LoginUser(self.credentials.id, self.credentials.username)
 
+    def record_values(self, now: datetime) -> dict[str, Any]:
+        """The parameters of `RECORD_LOGIN`'s statements."""
+        return {"login_at": now, "login_user_id": self.credentials.id, "login_subject": self.credentials.username,
+                "login_client_id": self.client_id, "login_ip": self.ip}
+
 
 class PasswordLogin:
     def __init__(self, services: Services) -> None:
@@ -90,25 +114,42 @@ class PasswordLogin:
         self.throttle = services.throttle
 
     def authenticate(self, username: str, password: str, *, ip: str, client_id: str | None = None) -> LoginUser:
-        """`verify`, then `record` in a transaction of its own."""
+        """`verify`, then record the login: in one statement when it can, else `record` in a transaction of its own."""
         verified = self.verify(username, password, ip=ip, client_id=client_id)
-        with self.services.database.transaction() as session:
-            self.record(session, verified)
+        if self.records_in_one_statement(verified):
+            with one_statement(self.services.database) as connection:
+                connection.execute(_RECORD_LOGIN_ALONE, verified.record_values(utcnow()))
+        else:
+            with self.services.database.transaction() as session:
+                self.record(session, verified)
         return verified.user
 
     def verify(self, username: str, password: str, *, ip: str, client_id: str | None = None) -> VerifiedLogin:
         """Check the password; a failure is counted and audited here, a success is left to `record`."""
         account = account_key(username)
-        with self.services.database.reader() as session:
-            standing = self.throttle.check(account, ip, session)
-            if standing.retry_after > 0:
-                raise LoginThrottled(max(1, math.ceil(standing.retry_after)))
-            credentials = find_credentials(session, username)
+        credentials, standing = self._read(username, account, ip)
+        if standing.retry_after > 0:
+            raise LoginThrottled(max(1, math.ceil(standing.retry_after)))
         verification = verify_password(self.services.hasher, credentials, password)  # no connection held
         if credentials is None or not verification.ok:
             self._failed(account, ip, client_id)
             raise LoginFailed()
         return VerifiedLogin(credentials, verification.new_hash, standing.pair_counted, account, ip, client_id)
+
+    def _read(self, username: str, account: str, ip: str) -> tuple[Credentials | None, Standing]:
+        """The user and the throttle standing: one statement when the counters are the database's."""
+        if not self.throttle.counts_in_database:
+            with self.services.database.reader() as session:
+                standing = self.throttle.check(account, ip, session)
+                return (find_credentials(session, username) if standing.retry_after <= 0 else None), standing
+        with one_statement(self.services.database) as connection:
+            row = connection.execute(_CREDENTIALS_AND_STANDING, {
+                "username": login_name(username), **Throttle.standing_parameters(account, ip)}).one()
+        return credentials_of(row), Throttle.standing_from(row.locked_until, row.pair_counted)
+
+    def records_in_one_statement(self, verified: VerifiedLogin) -> bool:
+        """PostgreSQL and the usual success (no hash to upgrade, no pair to clear): `RECORD_LOGIN` in `one_statement`."""
+        return not self.services.database.is_sqlite and verified.new_hash is None and not verified.pair_counted
 
     def record(self, session: Session, verified: VerifiedLogin) -> None:
         """The success, in the caller's transaction: audit event, `last_login_at` (and rehash), the pair's counter cleared."""
@@ -126,9 +167,55 @@ class PasswordLogin:
                 audit.record(session, **event)
 
 
+@contextmanager
+def one_statement(database: Database) -> Iterator[Connection]:
+    """A connection for a statement that is its own transaction: on PostgreSQL in autocommit (no BEGIN and
+    COMMIT; one statement is all or nothing), without a Session's bookkeeping; on SQLite the reader's (reads
+    only). A database outage is `DatabaseUnavailable`, as from `Database.transaction` and `Database.reader`."""
+    if database.is_sqlite:
+        with database.reader() as session:
+            yield session.connection()
+        return
+    engine = _autocommit_engines.get(database)
+    if engine is None:
+        engine = _autocommit_engines[database] = database.engine.execution_options(isolation_level="AUTOCOMMIT")
+    with _translate_outage(), engine.connect() as connection:
+        yield connection
+
+
+_autocommit_engines: WeakKeyDictionary[Database, Engine] = WeakKeyDictionary()
+
+
 def unlock_account(services: Services, username: str, *, actor: str) -> int:
     """Clear an account's failure counters and locks from every address (audited); returns how many."""
     account = account_key(username)
     cleared = services.throttle.unlock(account)
     audit.record_now(services.database, audit.ACCOUNT_UNLOCKED, actor=actor, subject=account[:200], cleared=cleared)
     return cleared
+
+
+# --- statements, built once (SQLAlchemy reuses their compiled form, psycopg prepares their text) -----------
+def _credentials_and_standing() -> Any:
+    """The user a login names (NULLs for none: an outer join on one row) with the throttle's standing."""
+    one_row = select(literal_column("1").label("one")).subquery("one_row")
+    found = one_row.outerjoin(_users, _users.c.username == bindparam("username"))
+    return select(*CREDENTIAL_COLUMNS, LOCKED_UNTIL.label("locked_until"), PAIR_COUNTED.label("pair_counted")).select_from(found)
+
+
+def _record_login() -> tuple[CTE, CTE]:
+    """The login recorded as two data-modifying CTEs, to run in one statement: the `login.succeeded` event
+    (every column `record` writes, the model's defaults spelled out) and `last_login_at`.
+    Parameter names differ from column names: an UPDATE would also SET a column its parameters name."""
+    at = bindparam("login_at", type_=DateTime(timezone=True))
+    audited = insert(_audit_events).values(
+        at=at, type=audit.LOGIN_SUCCEEDED, subject=bindparam("login_subject"), client_id=bindparam("login_client_id"),
+        ip=bindparam("login_ip"), outcome="success", detail={},
+    ).cte("login_audited")
+    logged_in = (update(_users).where(_users.c.id == bindparam("login_user_id"))
+                 .values(last_login_at=at, updated_at=at).returning(_users.c.id).cte("logged_in"))
+    return audited, logged_in
+
+
+_CREDENTIALS_AND_STANDING = _credentials_and_standing()
+RECORD_LOGIN = _record_login()
+_RECORD_LOGIN_ALONE = select(RECORD_LOGIN[1].c.id).add_cte(*RECORD_LOGIN)

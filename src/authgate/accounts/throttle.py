@@ -23,7 +23,9 @@ while many addresses guessing at one account are slowed for that account.
 Unknown usernames are counted exactly like known ones (same answers).
 
 A login reads its standing (`Throttle.check`: any lock, and whether the
-pair has a count) in the session that reads the user, and clears the pair
+pair has a count) in the session that reads the user — with database
+counters, in the very statement that reads the user (`LOCKED_UNTIL`,
+`PAIR_COUNTED`, `Throttle.standing_from`) — and clears the pair
 (`Throttle.succeeded`), only if it has a count, in the transaction that
 records the login: no transaction of their own.
 
@@ -43,10 +45,10 @@ import time
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
-from sqlalchemy import Table, bindparam, delete, or_, select
+from sqlalchemy import BindParameter, Table, bindparam, delete, exists, func, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -144,6 +146,23 @@ class Throttle:
     def keys(account: str, ip: str) -> dict[str, str]:
         return {"pair": f"pair:{account}|{ip}", "account": f"account:{account}", "address": f"address:{ip}"}
 
+    @property
+    def counts_in_database(self) -> bool:
+        """The counters are the database's alone: a login may read its standing with `LOCKED_UNTIL` and
+        `PAIR_COUNTED` in a statement of its own (with Redis, locks live in Redis: `check`)."""
+        return isinstance(self.counters, DatabaseCounters)
+
+    @classmethod
+    def standing_parameters(cls, account: str, ip: str) -> dict[str, str]:
+        """The values of `LOCKED_UNTIL` and `PAIR_COUNTED`'s parameters for this account and address."""
+        return {f"{kind}_key": key for kind, key in cls.keys(account, ip).items()}
+
+    @staticmethod
+    def standing_from(locked_until: datetime | None, pair_counted: bool) -> Standing:
+        """The `Standing` that `LOCKED_UNTIL` and `PAIR_COUNTED` describe."""
+        retry_after = (aware(locked_until) - utcnow()).total_seconds() if locked_until is not None else 0.0
+        return Standing(max(retry_after, 0.0), bool(pair_counted))
+
     def retry_after(self, account: str, ip: str) -> float:
         """Seconds until this account may be tried from this address again; 0 when it may now."""
         return self.check(account, ip).retry_after
@@ -185,6 +204,12 @@ _throttles = cast(Table, LoginThrottle.__table__)
 # Read and cleared on every login: built once, on the table (Core).
 _STATE = select(_throttles.c.key, _throttles.c.locked_until).where(_throttles.c.key.in_(bindparam("keys", expanding=True)))
 _CLEAR = delete(_throttles).where(_throttles.c.key.in_(bindparam("keys", expanding=True)))
+# A login's standing as two columns, for a statement that reads it with the user (`Throttle.standing_from`
+# reads them; `Throttle.standing_parameters` fills them in): the latest lock over the three keys, and
+# whether the pair has a row.
+_THREE_KEYS: list[BindParameter[str]] = [bindparam("pair_key"), bindparam("account_key"), bindparam("address_key")]
+LOCKED_UNTIL = select(func.max(_throttles.c.locked_until)).where(_throttles.c.key.in_(_THREE_KEYS)).scalar_subquery()
+PAIR_COUNTED = exists().where(_throttles.c.key == bindparam("pair_key"))
 
 
 class DatabaseCounters:

@@ -7,9 +7,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import EllipsisType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, Unpack, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, func, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from authgate import audit
@@ -248,22 +248,36 @@ class Credentials:
 
 # Every login runs these: built once, on the table (Core), they cost a fraction of an ORM query each.
 _users = cast(Table, User.__table__)
-_CREDENTIALS = select(_users.c.id, _users.c.username, _users.c.password_hash, _users.c.disabled).where(
-    _users.c.username == bindparam("username"))
+# What `credentials_of` reads, for a statement that reads the user with something else (accounts/login.py).
+CREDENTIAL_COLUMNS = (_users.c.id, _users.c.username, _users.c.password_hash, _users.c.disabled)
+_CREDENTIALS = select(*CREDENTIAL_COLUMNS).where(_users.c.username == bindparam("username"))
 _LOGGED_IN = update(_users).where(_users.c.id == bindparam("user_id")).values(last_login_at=bindparam("at"))
 _REHASHED = update(_users).where(  # only over the hash that was verified: a password set meanwhile stays
     _users.c.id == bindparam("user_id"), _users.c.password_hash == bindparam("verified_hash"),
 ).values(password_hash=bindparam("new_hash"))
 
 
-def find_credentials(session: Session, username: str) -> Credentials | None:
-    """The user a login names, as typed (normalised); None for an unknown or impossible name."""
+def login_name(username: str) -> str | None:
+    """The username a login names, as typed (normalised); None for an impossible name."""
     try:
-        name = normalize_username(username)
+        return normalize_username(username)
     except InvalidInput:
         return None
-    row = session.execute(_CREDENTIALS, {"username": name}).first()
-    return Credentials(row.id, row.username, row.password_hash, row.disabled) if row is not None else None
+
+
+def find_credentials(session: Session, username: str) -> Credentials | None:
+    """The user a login names, as typed (normalised); None for an unknown or impossible name."""
+    name = login_name(username)
+    if name is None:
+        return None
+    return credentials_of(session.execute(_CREDENTIALS, {"username": name}).first())
+
+
+def credentials_of(row: Row[Unpack[tuple[Any, ...]]] | None) -> Credentials | None:
+    """The `CREDENTIAL_COLUMNS` of a row; None for no row, or no user in it (an outer join that found none)."""
+    if row is None or row.id is None:
+        return None
+    return Credentials(row.id, row.username, row.password_hash, row.disabled)
 
 
 def verify_password(hasher: PasswordHasher, credentials: Credentials | None, password: str) -> Verification:
@@ -288,5 +302,5 @@ def role_names(user: User) -> list[str]:
     return sorted(role.name for role in user.roles)
 
 
-__all__ = ["Credentials", "UserService", "find_credentials", "normalize_email", "normalize_username", "record_login",
-           "role_names", "Role", "verify_password"]
+__all__ = ["CREDENTIAL_COLUMNS", "Credentials", "UserService", "credentials_of", "find_credentials", "login_name",
+           "normalize_email", "normalize_username", "record_login", "role_names", "Role", "verify_password"]

@@ -121,11 +121,16 @@ class RefreshTokenStore:
     # --- issue ------------------------------------------------------------------
     def issue(self, session: Session, grant: RefreshGrant) -> str:
         """Start a new family; returns the token (shown once, stored as its digest)."""
-        now = utcnow()
+        token, values = self.new_family(grant, utcnow())
+        session.connection().execute(_INSERT_LINK, values)
+        return token
+
+    def new_family(self, grant: RefreshGrant, now: datetime) -> tuple[str, dict[str, Any]]:
+        """A new family's first token and the values of its row (what `issue` inserts), for a caller that
+        inserts it in a statement of its own: the keys are `refresh_tokens` column names."""
         token = tokens.new_opaque()
         family_expires = now + timedelta(seconds=self.settings.refresh_token_ttl)
-        self._insert(session.connection(), token, grant, secrets.token_hex(16), now, family_expires)
-        return token
+        return token, self._link_values(token, grant, secrets.token_hex(16), now, family_expires)
 
     # --- rotate -----------------------------------------------------------------
     def rotate(
@@ -278,12 +283,17 @@ class RefreshTokenStore:
     def _insert(
         self, connection: Connection, token: str, grant: RefreshGrant, family_id: str, now: datetime, family_expires: datetime,
     ) -> None:
-        connection.execute(_INSERT_LINK, {
+        connection.execute(_INSERT_LINK, self._link_values(token, grant, family_id, now, family_expires))
+
+    def _link_values(
+        self, token: str, grant: RefreshGrant, family_id: str, now: datetime, family_expires: datetime,
+    ) -> dict[str, Any]:
+        return {
             "token_hash": tokens.digest(token), "family_id": family_id, "client_id": grant.client_id,
             "user_id": grant.user_id, "audience": grant.audience, "scope": " ".join(grant.scope),
             "auth_time": grant.auth_time, "session_id": grant.session_id, "created_at": now,
             "expires_at": min(self._idle_expiry(now), family_expires), "family_expires_at": family_expires,
-        })
+        }
 
 
 def _expired(row: RefreshToken, now: datetime) -> bool:

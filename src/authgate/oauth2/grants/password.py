@@ -8,20 +8,33 @@ account is `invalid_grant` with one message.
 
 A refresh token is issued exactly when the client has `refresh_token` in its
 grant_types (asking for `offline_access` without it is `invalid_scope`).
+
+The login, the permissions it grants and the refresh token are written
+together, all or nothing: on PostgreSQL, in the usual case, as one statement
+(the login's CTEs, the permissions held, the refresh token inserted with the
+scope narrowed in SQL: one round trip); otherwise in one transaction.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
+from sqlalchemy import ARRAY, Select, String, Table, bindparam, func, insert, select
+
+from authgate.access import holdings
 from authgate.access.holdings import user_permissions
-from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
+from authgate.accounts.login import RECORD_LOGIN, LoginFailed, LoginThrottled, PasswordLogin, VerifiedLogin, one_statement
 from authgate.clock import utcnow
 from authgate.oauth2 import scopes
 from authgate.oauth2.errors import InvalidGrant, SlowDown, UnauthorizedClient
 from authgate.oauth2.grants import TokenRequest
 from authgate.oauth2.refresh_tokens import RefreshGrant
 from authgate.oauth2.token_response import TokenResponse
+from authgate.storage.models import RefreshToken
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 
 class PasswordGrant:
@@ -47,17 +60,67 @@ class PasswordGrant:
             raise InvalidGrant("Invalid username or password.") from None  # RFC 6749 §5.2
         user = verified.user
         auth_time = utcnow()
-        with services.database.transaction() as session:  # the login and what it grants, in one transaction
-            login.record(session, verified)
-            permissions, scope = scopes.granted_scope(requested, user_permissions(session, user.id, audience))
-            refresh_token = None
-            if "refresh_token" in client.grant_types:
-                refresh_token = services.oauth2.refresh_tokens.issue(session, RefreshGrant(
-                    client_id=client.client_id, user_id=user.id, audience=audience, scope=tuple(scope), auth_time=auth_time,
-                ))
+        family = None
+        if "refresh_token" in client.grant_types:
+            family = RefreshGrant(client_id=client.client_id, user_id=user.id, audience=audience, auth_time=auth_time)
+        if login.records_in_one_statement(verified):
+            held, refresh_token = _in_one_statement(services, verified, requested, audience, family)
+            permissions, scope = scopes.granted_scope(requested, held)
+        else:
+            with services.database.transaction() as session:  # the login and what it grants, in one transaction
+                login.record(session, verified)
+                permissions, scope = scopes.granted_scope(requested, user_permissions(session, user.id, audience))
+                refresh_token = None
+                if family is not None:
+                    refresh_token = services.oauth2.refresh_tokens.issue(session, replace(family, scope=tuple(scope)))
         # Signed after the commit: signing may read keys; a transaction never waits for a second connection.
         access = services.access_tokens.issue(
             subject=str(user.id), client_id=client.client_id, audience=audience, scope=scope,
             permissions=permissions, auth_time=int(auth_time.timestamp()),
         )
         return TokenResponse(access, scope=scope, refresh_token=refresh_token, subject_name=user.username)
+
+
+def _in_one_statement(
+    services: Services, verified: VerifiedLogin, requested: scopes.RequestedScope, audience: str, family: RefreshGrant | None,
+) -> tuple[list[str], str | None]:
+    """PostgreSQL: record the login, read the permissions held for `audience` and start the refresh token
+    `family` (if any) in one statement, in autocommit (one statement is all or nothing).
+    Returns the permissions held (sorted) and the refresh token."""
+    now = family.auth_time if family is not None and family.auth_time is not None else utcnow()
+    values = verified.record_values(now) | {"audience": audience}
+    statement, refresh_token = _LOGIN_GRANTED, None
+    if family is not None:
+        refresh_token, link = services.oauth2.refresh_tokens.new_family(family, now)
+        values |= {f"link_{name}": value for name, value in link.items()} | {"oidc_scopes": list(requested.oidc), "every_permission": requested.permissions is None,
+                          "requested_permissions": list(requested.permissions or ())}
+        statement = _LOGIN_GRANTED_WITH_REFRESH_TOKEN
+    with one_statement(services.database) as connection:
+        held = connection.execute(statement, values).scalar_one()
+    return sorted(held), refresh_token
+
+
+# --- statements, built once (SQLAlchemy reuses their compiled form, psycopg prepares their text) -----------
+def _login_granted(*, with_refresh_token: bool) -> Select[Any]:
+    """`RECORD_LOGIN`'s CTEs and the permissions the user holds for :audience; with a refresh token, its row
+    too, whose scope is the one `scopes.granted_scope` gives: :oidc_scopes, then the held permissions narrowed
+    to the requested ones (`holdings.narrowed_in_sql`)."""
+    held = holdings.held_by_user(bindparam("login_user_id"), bindparam("audience")).cte("held")
+    statement = select(func.array(select(held.c.name).scalar_subquery()).label("permissions")).add_cte(*RECORD_LOGIN)
+    if not with_refresh_token:
+        return statement
+    links = cast(Table, RefreshToken.__table__)
+    # As `RefreshTokenStore.new_family` gives them, prefixed: an UPDATE in the statement (`RECORD_LOGIN`)
+    # would also SET a column its parameters name (users.created_at).
+    given = ["token_hash", "family_id", "client_id", "user_id", "audience", "auth_time", "session_id", "created_at",
+             "expires_at", "family_expires_at"]
+    scope = func.array_to_string(
+        func.array_cat(bindparam("oidc_scopes", type_=ARRAY(String)), holdings.narrowed_in_sql(held)), " ")
+    issued = insert(links).from_select(
+        [*given, "scope"], select(*(bindparam(f"link_{name}", type_=links.c[name].type) for name in given), scope),
+    ).cte("refresh_token_issued")
+    return statement.add_cte(issued)
+
+
+_LOGIN_GRANTED = _login_granted(with_refresh_token=False)
+_LOGIN_GRANTED_WITH_REFRESH_TOKEN = _login_granted(with_refresh_token=True)
