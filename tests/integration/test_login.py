@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argon2
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from authgate import audit, bootstrap
-from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
+from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin, one_statement
 from authgate.accounts.passwords import PasswordHasher
 from authgate.accounts.throttle import Throttle, account_key
 from authgate.services import Services
+from authgate.storage.database import Database, DatabaseUnavailable
 from authgate.storage.models import AuditEvent, User
 
 PASSWORD = "a perfectly fine passphrase"
@@ -120,3 +121,38 @@ def test_a_rehash_does_not_overwrite_a_password_set_meanwhile(settings):
     login.authenticate("abe", "another perfectly fine passphrase", ip=IP)  # an up-to-date hash: nothing to upgrade
     assert login.verify("abe", "another perfectly fine passphrase", ip=IP).new_hash is None
     weak.database.dispose()
+
+
+def test_a_lock_is_read_with_the_user_and_refuses(services, make_settings, login):
+    services.__dict__["throttle"] = Throttle.from_settings(make_settings(lockout_account_threshold=2), services.database)
+    login = PasswordLogin(services)  # with that throttle: the account locks at its second failure
+    assert services.throttle.counts_in_database
+    for ip in ("192.0.2.1", "192.0.2.2"):
+        with pytest.raises(LoginFailed):
+            login.authenticate("abe", "wrong", ip=ip)
+    with pytest.raises(LoginThrottled) as throttled:  # from a third address, with the right password
+        login.authenticate("abe", PASSWORD, ip="192.0.2.3")
+    assert throttled.value.retry_after_seconds >= 1
+    with pytest.raises(LoginFailed):  # another account from that address: not locked, checked
+        login.authenticate("ghost", PASSWORD, ip="192.0.2.3")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_usual_login_is_recorded_without_a_transaction(services, login, monkeypatch):
+    begun: list[object] = []
+    monkeypatch.setattr(Database, "transaction", lambda self: begun.append(self) or pytest.fail("a transaction"))
+    user = login.authenticate("abe", PASSWORD, ip=IP, client_id="app")
+    assert user.username == "abe" and begun == []
+    with services.database.reader() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.type == audit.LOGIN_SUCCEEDED)).one()
+        last_login_at = session.scalar(select(User.last_login_at).where(User.username == "abe"))
+    assert (event.actor, event.subject, event.client_id, event.ip, event.outcome, event.detail) == (
+        None, "abe", "app", IP, "success", {})
+    assert last_login_at == event.at
+
+
+def test_one_statement_answers_an_outage_as_unavailable():
+    nowhere = Database("postgresql+psycopg://postgres@127.0.0.1:1/authgate")  # nothing listens on port 1
+    with pytest.raises(DatabaseUnavailable), one_statement(nowhere) as connection:
+        connection.execute(text("SELECT 1"))
+    nowhere.dispose()

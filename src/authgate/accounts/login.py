@@ -45,7 +45,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import CTE, Connection, DateTime, Engine, Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import CTE, Connection, DateTime, Engine, Select, Table, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from authgate import audit
@@ -195,7 +195,7 @@ def unlock_account(services: Services, username: str, *, actor: str) -> int:
 
 
 # --- statements, built once (SQLAlchemy reuses their compiled form, psycopg prepares their text) -----------
-def _credentials_and_standing() -> Any:
+def _credentials_and_standing() -> Select[Any]:
     """The user a login names (NULLs for none: an outer join on one row) with the throttle's standing."""
     one_row = select(literal_column("1").label("one")).subquery("one_row")
     found = one_row.outerjoin(_users, _users.c.username == bindparam("username"))

@@ -18,6 +18,7 @@ scope narrowed in SQL: one round trip); otherwise in one transaction.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import ARRAY, Select, String, Table, bindparam, func, insert, select
@@ -64,7 +65,7 @@ class PasswordGrant:
         if "refresh_token" in client.grant_types:
             family = RefreshGrant(client_id=client.client_id, user_id=user.id, audience=audience, auth_time=auth_time)
         if login.records_in_one_statement(verified):
-            held, refresh_token = _in_one_statement(services, verified, requested, audience, family)
+            held, refresh_token = _in_one_statement(services, verified, requested, audience, family, auth_time)
             permissions, scope = scopes.granted_scope(requested, held)
         else:
             with services.database.transaction() as session:  # the login and what it grants, in one transaction
@@ -82,18 +83,19 @@ class PasswordGrant:
 
 
 def _in_one_statement(
-    services: Services, verified: VerifiedLogin, requested: scopes.RequestedScope, audience: str, family: RefreshGrant | None,
+    services: Services, verified: VerifiedLogin, requested: scopes.RequestedScope, audience: str,
+    family: RefreshGrant | None, now: datetime,
 ) -> tuple[list[str], str | None]:
     """PostgreSQL: record the login, read the permissions held for `audience` and start the refresh token
     `family` (if any) in one statement, in autocommit (one statement is all or nothing).
     Returns the permissions held (sorted) and the refresh token."""
-    now = family.auth_time if family is not None and family.auth_time is not None else utcnow()
     values = verified.record_values(now) | {"audience": audience}
     statement, refresh_token = _LOGIN_GRANTED, None
     if family is not None:
         refresh_token, link = services.oauth2.refresh_tokens.new_family(family, now)
-        values |= {f"link_{name}": value for name, value in link.items()} | {"oidc_scopes": list(requested.oidc), "every_permission": requested.permissions is None,
-                          "requested_permissions": list(requested.permissions or ())}
+        values |= {f"link_{name}": value for name, value in link.items()}
+        values |= {"oidc_scopes": list(requested.oidc), "every_permission": requested.permissions is None,
+                   "requested_permissions": list(requested.permissions or ())}
         statement = _LOGIN_GRANTED_WITH_REFRESH_TOKEN
     with one_statement(services.database) as connection:
         held = connection.execute(statement, values).scalar_one()

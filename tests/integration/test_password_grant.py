@@ -1,0 +1,116 @@
+"""The password grant's writes on both databases: what its refresh token stores, and, on PostgreSQL, two statements.
+
+The usual login is recorded by one statement on PostgreSQL (the refresh token's scope narrowed in SQL); a
+login after a failure of the same pair takes the transaction (it clears the pair's counter), as SQLite
+always does. Both must store and answer the same.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+from sqlalchemy import select
+from starlette.testclient import TestClient
+from test_token_world import COFFEE, INVENTORY, PASSWORD, claims_of, load_world
+
+from authgate import audit, tokens
+from authgate.services import Services
+from authgate.storage.models import AuditEvent, RefreshToken, User
+from authgate.web.app import create_app
+
+
+@pytest.fixture
+def client(services: Services) -> Iterator[TestClient]:
+    load_world(services)
+    with TestClient(create_app(services=services)) as client:
+        yield client
+
+
+def password_grant(client: TestClient, username: str, password: str = PASSWORD, **extra: str) -> Any:
+    return client.post("/oauth/token", data={"grant_type": "password", "client_id": "coffee-app",
+                                             "username": username, "password": password, **extra})
+
+
+def stored_scope(services: Services, refresh_token: str) -> str:
+    with services.database.reader() as session:
+        return session.scalars(select(RefreshToken.scope).where(RefreshToken.token_hash == tokens.digest(refresh_token))).one()
+
+
+SCOPE_CASES = [
+    pytest.param("barista", {}, "get:drinks get:drinks-detail", id="everything held"),
+    pytest.param("barista", {"scope": "get:drinks post:drinks"}, "get:drinks", id="narrowed-and-lacking"),
+    pytest.param("barista", {"scope": "offline_access get:drinks-detail"}, "offline_access get:drinks-detail",
+                 id="oidc-scopes-first"),
+    pytest.param("barista", {"scope": "post:drinks"}, "", id="nothing-held-of-what-was-asked"),
+    pytest.param("idle", {}, "", id="user-without-roles"),
+    pytest.param("manager", {}, "delete:drinks get:drinks get:drinks-detail patch:drinks post:drinks", id="sorted"),
+    pytest.param("manager", {"audience": INVENTORY}, "read:stock", id="other-audience"),
+]
+
+
+@pytest.mark.parametrize("after_a_failure", [False, True], ids=["usual", "after-a-failure"])
+@pytest.mark.parametrize(("username", "extra", "scope"), SCOPE_CASES)
+def test_the_refresh_token_stores_the_scope_granted(services, client, username, extra, scope, after_a_failure):
+    if after_a_failure:  # the pair has a count: the login clears it, in a transaction
+        assert password_grant(client, username, "wrong").status_code == 400
+    response = password_grant(client, username, **extra)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body.get("scope", "") == scope
+    assert stored_scope(services, body["refresh_token"]) == scope
+    permissions = [name for name in scope.split() if name != "offline_access"]
+    assert claims_of(body["access_token"])["permissions"] == permissions
+    assert claims_of(body["access_token"])["aud"] == extra.get("audience", COFFEE)
+    refreshed = client.post("/oauth/token", data={"grant_type": "refresh_token", "client_id": "coffee-app",
+                                                  "refresh_token": body["refresh_token"]})
+    assert refreshed.status_code == 200 and refreshed.json().get("scope", "") == scope
+
+
+def test_a_login_records_what_it_always_recorded(services, client):
+    response = password_grant(client, "BARISTA")
+    assert response.status_code == 200
+    with services.database.reader() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.type == audit.LOGIN_SUCCEEDED)).one()
+        user = session.scalars(select(User).where(User.username == "barista")).one()
+    assert (event.actor, event.subject, event.client_id, event.ip, event.outcome, event.detail) == (
+        None, "barista", "coffee-app", "testclient", "success", {})
+    assert event.at is not None and user.last_login_at is not None
+
+
+def sent_to_postgresql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every command and query the request sends (not the batched `token.issued` writer's, on its timer)."""
+    sent: list[str] = []
+    command, execute = psycopg.Connection._exec_command, psycopg.Cursor.execute
+
+    def record(text: Any) -> None:
+        if not isinstance(threading.current_thread(), threading.Timer):
+            sent.append((bytes(text).decode() if isinstance(text, bytes) else str(text)).split()[0].upper())
+
+    def spy_command(self: Any, cmd: Any, *args: Any, **kwargs: Any) -> Any:
+        record(cmd)
+        return command(self, cmd, *args, **kwargs)
+
+    def spy_execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
+        record(query)
+        return execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(psycopg.Connection, "_exec_command", spy_command)
+    monkeypatch.setattr(psycopg.Cursor, "execute", spy_execute)
+    return sent
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_on_postgresql_a_login_is_two_statements(services, client, monkeypatch):
+    password_grant(client, "barista")  # warm: clients, keys
+    sent = sent_to_postgresql(monkeypatch)
+    assert password_grant(client, "barista").status_code == 200
+    assert sent == ["SELECT", "WITH"], "the user with the throttle's standing; then the login and its grant, autocommit"
+    sent.clear()
+    password_grant(client, "barista", "wrong")
+    sent.clear()
+    assert password_grant(client, "barista").status_code == 200
+    assert "BEGIN" in sent, "a pair with failures to clear takes the transaction"
