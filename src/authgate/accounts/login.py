@@ -38,14 +38,12 @@ finds them. Refused attempts are not logged one by one: the lock event is.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
-from weakref import WeakKeyDictionary
 
-from sqlalchemy import CTE, Connection, DateTime, Engine, Select, Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import CTE, Connection, DateTime, Select, Table, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from authgate import audit
@@ -54,7 +52,7 @@ from authgate.accounts.users import (
     CREDENTIAL_COLUMNS, Credentials, credentials_of, find_credentials, login_name, record_login, verify_password,
 )
 from authgate.clock import utcnow
-from authgate.storage.database import Database, _translate_outage
+from authgate.storage.database import Database
 from authgate.storage.models import AuditEvent, User
 
 if TYPE_CHECKING:
@@ -167,23 +165,9 @@ class PasswordLogin:
                 audit.record(session, **event)
 
 
-@contextmanager
-def one_statement(database: Database) -> Iterator[Connection]:
-    """A connection for a statement that is its own transaction: on PostgreSQL in autocommit (no BEGIN and
-    COMMIT; one statement is all or nothing), without a Session's bookkeeping; on SQLite the reader's (reads
-    only). A database outage is `DatabaseUnavailable`, as from `Database.transaction` and `Database.reader`."""
-    if database.is_sqlite:
-        with database.reader() as session:
-            yield session.connection()
-        return
-    engine = _autocommit_engines.get(database)
-    if engine is None:
-        engine = _autocommit_engines[database] = database.engine.execution_options(isolation_level="AUTOCOMMIT")
-    with _translate_outage(), engine.connect() as connection:
-        yield connection
-
-
-_autocommit_engines: WeakKeyDictionary[Database, Engine] = WeakKeyDictionary()
+def one_statement(database: Database) -> AbstractContextManager[Connection]:
+    """See `Database.statement` (kept as a name here for the grant and the tests)."""
+    return database.statement()
 
 
 def unlock_account(services: Services, username: str, *, actor: str) -> int:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -40,6 +40,7 @@ class Database:
         # trip instead of three (BEGIN, SELECT, COMMIT). On SQLite they begin DEFERRED, which
         # does not take the write lock.
         reading = {"sqlite_begin": "DEFERRED"} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
+        self._autocommit = self.engine.execution_options(**reading)
         self._reader = sessionmaker(self.engine.execution_options(**reading), expire_on_commit=False)
 
     @contextmanager
@@ -53,6 +54,22 @@ class Database:
         """A session for reads; on SQLite it does not take the write lock."""
         with _translate_outage(), self._reader() as session, session.begin():
             yield session
+
+    @contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """A Core connection for one statement that is its own transaction.
+
+        On PostgreSQL in autocommit: no BEGIN and COMMIT round trips and no
+        Session bookkeeping, and a single statement (a data-modifying CTE
+        included) is all or nothing by itself. On SQLite the reader's
+        connection (reads only there). Outages are `DatabaseUnavailable`.
+        """
+        if self.is_sqlite:
+            with self.reader() as session:
+                yield session.connection()
+            return
+        with _translate_outage(), self._autocommit.connect() as connection:
+            yield connection
 
     def ping(self) -> bool:
         try:
