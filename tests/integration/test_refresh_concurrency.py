@@ -2,6 +2,8 @@
 
 Inside the grace window: exactly one rotation, and every caller gets the same successor.
 Without a grace window: exactly one caller wins; the rest are reuse, and the family is revoked.
+On PostgreSQL every caller first tries the one-statement autocommit claim; the losers match no row and
+fall back to the transaction, which sees the winner's rotation (grace retry or reuse).
 """
 
 from __future__ import annotations

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import httpx
+import psycopg
 import pytest
 from sqlalchemy import select, update
 from test_token_world import HTTP, BACKOFFICE_SECRET, PASSWORD, basic, claims_of, password_login, token, token_server
@@ -133,3 +137,78 @@ def test_successor_expiry_keeps_the_family_deadline(token_server):
     old, new = row_of(token_server, first), row_of(token_server, second)
     assert new.family_expires_at == old.family_expires_at
     assert new.expires_at <= new.family_expires_at
+
+
+@contextmanager
+def sent_to_postgresql() -> Iterator[dict[int, list[str]]]:
+    """Every command and query sent to PostgreSQL meanwhile, by thread (the server's other work, such as the
+    batched audit flush, runs in threads of its own)."""
+    sent: dict[int, list[str]] = {}
+    command, execute = psycopg.Connection._exec_command, psycopg.Cursor.execute
+
+    def note(text: str) -> None:
+        sent.setdefault(threading.get_ident(), []).append(" ".join(text.split()))
+
+    def spy_command(self, cmd, *args, **kwargs):
+        note(bytes(cmd).decode() if isinstance(cmd, bytes) else str(cmd))
+        return command(self, cmd, *args, **kwargs)
+
+    def spy_execute(self, query, *args, **kwargs):
+        note(str(query))
+        return execute(self, query, *args, **kwargs)
+
+    psycopg.Connection._exec_command, psycopg.Cursor.execute = spy_command, spy_execute
+    try:
+        yield sent
+    finally:
+        psycopg.Connection._exec_command, psycopg.Cursor.execute = command, execute
+
+
+def test_a_refresh_is_one_statement_without_begin_on_postgresql(token_server):
+    if token_server.services.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite refreshes in a transaction")
+    first = password_login(token_server.url, scope="openid get:drinks").json()["refresh_token"]
+    with sent_to_postgresql() as sent:
+        response = refresh(token_server.url, first, scope="get:drinks", audience="https://coffee.example/api")
+    assert response.status_code == 200, response.text
+    refreshing = [statements for statements in sent.values() if any("refresh_tokens" in s for s in statements)]
+    assert len(refreshing) == 1 and len(refreshing[0]) == 1, sent
+    assert refreshing[0][0].startswith("WITH claimed AS (UPDATE refresh_tokens"), "no BEGIN, no COMMIT"
+    assert row_of(token_server, first).successor_hash == tokens.digest(response.json()["refresh_token"])
+
+
+REFUSALS = {  # what is asked, and the answer it gets (as before the one-statement path)
+    "wider-oidc-scope": ({"scope": "openid profile"}, "invalid_scope", "Scope 'profile' was not granted originally."),
+    "other-audience": ({"audience": "https://inventory.example/api"}, "invalid_target",
+                       "A refresh token keeps the audience it was issued for."),
+    "other-resource": ({"resource": "https://inventory.example/api"}, "invalid_target",
+                       "A refresh token keeps the audience it was issued for."),
+    "disabled-user": ({}, "invalid_grant", "The refresh token is invalid."),
+}
+
+
+@pytest.mark.parametrize("refusal", list(REFUSALS))
+def test_a_refused_refresh_rotates_nothing_and_answers_as_before(token_server, refusal):
+    asked, error, description = REFUSALS[refusal]
+    username = f"refused-{refusal}"
+    with token_server.services.realm(actor="test") as realm:
+        realm.users.create(username, password=PASSWORD, roles=["barista"])
+    first = password_login(token_server.url, username, scope="openid get:drinks").json()["refresh_token"]
+    if refusal == "disabled-user":
+        with token_server.services.realm(actor="test") as realm:
+            realm.users.update(username, disabled=True)
+    response = refresh(token_server.url, first, **asked)
+    assert response.status_code == 400
+    assert (response.json()["error"], response.json()["error_description"]) == (error, description)
+    row = row_of(token_server, first)
+    assert row.rotated_at is None and row.successor_hash is None and row.revoked_at is None, "nothing rotated"
+    with token_server.services.database.reader() as session:
+        family = session.scalars(select(RefreshToken).where(RefreshToken.family_id == row.family_id)).all()
+    assert len(family) == 1, "no successor left behind"
+    if refusal == "disabled-user":
+        with token_server.services.realm(actor="test") as realm:
+            realm.users.update(username, disabled=False)
+    again = refresh(token_server.url, first)
+    assert again.status_code == 200, "the refused attempt did not consume the token"
+    with token_server.services.realm(actor="test") as realm:
+        realm.users.delete(username)

@@ -184,3 +184,51 @@ def test_a_rotation_is_one_statement_on_postgresql(services, store):
     finally:
         event.remove(services.database.engine, "before_cursor_execute", listener)
     assert not rotation.grace and len(sent) == 1, sent
+
+
+def rotate_unless_refused(services, store, value: str, *, oidc_scope=(), target=None, client_id: str = "app"):
+    with services.database.statement() as connection:
+        return store.rotate_unless_refused(connection, value, client_id=client_id, oidc_scope=oidc_scope, target=target)
+
+
+def test_rotate_unless_refused_is_one_autocommit_statement(services, store, load_realm):
+    if services.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite refreshes in a transaction")
+    load_realm(REALM)
+    with services.database.transaction() as session:
+        ada = session.scalar(select(User.id).where(User.username == "ada"))
+        value = store.issue(session, RefreshGrant(client_id="app", user_id=ada, audience="https://api",
+                                                  scope=("openid", "read")))
+    sent: list[str] = []
+    listener = lambda *args: sent.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    event.listen(services.database.engine, "before_cursor_execute", listener)
+    try:
+        rotation = rotate_unless_refused(services, store, value, oidc_scope=("openid",), target="https://api")
+    finally:
+        event.remove(services.database.engine, "before_cursor_execute", listener)
+    assert len(sent) == 1, sent
+    assert rotation is not None and not rotation.grace
+    assert rotation.holder == Holder(ada, "ada", False, ("read", "write"))
+    assert rotation.grant.scope == ("openid", "read") and rotation.grant.user_id == ada
+    assert rotate_unless_refused(services, store, value) is None, "rotated once: a retry is for `rotate` to answer"
+    assert rotate(services, store, value).token == rotation.token, "the retry gets the same successor"
+
+
+@pytest.mark.parametrize("refusal", ["wider-oidc-scope", "other-target", "disabled-user", "unusable"])
+def test_rotate_unless_refused_claims_nothing_it_would_refuse(services, store, load_realm, refusal):
+    if services.database.is_sqlite:
+        pytest.skip("PostgreSQL only: SQLite refreshes in a transaction")
+    load_realm(REALM)
+    with services.database.transaction() as session:
+        ada = session.scalar(select(User.id).where(User.username == "ada"))
+        value = store.issue(session, RefreshGrant(client_id="app", user_id=ada, audience="https://api",
+                                                  scope=("openid", "read")))
+        if refusal == "disabled-user":
+            session.execute(update(User).where(User.id == ada).values(disabled=True))
+    asked = {"wider-oidc-scope": {"oidc_scope": ("openid", "email")},
+             "other-target": {"target": "https://elsewhere"},
+             "unusable": {"client_id": "intruder"}}.get(refusal, {})
+    assert rotate_unless_refused(services, store, value, **asked) is None
+    with services.database.reader() as session:
+        rows = session.scalars(select(RefreshToken)).all()
+    assert len(rows) == 1 and rows[0].rotated_at is None and rows[0].successor_hash is None, "nothing rotated"

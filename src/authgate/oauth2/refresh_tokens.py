@@ -5,6 +5,10 @@
         token = store.issue(session, RefreshGrant(client_id=..., user_id=..., audience=..., scope=(...)))
         rotation = store.rotate(session, presented, client_id=..., before_rotation=check)
 
+    # PostgreSQL: the same rotation as one autocommit statement, the refusals part of its claim
+    with services.database.statement() as connection:
+        rotation = store.rotate_unless_refused(connection, presented, client_id=..., oidc_scope=(...), target=...)
+
 Contract:
 
 - `issue` starts a family (the first token is `tokens.new_opaque()`); only the digest is stored.
@@ -26,6 +30,14 @@ Contract:
   SQLite (≥ 3.35, for RETURNING) a claim, an insert and the holder's reads.
   Only a token the claim does not match (unknown, revoked, expired, another
   client's, already rotated) takes the slower path that finds out why.
+- `rotate_unless_refused` (PostgreSQL only) is that statement alone, in
+  autocommit: no BEGIN, no COMMIT, one round trip. The refusals a caller's
+  `before_rotation` would make are conditions of its claim instead (requested
+  OIDC scope within the stored scope, the requested target the family's
+  audience, the user present and not disabled), so a refused refresh claims
+  nothing. It returns None whenever nothing was rotated, for whatever reason:
+  the caller then runs `rotate` in a transaction, which finds out why and
+  answers exactly as it always did.
 - Presenting an already rotated token:
   * within `refresh_reuse_grace` seconds of its rotation (a client that lost
     the response to a concurrent refresh) the caller gets the chain's newest
@@ -47,12 +59,15 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, DateTime, Row, Select, Update, bindparam, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement, Connection, DateTime, Row, Select, Text, Update, bindparam, exists, func, insert, or_, select, update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from authgate import audit, tokens
@@ -150,13 +165,36 @@ class RefreshTokenStore:
             before_rotation(rotation.grant, rotation.holder)  # a refusal rolls the claim back with the transaction
         return rotation
 
+    def rotate_unless_refused(
+        self,
+        connection: Connection,
+        token: str,
+        *,
+        client_id: str,
+        oidc_scope: Sequence[str],
+        target: str | None,
+    ) -> Rotation | None:
+        """PostgreSQL: rotate `token` in one statement on an autocommit `connection`, unless a refresh grant
+        would refuse it (an OIDC scope in `oidc_scope` not granted, a `target` other than the family's
+        audience, the user gone or disabled). None if nothing was rotated: `rotate` in a transaction then
+        finds out why (unusable, grace retry, reuse, or the refusal) and answers as it always did."""
+        if not 0 < len(token) <= MAX_TOKEN_LENGTH:
+            return None
+        now = utcnow()
+        successor = self._successor(token)
+        values = {**self._claim_values(token, successor, client_id, now),
+                  "requested_oidc": list(oidc_scope), "requested_target": target}
+        row = connection.execute(_ROTATE_UNLESS_REFUSED, values).first()
+        if row is None:
+            return None
+        return Rotation(successor, _grant_of(row), row.family_id, grace=False, holder=_holder_of(row))
+
     def _claim(self, session: Session, token: str, client_id: str, now: datetime) -> Rotation | None:
         """Claim `token` if `client_id` may use it now, insert its successor and read its holder; None if the
         claim matched no row (`_unclaimed` finds out why)."""
         connection = session.connection()
         successor = self._successor(token)
-        values = {"presented": tokens.digest(token), "presenting_client": client_id, "now": now,
-                  "successor": tokens.digest(successor), "idle_expires": self._idle_expiry(now)}
+        values = self._claim_values(token, successor, client_id, now)
         if connection.dialect.name == "postgresql":
             row = connection.execute(_ROTATE_IN_ONE_STATEMENT, values).first()
             if row is None:
@@ -170,6 +208,10 @@ class RefreshTokenStore:
             self._insert(connection, successor, grant, row.family_id, now, aware(row.family_expires_at))
             holder = _holder(session, grant)
         return Rotation(successor, grant, row.family_id, grace=False, holder=holder)
+
+    def _claim_values(self, token: str, successor: str, client_id: str, now: datetime) -> dict[str, Any]:
+        return {"presented": tokens.digest(token), "presenting_client": client_id, "now": now,
+                "successor": tokens.digest(successor), "idle_expires": self._idle_expiry(now)}
 
     def _unclaimed(
         self, session: Session, token: str, client_id: str, now: datetime, before_rotation: BeforeRotation | None,
@@ -325,24 +367,41 @@ _NOW = bindparam("now", type_=DateTime(timezone=True))
 _INSERT_LINK = insert(RefreshToken)
 
 
-def _claim_statement() -> Update:
-    """Mark the presented token rotated, if `presenting_client` may use it now; RETURNING what the successor
-    inherits. Concurrent claims of one row: the first wins, the others wait for its commit and match nothing."""
+def _claim_statement(*also: ColumnElement[bool]) -> Update:
+    """Mark the presented token rotated, if `presenting_client` may use it now (and `also` holds); RETURNING what
+    the successor inherits. Concurrent claims of one row: the first wins, the others wait for its commit and
+    match nothing (PostgreSQL re-checks the whole WHERE against the winner's row)."""
     link = RefreshToken
     return (
         update(link)
         .where(link.token_hash == bindparam("presented"), link.client_id == bindparam("presenting_client"),
-               link.rotated_at.is_(None), link.revoked_at.is_(None), link.expires_at > _NOW, link.family_expires_at > _NOW)
+               link.rotated_at.is_(None), link.revoked_at.is_(None), link.expires_at > _NOW, link.family_expires_at > _NOW,
+               *also)
         .values(rotated_at=_NOW, successor_hash=bindparam("successor"))
         .returning(link.family_id, link.client_id, link.user_id, link.audience, link.scope, link.auth_time,
                    link.session_id, link.family_expires_at)
     )
 
 
-def _rotate_in_one_statement() -> Select[Any]:
+def _unless_refused() -> list[ColumnElement[bool]]:
+    """PostgreSQL: the refresh grant's refusals as claim conditions (what grants/refresh_token.py's `_check`
+    refuses, in SQL): a refused refresh claims nothing."""
+    link = RefreshToken
+    requested_oidc = bindparam("requested_oidc", type_=ARRAY(Text))
+    requested_target = bindparam("requested_target", type_=Text)
+    granted = func.string_to_array(link.scope, " ", type_=ARRAY(Text))
+    holder_in_good_standing = exists().where(User.id == link.user_id, User.disabled.is_not(True))
+    return [
+        granted.contains(requested_oidc),  # RFC 6749 §6: never wider than the original grant
+        or_(requested_target.is_(None), link.audience == requested_target),  # RFC 8707 §2
+        or_(link.user_id.is_(None), holder_in_good_standing),
+    ]
+
+
+def _rotate_in_one_statement(claim: Update) -> Select[Any]:
     """PostgreSQL: claim, insert the successor (same family and grant, fresh idle expiry within the family's
     deadline) and read the holder (disabled flag, permissions for the family's audience) in one round trip."""
-    claimed = _claim_statement().cte("claimed")
+    claimed = claim.cte("claimed")
     inherited = ["family_id", "client_id", "user_id", "audience", "scope", "auth_time", "session_id"]
     idle_expires = bindparam("idle_expires", type_=DateTime(timezone=True))
     successor = insert(RefreshToken).from_select(
@@ -359,4 +418,5 @@ def _rotate_in_one_statement() -> Select[Any]:
 
 
 _CLAIM = _claim_statement()
-_ROTATE_IN_ONE_STATEMENT = _rotate_in_one_statement()
+_ROTATE_IN_ONE_STATEMENT = _rotate_in_one_statement(_CLAIM)
+_ROTATE_UNLESS_REFUSED = _rotate_in_one_statement(_claim_statement(*_unless_refused()))

@@ -8,6 +8,10 @@
 - permissions are recomputed from the user's roles now (a removed role takes effect at the next
   refresh), limited to the permissions originally granted;
 - an ID token is added when an `id_tokens` issuer is wired in (OIDC Core §12.2) and `openid` was granted.
+
+On PostgreSQL a refresh is first tried as one autocommit statement whose claim already excludes every
+refusal above (`RefreshTokenStore.rotate_unless_refused`); when it rotates nothing, the refresh runs in a
+transaction as on SQLite, which finds out why and answers with the very same error.
 """
 
 from __future__ import annotations
@@ -48,13 +52,20 @@ class RefreshTokenGrant:
         services = request.services
         store = services.oauth2.refresh_tokens
         try:
-            with services.database.transaction() as session:
-                rotation = store.rotate(
-                    session, presented, client_id=request.client.client_id,
-                    before_rotation=lambda grant, holder: _check(grant, holder, requested, target),
-                )
-                scope = _scope(rotation.grant, requested)
-                user = self._id_token_user(session, rotation, scope)
+            rotated = _rotate_in_one_statement(request, presented, requested, target)
+            if rotated is not None:
+                rotation, scope, user = rotated, _scope(rotated.grant, requested), None
+                if self._issues_id_token(rotation, scope):
+                    with services.database.reader() as session:
+                        user = _id_token_user(session, rotation)
+            else:
+                with services.database.transaction() as session:
+                    rotation = store.rotate(
+                        session, presented, client_id=request.client.client_id,
+                        before_rotation=lambda grant, holder: _check(grant, holder, requested, target),
+                    )
+                    scope = _scope(rotation.grant, requested)
+                    user = _id_token_user(session, rotation) if self._issues_id_token(rotation, scope) else None
         except RefreshTokenReused as reuse:
             store.revoke_family_after_reuse(services.database, reuse, ip=request.ip, subject=_username(services, reuse.user_id))
             raise InvalidGrant("The refresh token is invalid.", debug="rotated refresh token reused; family revoked") from None
@@ -63,14 +74,9 @@ class RefreshTokenGrant:
         permissions = _permissions(request, rotation, requested)
         return self._respond(services, rotation, scope, permissions, user)
 
-    def _id_token_user(self, session: Session, rotation: Rotation, scope: tuple[str, ...]) -> User | None:
-        """The whole user, for the ID token's claims; loaded only when one will be issued (OIDC Core §12.2)."""
-        if self.id_tokens is None or rotation.holder is None or "openid" not in scope:
-            return None
-        user = session.get(User, rotation.holder.user_id)
-        if user is None:
-            raise InvalidGrant("The refresh token is invalid.", debug="user deleted during the refresh")
-        return user
+    def _issues_id_token(self, rotation: Rotation, scope: tuple[str, ...]) -> bool:
+        """OIDC Core §12.2: for a user's refresh that keeps `openid`, when an issuer is wired in."""
+        return self.id_tokens is not None and rotation.holder is not None and "openid" in scope
 
     def _respond(self, services: Services, rotation: Rotation, scope: tuple[str, ...], permissions: list[str],
                  user: User | None) -> TokenResponse:
@@ -91,11 +97,33 @@ class RefreshTokenGrant:
                              subject_name=name, audit_detail=detail)
 
 
+def _id_token_user(session: Session, rotation: Rotation) -> User:
+    """The whole user, for the ID token's claims; loaded only when one will be issued."""
+    assert rotation.holder is not None
+    user = session.get(User, rotation.holder.user_id)
+    if user is None:
+        raise InvalidGrant("The refresh token is invalid.", debug="user deleted during the refresh")
+    return user
+
+
 def _requested_target(request: TokenRequest) -> str | None:
     wanted = list(dict.fromkeys([*request.form.get_all("resource"), *filter(None, [request.form.get("audience")])]))
     if len(wanted) > 1:
         raise InvalidTarget("Tokens are issued for one audience at a time.")
     return wanted[0] if wanted else None
+
+
+def _rotate_in_one_statement(
+    request: TokenRequest, presented: str, requested: scopes.RequestedScope, target: str | None,
+) -> Rotation | None:
+    """PostgreSQL: the rotation in one round trip (no BEGIN, no COMMIT), refusing what `_check` refuses in its
+    claim; None when nothing was rotated (or on SQLite), for the transaction to find out why."""
+    database = request.services.database
+    if database.is_sqlite:
+        return None
+    with database.statement() as connection:
+        return request.services.oauth2.refresh_tokens.rotate_unless_refused(
+            connection, presented, client_id=request.client.client_id, oidc_scope=requested.oidc, target=target)
 
 
 def _check(grant: RefreshGrant, holder: Holder | None, requested: scopes.RequestedScope, target: str | None) -> None:
