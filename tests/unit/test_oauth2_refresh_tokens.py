@@ -191,7 +191,8 @@ def rotate_unless_refused(services, store, value: str, *, oidc_scope=(), target=
         return store.rotate_unless_refused(connection, value, client_id=client_id, oidc_scope=oidc_scope, target=target)
 
 
-def test_rotate_unless_refused_is_one_autocommit_statement(services, store, load_realm):
+def _ada_on_postgresql(services, store, load_realm, *, disabled: bool = False) -> tuple[int, str]:
+    """Ada's user id and a fresh refresh token of hers (openid read); skips on SQLite, which refreshes in a transaction."""
     if services.database.is_sqlite:
         pytest.skip("PostgreSQL only: SQLite refreshes in a transaction")
     load_realm(REALM)
@@ -199,6 +200,13 @@ def test_rotate_unless_refused_is_one_autocommit_statement(services, store, load
         ada = session.scalar(select(User.id).where(User.username == "ada"))
         value = store.issue(session, RefreshGrant(client_id="app", user_id=ada, audience="https://api",
                                                   scope=("openid", "read")))
+        if disabled:
+            session.execute(update(User).where(User.id == ada).values(disabled=True))
+    return ada, value
+
+
+def test_rotate_unless_refused_is_one_autocommit_statement(services, store, load_realm):
+    ada, value = _ada_on_postgresql(services, store, load_realm)
     sent: list[str] = []
     listener = lambda *args: sent.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
     event.listen(services.database.engine, "before_cursor_execute", listener)
@@ -216,15 +224,7 @@ def test_rotate_unless_refused_is_one_autocommit_statement(services, store, load
 
 @pytest.mark.parametrize("refusal", ["wider-oidc-scope", "other-target", "disabled-user", "unusable"])
 def test_rotate_unless_refused_claims_nothing_it_would_refuse(services, store, load_realm, refusal):
-    if services.database.is_sqlite:
-        pytest.skip("PostgreSQL only: SQLite refreshes in a transaction")
-    load_realm(REALM)
-    with services.database.transaction() as session:
-        ada = session.scalar(select(User.id).where(User.username == "ada"))
-        value = store.issue(session, RefreshGrant(client_id="app", user_id=ada, audience="https://api",
-                                                  scope=("openid", "read")))
-        if refusal == "disabled-user":
-            session.execute(update(User).where(User.id == ada).values(disabled=True))
+    _, value = _ada_on_postgresql(services, store, load_realm, disabled=refusal == "disabled-user")
     asked = {"wider-oidc-scope": {"oidc_scope": ("openid", "email")},
              "other-target": {"target": "https://elsewhere"},
              "unusable": {"client_id": "intruder"}}.get(refusal, {})
