@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -57,3 +58,33 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+
+
+def npm_install(directory: Path, package: str) -> None:
+    """`npm ci` (or `npm install` without a lock file) in `directory` unless `package` is there already.
+
+    One npm at a time across every test process (they share ~/.npm, and two installs writing it at once
+    have failed here), and one retry: the registry is a network service. Fails with npm's own message.
+    """
+    import fcntl
+    import shutil
+    import subprocess
+    import tempfile
+
+    import pytest
+
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.fail("npm is needed for the interop tests (apt-get install nodejs npm)")
+    command = [npm, "ci" if (directory / "package-lock.json").exists() else "install", "--no-audit", "--no-fund"]
+    with open(Path(tempfile.gettempdir()) / "authgate-tests-npm.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for attempt in (1, 2):
+            if (directory / "node_modules" / package).is_dir():
+                return
+            done = subprocess.run(command, cwd=directory, capture_output=True, text=True, timeout=600)
+            if done.returncode == 0:
+                return
+            if attempt == 2:
+                pytest.fail(f"{' '.join(command[1:])} in {directory} failed ({done.returncode}): {done.stderr[-2000:]}")
+            time.sleep(2)

@@ -4,11 +4,9 @@ client_credentials. Without node and npm this test fails: it never skips."""
 
 from __future__ import annotations
 
-import fcntl
 import shutil
 import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ import pytest
 
 from authgate.guard import Claims
 from authgate.guard.flask import FlaskGuard
+from testkit import npm_install
 
 FIXTURE = Path(__file__).parent / "oidc_provider"
 RESOURCE = "https://api.example"
@@ -36,15 +35,7 @@ def _free_port() -> int:
 
 
 def _npm_install() -> None:
-    npm = shutil.which("npm")
-    if npm is None:
-        pytest.fail("npm is required for the oidc-provider interop test (apt-get install npm)")
-    lock_path = Path(tempfile.gettempdir()) / "authgate-guard-oidc-provider-npm.lock"
-    with open(lock_path, "w") as lock:  # xdist workers install once
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (FIXTURE / "node_modules" / "oidc-provider").is_dir():
-            subprocess.run([npm, "install", "--no-audit", "--no-fund"], cwd=FIXTURE,
-                           check=True, timeout=600, capture_output=True)
+    npm_install(FIXTURE, "oidc-provider")
 
 
 @pytest.fixture(scope="module")
