@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select, text
 
 from authgate import audit, bootstrap
-from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin, one_statement
+from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
 from authgate.accounts.passwords import PasswordHasher
 from authgate.accounts.throttle import Throttle, account_key
 from authgate.services import Services
@@ -151,8 +151,8 @@ def test_a_usual_login_is_recorded_without_a_transaction(services, login, monkey
     assert last_login_at == event.at
 
 
-def test_one_statement_answers_an_outage_as_unavailable():
+def test_a_one_statement_connection_answers_an_outage_as_unavailable():
     nowhere = Database("postgresql+psycopg://postgres@127.0.0.1:1/authgate")  # nothing listens on port 1
-    with pytest.raises(DatabaseUnavailable), one_statement(nowhere) as connection:
+    with pytest.raises(DatabaseUnavailable), nowhere.statement() as connection:
         connection.execute(text("SELECT 1"))
     nowhere.dispose()

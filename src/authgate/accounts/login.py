@@ -38,12 +38,11 @@ finds them. Refused attempts are not logged one by one: the lock event is.
 from __future__ import annotations
 
 import math
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CTE, Connection, DateTime, Select, Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import CTE, DateTime, Select, Table, bindparam, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from authgate import audit
@@ -52,7 +51,6 @@ from authgate.accounts.users import (
     CREDENTIAL_COLUMNS, Credentials, credentials_of, find_credentials, login_name, record_login, verify_password,
 )
 from authgate.clock import utcnow
-from authgate.storage.database import Database
 from authgate.storage.models import AuditEvent, User
 
 if TYPE_CHECKING:
@@ -115,7 +113,7 @@ class PasswordLogin:
         """`verify`, then record the login: in one statement when it can, else `record` in a transaction of its own."""
         verified = self.verify(username, password, ip=ip, client_id=client_id)
         if self.records_in_one_statement(verified):
-            with one_statement(self.services.database) as connection:
+            with self.services.database.statement() as connection:
                 connection.execute(_RECORD_LOGIN_ALONE, verified.record_values(utcnow()))
         else:
             with self.services.database.transaction() as session:
@@ -140,13 +138,13 @@ class PasswordLogin:
             with self.services.database.reader() as session:
                 standing = self.throttle.check(account, ip, session)
                 return (find_credentials(session, username) if standing.retry_after <= 0 else None), standing
-        with one_statement(self.services.database) as connection:
+        with self.services.database.statement() as connection:
             row = connection.execute(_CREDENTIALS_AND_STANDING, {
                 "username": login_name(username), **Throttle.standing_parameters(account, ip)}).one()
         return credentials_of(row), Throttle.standing_from(row.locked_until, row.pair_counted)
 
     def records_in_one_statement(self, verified: VerifiedLogin) -> bool:
-        """PostgreSQL and the usual success (no hash to upgrade, no pair to clear): `RECORD_LOGIN` in `one_statement`."""
+        """PostgreSQL and the usual success (no hash to upgrade, no pair to clear): `RECORD_LOGIN` in `Database.statement()`."""
         return not self.services.database.is_sqlite and verified.new_hash is None and not verified.pair_counted
 
     def record(self, session: Session, verified: VerifiedLogin) -> None:
@@ -165,9 +163,6 @@ class PasswordLogin:
                 audit.record(session, **event)
 
 
-def one_statement(database: Database) -> AbstractContextManager[Connection]:
-    """See `Database.statement` (kept as a name here for the grant and the tests)."""
-    return database.statement()
 
 
 def unlock_account(services: Services, username: str, *, actor: str) -> int:

@@ -75,7 +75,7 @@ def _warm_credentials(services: Services, form: Form, authorization: str | None)
 def _introspect(services: Services, form: Form, authorization: str | None, inline: bool,
                 credentials: Credentials | None = None) -> dict[str, Any]:
     if not inline:
-        services.keys.load_ahead()  # keep the event-loop path warm
+        services.keys.warm(ahead=1.0)  # keep the event-loop path warm
     client = authenticate_client(services.oauth2.clients, form, authorization, credentials=credentials)
     if not client.client.is_confidential:
         raise InvalidClient("Introspection needs a confidential client.")  # RFC 7662 §2.1

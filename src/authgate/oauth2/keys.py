@@ -163,17 +163,9 @@ class KeyStore:
         """Whether `kid` is a published key in the cache (no I/O, unlike `public_key`)."""
         return kid in self._public
 
-    def load_ahead(self, margin: float = 1.0) -> None:
-        """From a worker thread: reload now if the cache expires within `margin` seconds, so that
-        event-loop fast paths keep finding it loaded."""
-        if not self.is_loaded(margin):
-            with self._lock:
-                if not self.is_loaded(margin):
-                    self._loaded_at = 0.0
-            self._refresh()
-
     def warm(self, ahead: float = 2.0) -> None:
-        """Reload `ahead` seconds before the cache expires, so `is_loaded` stays true (the warmer calls this)."""
+        """Reload `ahead` seconds before the cache expires, so `is_loaded` stays true: the warmer calls this,
+        and worker threads too, for a server whose warmer is not running."""
         if time.monotonic() - self._loaded_at >= CACHE_SECONDS - ahead:
             with self._lock:
                 if time.monotonic() - self._loaded_at >= CACHE_SECONDS - ahead:

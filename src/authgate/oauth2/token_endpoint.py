@@ -67,7 +67,7 @@ def _inline_credentials(services: Services, form: Form, authorization: str | Non
 
 def _token(services: Services, form: Form, authorization: str | None, ip: str, seen: list[tuple[str, ...]],
            credentials: Credentials | None = None) -> TokenResponse:
-    services.keys.load_ahead()  # keep the keys loaded for the event-loop fast path
+    services.keys.warm(ahead=1.0)  # keep the keys loaded for the event-loop fast path
     client = authenticate_client(services.oauth2.clients, form, authorization, credentials=credentials)
     seen.append(client.client.web_origins)  # CORS for this client's origins, on errors too
     return exchange(services, client, form, ip)

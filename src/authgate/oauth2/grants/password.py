@@ -25,7 +25,7 @@ from sqlalchemy import ARRAY, Select, String, Table, bindparam, func, insert, se
 
 from authgate.access import holdings
 from authgate.access.holdings import user_permissions
-from authgate.accounts.login import RECORD_LOGIN, LoginFailed, LoginThrottled, PasswordLogin, VerifiedLogin, one_statement
+from authgate.accounts.login import RECORD_LOGIN, LoginFailed, LoginThrottled, PasswordLogin, VerifiedLogin
 from authgate.clock import utcnow
 from authgate.oauth2 import scopes
 from authgate.oauth2.errors import InvalidGrant, SlowDown, UnauthorizedClient
@@ -97,7 +97,7 @@ def _in_one_statement(
         values |= {"oidc_scopes": list(requested.oidc), "every_permission": requested.permissions is None,
                    "requested_permissions": list(requested.permissions or ())}
         statement = _LOGIN_GRANTED_WITH_REFRESH_TOKEN
-    with one_statement(services.database) as connection:
+    with services.database.statement() as connection:
         held = connection.execute(statement, values).scalar_one()
     return sorted(held), refresh_token
 
