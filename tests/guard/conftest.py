@@ -9,10 +9,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from guard_apps import build_fastapi_app, build_flask_app
-from guard_testkit import AUDIENCE, TestIssuer, TestKey, new_key
+from guard_testkit import AUDIENCE
 
 from authgate.guard import Guard
 from authgate.guard.flask import FlaskGuard
+from authgate.testing import TestIssuer, TestKey, new_key
+
+# The coffee shop's API and SPA, whose tokens these tests mint.
+ISSUER_DEFAULTS: dict[str, Any] = {"audience": AUDIENCE, "subject": "user-abe", "client_id": "coffee-spa"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +37,7 @@ def keys() -> Keys:
 
 @pytest.fixture(scope="session")
 def issuer(keys: Keys) -> Iterator[TestIssuer]:
-    server = TestIssuer([keys.es, keys.rs, keys.ed])
+    server = TestIssuer([keys.es, keys.rs, keys.ed], **ISSUER_DEFAULTS)
     yield server
     server.stop()
 
@@ -44,7 +48,7 @@ def make_issuer() -> Iterator[Callable[[list[TestKey]], TestIssuer]]:
     started: list[TestIssuer] = []
 
     def make(keys: list[TestKey]) -> TestIssuer:
-        started.append(TestIssuer(keys))
+        started.append(TestIssuer(keys, **ISSUER_DEFAULTS))
         return started[-1]
 
     yield make
