@@ -1,5 +1,6 @@
 """A resource server installs and imports the guard without the server's
-dependencies (SPEC part 5): checked in this venv, and in a throwaway venv
+dependencies (SPEC part 5), nor Django, nor pytest (authgate.testing included):
+checked in this venv, and in a throwaway venv
 holding only PyJWT, cryptography, httpx and their own dependencies."""
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 SERVER_MODULES = ("sqlalchemy", "starlette", "fastapi", "flask", "pydantic", "uvicorn", "alembic",
-                  "jinja2", "argon2", "authgate.storage", "authgate.settings")
+                  "jinja2", "argon2", "authgate.storage", "authgate.settings",
+                  "django", "rest_framework", "asgiref", "pytest")
 BASE_PACKAGES = ("PyJWT", "cryptography", "cffi", "pycparser", "httpx", "httpcore", "h11", "anyio",
                  "idna", "certifi", "typing_extensions")
 
@@ -26,8 +28,9 @@ SMOKE = textwrap.dedent("""
     from cryptography.hazmat.primitives.asymmetric import ec
     import authgate.guard, authgate.guard.asgi, authgate.guard.wsgi
     from authgate.guard import Guard, Requirement, InsufficientPermission
+    from authgate.testing import TestIssuer
 
-    for name in ("flask", "fastapi", "starlette", "sqlalchemy", "pydantic"):
+    for name in ("flask", "fastapi", "starlette", "sqlalchemy", "pydantic", "django", "pytest"):
         assert importlib.util.find_spec(name) is None, name + " should not be installed here"
 
     key = ec.generate_private_key(ec.SECP256R1())  # TEST-ONLY key
@@ -55,13 +58,18 @@ SMOKE = textwrap.dedent("""
         raise SystemExit("permission not enforced")
     except InsufficientPermission:
         pass
+
+    # authgate.testing, the users' test kit, needs nothing more than the guard.
+    with TestIssuer(audience="api") as kit:
+        assert Guard(issuer=kit.url, audience="api").verify(kit.token("x")).permissions == {"x"}
     print("guard ok")
 """)
 
 
 def test_guard_imports_nothing_of_the_server() -> None:
     probe = (
-        "import sys; import authgate.guard, authgate.guard.asgi, authgate.guard.wsgi; "
+        "import sys; import authgate.guard, authgate.guard.asgi, authgate.guard.wsgi, "
+        "authgate.testing; "
         f"loaded = [m for m in {SERVER_MODULES!r} if m in sys.modules]; "
         "assert not loaded, loaded"
     )
