@@ -233,3 +233,14 @@ def test_a_bad_setting_is_improperly_configured(configured: Any, message: str) -
     with override_settings(AUTHGATE_GUARD=configured), pytest.raises(ImproperlyConfigured,
                                                                       match=message):
         settings_guard.get()
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync-view", "async-view"])
+def test_an_issuer_never_reached_is_503_not_a_crash(authgate_issuer_factory: Any,
+                                                    asynchronous: bool) -> None:
+    issuer = authgate_issuer_factory()
+    issuer.down = True
+    with override_settings(ROOT_URLCONF=__name__, AUTHGATE_GUARD=guard_settings(issuer)):
+        view = "/async-detail" if asynchronous else "/drinks-detail"
+        status, _, body = get(view, issuer.token("get:drinks-detail"), asynchronous=asynchronous)
+    assert (status, body["error"]) == (503, "temporarily_unavailable")
