@@ -29,13 +29,17 @@ def guard_of() -> Iterator[Callable[..., Guard]]:
         guard.close()
 
 
-def test_the_session_issuer_publishes_discovery_and_keys(authgate_issuer: TestIssuer) -> None:
+def test_the_session_issuer_publishes_discovery_and_keys(
+    authgate_issuer: TestIssuer, pytestconfig: pytest.Config
+) -> None:
     document = httpx.get(authgate_issuer.url + "/.well-known/openid-configuration").json()
     assert document["issuer"] == authgate_issuer.url
     keys = httpx.get(document["jwks_uri"]).json()["keys"]
     assert [key["kid"] for key in keys] == [authgate_issuer.signing_key.kid]
     assert "d" not in keys[0], "only the public half is published"
-    assert authgate_issuer.audience == DEFAULT_AUDIENCE
+    # pyproject's authgate_audience ini option sets the session issuer's audience.
+    assert authgate_issuer.audience == "https://coffee.example/api" != DEFAULT_AUDIENCE
+    assert pytestconfig.getini("authgate_audience") == authgate_issuer.audience
 
 
 def test_a_token_carries_the_permissions_and_claims_asked_for(
