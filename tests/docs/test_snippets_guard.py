@@ -113,3 +113,12 @@ def test_the_test_kit_snippet_passes_in_a_project_of_its_own(tmp_path: Path) -> 
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
     assert "7 passed" in result.stdout
+
+
+def test_django_test_snippet(snippet_settings: None, issuer: TestIssuer) -> None:
+    tests = load_snippet("django_test_with_kit")
+    with override_settings(ROOT_URLCONF=load_snippet("django_views").__name__):
+        tests.test_baristas_read_recipes(issuer)
+        tests.test_expired_tokens_are_refused(issuer)
+    with override_settings(ROOT_URLCONF="django_project"), pytest.raises(AssertionError):
+        tests.test_baristas_read_recipes(issuer)  # no such view there: its assertion bites
