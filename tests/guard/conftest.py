@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from guard_apps import build_fastapi_app, build_flask_app
-from guard_testkit import AUDIENCE
+from guard_testkit import AUDIENCE, DEMO_PASSWORDS
 
 from authgate.guard import Guard
 from authgate.guard.flask import FlaskGuard
@@ -87,6 +88,19 @@ def flask_client(shared_guard: FlaskGuard) -> Any:
 def fastapi_client(shared_guard: FlaskGuard) -> Iterator[TestClient]:
     with TestClient(build_fastapi_app(shared_guard)) as client:
         yield client
+
+
+@pytest.fixture
+def authgate_server(live_server: Any) -> Any:
+    """A real authgate issuer (live, on a real database) holding the demo realm."""
+    from authgate.provisioning import apply_realm, load_realm_file
+
+    realm_file = Path(__file__).resolve().parents[2] / "src/authgate/demo/realm.yaml"
+    with live_server.services.realm(actor="test") as realm:
+        apply_realm(realm, load_realm_file(realm_file))
+        for username, password in DEMO_PASSWORDS.items():
+            realm.users.set_password(username, password)
+    return live_server
 
 
 @pytest.fixture(params=["flask", "fastapi"])

@@ -1,5 +1,6 @@
 """Helpers of the guard's own tests, on top of the public ``authgate.testing`` kit:
-hand-built JWS for the attack tables, and calls through Flask/FastAPI test clients.
+hand-built JWS for the attack tables, calls through Flask/FastAPI test clients,
+and tokens from a real authgate server.
 """
 
 from __future__ import annotations
@@ -9,9 +10,25 @@ import json
 import re
 from typing import Any
 
+import httpx
+
 from authgate.testing import TestKey
 
 AUDIENCE = "https://coffee.example/api"
+# TEST FIXTURE ONLY: passwords the authgate_server fixture sets for the demo realm's users.
+DEMO_PASSWORDS = {"barista": "test-fixture barista passphrase",
+                  "manager": "test-fixture manager passphrase"}
+
+
+def password_token(server: Any, username: str) -> str:
+    """An access token for a demo user, from authgate's password grant (coffee-pos)."""
+    response = httpx.post(server.url + "/oauth/token", data={
+        "grant_type": "password", "client_id": "coffee-pos", "username": username,
+        "password": DEMO_PASSWORDS[username],
+    })
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
 
 
 def b64url(data: bytes) -> str:

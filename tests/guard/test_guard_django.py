@@ -15,7 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, JsonResponse
 from django.test import AsyncClient, Client, override_settings
 from django.urls import path
-from guard_testkit import parse_challenge
+from guard_testkit import parse_challenge, password_token
 
 from authgate.guard import Claims
 from authgate.guard.django import GuardMiddleware, requires_auth, settings_guard
@@ -244,3 +244,26 @@ def test_an_issuer_never_reached_is_503_not_a_crash(authgate_issuer_factory: Any
         view = "/async-detail" if asynchronous else "/drinks-detail"
         status, _, body = get(view, issuer.token("get:drinks-detail"), asynchronous=asynchronous)
     assert (status, body["error"]) == (503, "temporarily_unavailable")
+
+
+def test_tokens_from_a_real_authgate_issuer(authgate_server: Any) -> None:
+    """authgate issues (password grant, demo realm); Django verifies, keys by discovery."""
+    configured = {"ISSUER": authgate_server.url, "AUDIENCE": "https://coffee.example/api",
+                  "REQUIRED_TYP": "at+jwt"}
+    barista, manager = password_token(authgate_server, "barista"), password_token(authgate_server,
+                                                                                  "manager")
+    with override_settings(ROOT_URLCONF=__name__, AUTHGATE_GUARD=configured,
+                           MIDDLEWARE=[MIDDLEWARE]):
+        status, _, body = get("/drinks-detail", barista)
+        assert status == 200 and "get:drinks-detail" in body["granted"]
+        status, challenge, _ = get("/drinks/1/admin", barista)
+        assert status == 403 and challenge is not None
+        assert challenge["error"] == "insufficient_scope"
+        assert get("/drinks/1/admin", manager)[0] == 200
+        assert get("/async-detail", manager, asynchronous=True)[0] == 200
+        plain = get("/plain", manager)[2]
+        assert plain["sub"] and plain["sub"] != body["sub"], "the manager, not the barista"
+        assert "delete:drinks" in plain["granted"]
+        tampered = barista[:-4] + ("AAAA" if not barista.endswith("AAAA") else "BBBB")
+        status, challenge, _ = get("/drinks-detail", tampered)
+        assert status == 401 and challenge is not None and challenge["error"] == "invalid_token"

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from django.test import Client, override_settings
 from django.urls import path
-from guard_testkit import parse_challenge
+from guard_testkit import parse_challenge, password_token
 
 from authgate.testing import TestIssuer
 from django_project import configure
@@ -203,3 +203,20 @@ def test_an_issuer_never_reached_is_503_not_a_crash(authgate_issuer_factory: Any
     with override_settings(ROOT_URLCONF=__name__, AUTHGATE_GUARD=configured):
         status, _, body = call("post", "/drinks", issuer.token("post:drinks"))
     assert (status, body["error"]) == (503, "temporarily_unavailable")
+
+
+def test_tokens_from_a_real_authgate_issuer(authgate_server: Any) -> None:
+    """authgate issues (password grant, demo realm); DRF verifies, keys by discovery."""
+    configured = {"ISSUER": authgate_server.url, "AUDIENCE": "https://coffee.example/api",
+                  "REQUIRED_TYP": "at+jwt"}
+    barista, manager = password_token(authgate_server, "barista"), password_token(authgate_server,
+                                                                                  "manager")
+    with override_settings(ROOT_URLCONF=__name__, AUTHGATE_GUARD=configured):
+        status, challenge, body = call("post", "/drinks", barista)
+        assert (status, body["error"]) == (403, "insufficient_scope")
+        assert challenge is not None and challenge["scope"] == "post:drinks"
+        status, _, body = call("post", "/drinks", manager)
+        assert (status, body["created"]) == (201, "latte")
+        assert body["user"] == body["sub"] and "post:drinks" in body["granted"]
+        assert call("delete", "/drinks/1", manager)[0] == 200
+        assert call("delete", "/drinks/1", barista)[0] == 403
