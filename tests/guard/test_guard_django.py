@@ -178,6 +178,15 @@ def test_an_async_view_is_protected_the_same_way(project: TestIssuer, asynchrono
     assert inspect.iscoroutinefunction(async_detail)
 
 
+def test_bearer_protected_views_need_no_csrf_token(project: TestIssuer) -> None:
+    client = Client(enforce_csrf_checks=True)
+    with override_settings(MIDDLEWARE=["django.middleware.csrf.CsrfViewMiddleware"]):
+        allowed = client.post("/drinks-detail", headers=project.auth_headers("get:drinks-detail"))
+        assert allowed.status_code == 200
+        assert client.post("/drinks-detail").status_code == 401, "still no way in without a token"
+        assert client.post("/plain").status_code == 403, "unprotected views keep CSRF checks"
+
+
 def test_the_view_keeps_its_signature_without_the_claims() -> None:
     assert list(inspect.signature(drink_admin).parameters) == ["request", "drink_id"]
     assert drink_admin.__name__ == "drink_admin"
