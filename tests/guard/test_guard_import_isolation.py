@@ -20,12 +20,10 @@ SERVER_MODULES = ("sqlalchemy", "starlette", "fastapi", "flask", "pydantic", "uv
 BASE_PACKAGES = ("PyJWT", "cryptography", "cffi", "pycparser", "httpx", "httpcore", "h11", "anyio",
                  "idna", "certifi", "typing_extensions")
 
-# Runs in the throwaway venv: verify a real token from a JWKS served over HTTP.
+# Runs in the throwaway venv: authgate.testing's issuer (itself needing only the
+# guard's dependencies) serves its JWKS over HTTP; the guard verifies its token.
 SMOKE = textwrap.dedent("""
-    import json, sys, threading, time, importlib.util
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    import jwt
-    from cryptography.hazmat.primitives.asymmetric import ec
+    import importlib.util
     import authgate.guard, authgate.guard.asgi, authgate.guard.wsgi
     from authgate.guard import Guard, Requirement, InsufficientPermission
     from authgate.testing import TestIssuer
@@ -33,35 +31,15 @@ SMOKE = textwrap.dedent("""
     for name in ("flask", "fastapi", "starlette", "sqlalchemy", "pydantic", "django", "pytest"):
         assert importlib.util.find_spec(name) is None, name + " should not be installed here"
 
-    key = ec.generate_private_key(ec.SECP256R1())  # TEST-ONLY key
-    jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())), "kid": "k", "alg": "ES256"}
-
-    class Issuer(BaseHTTPRequestHandler):
-        def do_GET(self):
-            doc = ({"issuer": url, "jwks_uri": url + "/jwks"} if "well-known" in self.path
-                   else {"keys": [jwk]})
-            body = json.dumps(doc).encode()
-            self.send_response(200); self.send_header("Content-Length", str(len(body)))
-            self.end_headers(); self.wfile.write(body)
-        def log_message(self, *args): pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Issuer)
-    url = "http://127.0.0.1:%d" % server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    now = int(time.time())
-    token = jwt.encode({"iss": url, "aud": "api", "exp": now + 60, "iat": now, "sub": "abe",
-                        "permissions": ["get:drinks"]}, key, "ES256", headers={"kid": "k"})
-    guard = Guard(issuer=url, audience="api")
-    assert guard.authorize("Bearer " + token, Requirement.of("get:drinks")).sub == "abe"
-    try:
-        guard.authorize("Bearer " + token, Requirement.of("post:drinks"))
-        raise SystemExit("permission not enforced")
-    except InsufficientPermission:
-        pass
-
-    # authgate.testing, the users' test kit, needs nothing more than the guard.
-    with TestIssuer(audience="api") as kit:
-        assert Guard(issuer=kit.url, audience="api").verify(kit.token("x")).permissions == {"x"}
+    with TestIssuer(audience="api", subject="abe") as issuer:
+        token = issuer.token("get:drinks")
+        guard = Guard(issuer=issuer.url, audience="api")
+        assert guard.authorize("Bearer " + token, Requirement.of("get:drinks")).sub == "abe"
+        try:
+            guard.authorize("Bearer " + token, Requirement.of("post:drinks"))
+            raise SystemExit("permission not enforced")
+        except InsufficientPermission:
+            pass
     print("guard ok")
 """)
 
