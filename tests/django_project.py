@@ -28,6 +28,7 @@ def configure() -> None:
         ROOT_URLCONF="django_project",
         DATABASES={},
         USE_TZ=True,
+        LOGGING_CONFIG=None,  # leave the test process's logging as the other tests set it
         REST_FRAMEWORK={
             "DEFAULT_AUTHENTICATION_CLASSES": ["authgate.guard.drf.GuardAuthentication"],
             "UNAUTHENTICATED_USER": None,
