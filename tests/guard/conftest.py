@@ -4,15 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from guard_apps import build_fastapi_app, build_flask_app
-from guard_testkit import AUDIENCE, TestIssuer, TestKey, new_key
+from guard_testkit import AUDIENCE, DEMO_PASSWORDS
 
 from authgate.guard import Guard
 from authgate.guard.flask import FlaskGuard
+from authgate.testing import TestIssuer, TestKey, new_key
+
+# The coffee shop's API and SPA, whose tokens these tests mint.
+ISSUER_DEFAULTS: dict[str, Any] = {"audience": AUDIENCE, "subject": "user-abe", "client_id": "coffee-spa"}
 
 
 @dataclass(frozen=True)
@@ -33,7 +38,7 @@ def keys() -> Keys:
 
 @pytest.fixture(scope="session")
 def issuer(keys: Keys) -> Iterator[TestIssuer]:
-    server = TestIssuer([keys.es, keys.rs, keys.ed])
+    server = TestIssuer([keys.es, keys.rs, keys.ed], **ISSUER_DEFAULTS)
     yield server
     server.stop()
 
@@ -44,7 +49,7 @@ def make_issuer() -> Iterator[Callable[[list[TestKey]], TestIssuer]]:
     started: list[TestIssuer] = []
 
     def make(keys: list[TestKey]) -> TestIssuer:
-        started.append(TestIssuer(keys))
+        started.append(TestIssuer(keys, **ISSUER_DEFAULTS))
         return started[-1]
 
     yield make
@@ -83,6 +88,19 @@ def flask_client(shared_guard: FlaskGuard) -> Any:
 def fastapi_client(shared_guard: FlaskGuard) -> Iterator[TestClient]:
     with TestClient(build_fastapi_app(shared_guard)) as client:
         yield client
+
+
+@pytest.fixture
+def authgate_server(live_server: Any) -> Any:
+    """A real authgate issuer (live, on a real database) holding the demo realm."""
+    from authgate.provisioning import apply_realm, load_realm_file
+
+    realm_file = Path(__file__).resolve().parents[2] / "src/authgate/demo/realm.yaml"
+    with live_server.services.realm(actor="test") as realm:
+        apply_realm(realm, load_realm_file(realm_file))
+        for username, password in DEMO_PASSWORDS.items():
+            realm.users.set_password(username, password)
+    return live_server
 
 
 @pytest.fixture(params=["flask", "fastapi"])

@@ -1,7 +1,6 @@
-"""Test-only issuer, keys and token forging for the guard tests.
-
-Every key here is generated per test session and exists only in memory:
-TEST KEYS, NEVER USE OUTSIDE TESTS.
+"""Helpers of the guard's own tests, on top of the public ``authgate.testing`` kit:
+hand-built JWS for the attack tables, calls through Flask/FastAPI test clients,
+and tokens from a real authgate server.
 """
 
 from __future__ import annotations
@@ -9,70 +8,31 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
-import time
-import uuid
-from collections import Counter
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
-from jwt.algorithms import get_default_algorithms
+import httpx
+
+from authgate.testing import TestKey
 
 AUDIENCE = "https://coffee.example/api"
-ALGORITHMS = get_default_algorithms()
+# TEST FIXTURE ONLY: passwords the authgate_server fixture sets for the demo realm's users.
+DEMO_PASSWORDS = {"barista": "test-fixture barista passphrase",
+                  "manager": "test-fixture manager passphrase"}
+
+
+def password_token(server: Any, username: str) -> str:
+    """An access token for a demo user, from authgate's password grant (coffee-pos)."""
+    response = httpx.post(server.url + "/oauth/token", data={
+        "grant_type": "password", "client_id": "coffee-pos", "username": username,
+        "password": DEMO_PASSWORDS[username],
+    })
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
 
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-class FakeClock:
-    """A clock the test moves by hand, used as both wall and monotonic clock."""
-
-    def __init__(self, start: float | None = None) -> None:
-        self.now = time.time() if start is None else start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
-@dataclass(frozen=True)
-class TestKey:
-    """A TEST-ONLY signing key and the public JWK an issuer publishes for it."""
-
-    __test__ = False  # not a pytest test class
-
-    kid: str
-    alg: str
-    private: Any
-
-    @property
-    def public(self) -> Any:
-        return self.private.public_key()
-
-    @property
-    def jwk(self) -> dict[str, Any]:
-        data = json.loads(ALGORITHMS[self.alg].to_jwk(self.public))
-        return {**data, "kid": self.kid, "alg": self.alg, "use": "sig"}
-
-    def sign(self, signing_input: bytes) -> bytes:
-        return ALGORITHMS[self.alg].sign(signing_input, self.private)
-
-
-def new_key(alg: str, kid: str | None = None) -> TestKey:
-    if alg.startswith("ES"):
-        private: Any = ec.generate_private_key(ec.SECP256R1())
-    elif alg.startswith(("RS", "PS")):
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    else:
-        private = ed25519.Ed25519PrivateKey.generate()
-    return TestKey(kid=kid or f"{alg.lower()}-{uuid.uuid4().hex[:8]}", alg=alg, private=private)
 
 
 def forge(header: dict[str, Any] | bytes, payload: dict[str, Any] | bytes, *,
@@ -84,81 +44,6 @@ def forge(header: dict[str, Any] | bytes, payload: dict[str, Any] | bytes, *,
     if signature is None:
         signature = key.sign(signing_input.encode()) if key is not None else b""
     return f"{signing_input}.{b64url(signature)}"
-
-
-class TestIssuer:
-    """A tiny OIDC issuer on 127.0.0.1: discovery, a JWKS, and a request counter."""
-
-    __test__ = False
-
-    def __init__(self, keys: list[TestKey]) -> None:
-        self.keys = list(keys)
-        #: Raw JWKS entries served after the keys, for malformed-key tests.
-        self.extra_jwks: list[Any] = []
-        self.down = False
-        #: Seconds each response is held back, to keep fetches in flight.
-        self.delay = 0.0
-        self.hits: Counter[str] = Counter()
-        self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        issuer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with issuer._lock:
-                    issuer.hits[self.path] += 1
-                time.sleep(issuer.delay)
-                if issuer.down:
-                    self._send(503, {"error": "temporarily_unavailable"})
-                elif self.path == "/.well-known/openid-configuration":
-                    self._send(200, {"issuer": issuer.url, "jwks_uri": issuer.url + "/jwks"})
-                elif self.path == "/jwks":
-                    self._send(200, {"keys": [key.jwk for key in issuer.keys] + issuer.extra_jwks})
-                else:
-                    self._send(404, {"error": "not_found"})
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        return Handler
-
-    @property
-    def jwks_fetches(self) -> int:
-        return self.hits["/jwks"]
-
-    def claims(self, **overrides: Any) -> dict[str, Any]:
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": self.url, "aud": AUDIENCE, "sub": "user-abe", "client_id": "coffee-spa",
-            "iat": now, "exp": now + 300, "jti": uuid.uuid4().hex, "permissions": [],
-        }
-        claims.update(overrides)
-        return {name: value for name, value in claims.items() if value is not None}
-
-    def mint(self, key: TestKey | None = None, *, headers: dict[str, Any] | None = None,
-             **claims: Any) -> str:
-        """A token as this issuer would sign it; claim=None drops that claim."""
-        key = key or self.keys[0]
-        header = {"kid": key.kid, "typ": "at+jwt", **(headers or {})}
-        return jwt.encode(self.claims(**claims), key.private, algorithm=key.alg, headers=header)
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
 
 def call(client: Any, path: str, token: str | None = None,

@@ -13,10 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
-from guard_testkit import AUDIENCE, TestIssuer
+from guard_testkit import AUDIENCE
 from werkzeug.serving import make_server
 
 from authgate.guard.flask import FlaskGuard
+from authgate.testing import TestIssuer
 
 API_FILE = Path(__file__).resolve().parents[2] / "examples" / "coffee_shop" / "api.py"
 FRONTEND = "http://127.0.0.1:5000"
@@ -54,7 +55,7 @@ def api(issuer: TestIssuer) -> Iterator[httpx.Client]:
 def auth(issuer: TestIssuer, keys: Any, role: str | None) -> dict[str, str]:
     if role is None:
         return {}
-    return {"Authorization": "Bearer " + issuer.mint(keys.rs, sub=f"user-{role}", permissions=ROLES[role])}
+    return {"Authorization": "Bearer " + issuer.token(key=keys.rs, sub=f"user-{role}", permissions=ROLES[role])}
 
 
 # (method, path, body) -> status for: nobody, barista, manager

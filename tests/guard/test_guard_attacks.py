@@ -24,7 +24,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
 from cryptography.x509.oid import NameOID
-from guard_testkit import AUDIENCE, TestIssuer, b64url, call, forge
+from guard_testkit import AUDIENCE, b64url, call, forge
+
+from authgate.testing import TestIssuer
 
 # P-256 group order: ECDSA signatures need 0 < r, s < n (FIPS 186-4 §6.4).
 P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
@@ -65,13 +67,13 @@ def with_signature(token: str, signature: bytes) -> str:
 
 
 def tampered(iss: TestIssuer, k: Any) -> str:
-    head, _, sig = iss.mint(k.es, permissions=["get:drinks"]).split(".")
+    head, _, sig = iss.token(key=k.es, permissions=["get:drinks"]).split(".")
     evil = b64url(json.dumps(iss.claims(permissions=["delete:drinks"])).encode())
     return f"{head}.{evil}.{sig}"
 
 
 def der_signature(iss: TestIssuer, k: Any) -> str:
-    token = iss.mint(k.es)
+    token = iss.token(key=k.es)
     raw = base64.urlsafe_b64decode(token.rsplit(".", 1)[1] + "==")
     r, s = int.from_bytes(raw[:32], "big"), int.from_bytes(raw[32:], "big")
     from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
@@ -157,11 +159,11 @@ ATTACKS = [
            lambda i, k: forge(header(k.es, kid="es-1\r\nX-Evil: 1"), i.claims(), key=k.es),
            "malformed kid"),
     # Garbled encodings: PyJWT's parser refuses them, the guard answers 401.
-    attack("malformed-base64-header", lambda i, k: "!!!!." + i.mint().split(".", 1)[1], "malformed token"),
+    attack("malformed-base64-header", lambda i, k: "!!!!." + i.token().split(".", 1)[1], "malformed token"),
     attack("malformed-base64-payload",
-           lambda i, k: "{0}.@@@@.{2}".format(*i.mint().split(".")), "malformed token"),
-    attack("malformed-base64-signature", lambda i, k: i.mint().rsplit(".", 1)[0] + ".***", "malformed token"),
-    attack("two-segments-only", lambda i, k: i.mint().rsplit(".", 1)[0], "malformed token"),
+           lambda i, k: "{0}.@@@@.{2}".format(*i.token().split(".")), "malformed token"),
+    attack("malformed-base64-signature", lambda i, k: i.token().rsplit(".", 1)[0] + ".***", "malformed token"),
+    attack("two-segments-only", lambda i, k: i.token().rsplit(".", 1)[0], "malformed token"),
     attack("not-a-jwt-at-all", lambda i, k: "not-a-jwt", "malformed token"),
     attack("malformed-json-header", lambda i, k: forge(b"{not json", i.claims(), key=k.es),
            "malformed token"),
@@ -173,40 +175,40 @@ ATTACKS = [
            lambda i, k: forge(header(k.es), b"[]", key=k.es), "malformed payload"),
     # CVE-2022-21449 "psychic signatures": r or s zero or >= n must never verify.
     attack("psychic-signature r=s=0 (CVE-2022-21449)",
-           lambda i, k: with_signature(i.mint(k.es), rs_signature(0, 0)), "signature verification failed"),
+           lambda i, k: with_signature(i.token(key=k.es), rs_signature(0, 0)), "signature verification failed"),
     attack("ecdsa r=n s=n (CVE-2022-21449)",
-           lambda i, k: with_signature(i.mint(k.es), rs_signature(P256_ORDER, P256_ORDER)),
+           lambda i, k: with_signature(i.token(key=k.es), rs_signature(P256_ORDER, P256_ORDER)),
            "signature verification failed"),
-    attack("ecdsa r=0 s=1", lambda i, k: with_signature(i.mint(k.es), rs_signature(0, 1)),
+    attack("ecdsa r=0 s=1", lambda i, k: with_signature(i.token(key=k.es), rs_signature(0, 1)),
            "signature verification failed"),
     attack("ecdsa r>=n (2^256-1)",
-           lambda i, k: with_signature(i.mint(k.es), rs_signature(2**256 - 1, 1)),
+           lambda i, k: with_signature(i.token(key=k.es), rs_signature(2**256 - 1, 1)),
            "signature verification failed"),
     attack("ecdsa DER-encoded signature instead of raw r||s (RFC 7518 §3.4)", der_signature,
            "signature verification failed"),
     # Time and audience: RFC 7519 §4.1, RFC 9068 §4.
-    attack("expired", lambda i, k: i.mint(iat=NOW - 900, exp=NOW - 120), "expired"),
-    attack("nbf-in-future", lambda i, k: i.mint(nbf=NOW + 600), "not yet valid"),
-    attack("iat-in-future", lambda i, k: i.mint(iat=NOW + 600, exp=NOW + 900), "issued in the future"),
-    attack("exp-is-a-string", lambda i, k: i.mint(exp=str(NOW + 600)), "NumericDate"),
-    attack("exp-missing", lambda i, k: i.mint(exp=None), "missing exp"),
-    attack("wrong-iss", lambda i, k: i.mint(iss="https://evil.example"), "wrong issuer"),
-    attack("iss-with-trailing-slash", lambda i, k: i.mint(iss=i.url + "/"), "wrong issuer"),
-    attack("iss-missing", lambda i, k: i.mint(iss=None), "missing iss"),
-    attack("wrong-aud", lambda i, k: i.mint(aud="https://other.example/api"), "wrong audience"),
-    attack("wrong-aud-list", lambda i, k: i.mint(aud=["https://a.example", "https://b.example"]),
+    attack("expired", lambda i, k: i.token(iat=NOW - 900, exp=NOW - 120), "expired"),
+    attack("nbf-in-future", lambda i, k: i.token(nbf=NOW + 600), "not yet valid"),
+    attack("iat-in-future", lambda i, k: i.token(iat=NOW + 600, exp=NOW + 900), "issued in the future"),
+    attack("exp-is-a-string", lambda i, k: i.token(exp=str(NOW + 600)), "NumericDate"),
+    attack("exp-missing", lambda i, k: i.token(exp=None), "missing exp"),
+    attack("wrong-iss", lambda i, k: i.token(iss="https://evil.example"), "wrong issuer"),
+    attack("iss-with-trailing-slash", lambda i, k: i.token(iss=i.url + "/"), "wrong issuer"),
+    attack("iss-missing", lambda i, k: i.token(iss=None), "missing iss"),
+    attack("wrong-aud", lambda i, k: i.token(aud="https://other.example/api"), "wrong audience"),
+    attack("wrong-aud-list", lambda i, k: i.token(aud=["https://a.example", "https://b.example"]),
            "wrong audience"),
-    attack("aud-missing", lambda i, k: i.mint(aud=None), "missing aud"),
-    attack("typ-JWT-when-at+jwt-required (RFC 9068 §4)", lambda i, k: i.mint(headers={"typ": "JWT"}),
+    attack("aud-missing", lambda i, k: i.token(aud=None), "missing aud"),
+    attack("typ-JWT-when-at+jwt-required (RFC 9068 §4)", lambda i, k: i.token(headers={"typ": "JWT"}),
            "typ"),
     attack("typ-missing-when-required (RFC 9068 §4)",
            lambda i, k: forge({"alg": "ES256", "kid": k.es.kid}, i.claims(), key=k.es), "typ"),
-    attack("oversized-token-9KiB", lambda i, k: i.mint(padding="x" * 9000), "too large"),
-    attack("signed-by-key-not-in-JWKS", lambda i, k: i.mint(k.rogue), "no matching signing key"),
+    attack("oversized-token-9KiB", lambda i, k: i.token(padding="x" * 9000), "too large"),
+    attack("signed-by-key-not-in-JWKS", lambda i, k: i.token(key=k.rogue), "no matching signing key"),
     attack("real-kid-but-signed-by-another-key",
            lambda i, k: forge(header(k.es), i.claims(), key=k.rogue), "signature verification failed"),
     attack("tampered-payload-permissions-elevated", tampered, "signature verification failed"),
-    attack("permissions-claim-not-an-array", lambda i, k: i.mint(permissions="delete:drinks"),
+    attack("permissions-claim-not-an-array", lambda i, k: i.token(permissions="delete:drinks"),
            "permissions claim"),
 ]
 
@@ -217,7 +219,7 @@ def test_attack_is_refused_with_401_invalid_token(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     token = build(issuer, keys)
-    call(client, "/me", issuer.mint(keys.es))  # keys are loaded; what follows is the attack alone
+    call(client, "/me", issuer.token(key=keys.es))  # keys are loaded; what follows is the attack alone
     caplog.clear()
     with caplog.at_level(logging.INFO, logger="authgate.guard"):
         status, challenge, body = call(client, "/drinks-detail", token)
@@ -236,6 +238,6 @@ def test_attack_is_refused_with_401_invalid_token(
 def test_the_same_routes_accept_a_genuine_token(issuer: TestIssuer, keys: Any, client: Any) -> None:
     """The control case: without this, every attack above could pass by refusing everything."""
     for key in (keys.es, keys.rs, keys.ed):
-        status, _, body = call(client, "/drinks-detail", issuer.mint(key, permissions=["get:drinks-detail"]))
+        status, _, body = call(client, "/drinks-detail", issuer.token(key=key, permissions=["get:drinks-detail"]))
         assert status == 200, body
         assert body["granted"] == ["get:drinks-detail"]

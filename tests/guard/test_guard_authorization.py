@@ -7,7 +7,7 @@ import inspect
 from typing import Any
 
 import pytest
-from guard_testkit import AUDIENCE, TestIssuer, call
+from guard_testkit import AUDIENCE, call
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -17,12 +17,13 @@ from starlette.testclient import TestClient
 from authgate.guard import Claims, Guard
 from authgate.guard.asgi import GuardMiddleware
 from authgate.guard.flask import FlaskGuard
+from authgate.testing import TestIssuer
 
 BARISTA = ["get:drinks", "get:drinks-detail"]
 
 
 def test_valid_token_reaches_the_view_with_its_claims(issuer: TestIssuer, keys: Any, client: Any) -> None:
-    token = issuer.mint(keys.es, sub="user-abe", client_id="coffee-spa", permissions=BARISTA)
+    token = issuer.token(key=keys.es, sub="user-abe", client_id="coffee-spa", permissions=BARISTA)
     status, challenge, body = call(client, "/drinks-detail", token)
     assert (status, challenge) == (200, None)
     assert body == {"sub": "user-abe", "client_id": "coffee-spa", "granted": sorted(BARISTA)}
@@ -31,7 +32,7 @@ def test_valid_token_reaches_the_view_with_its_claims(issuer: TestIssuer, keys: 
 def test_missing_permission_is_403_insufficient_scope_naming_it(
     issuer: TestIssuer, keys: Any, client: Any
 ) -> None:
-    status, challenge, body = call(client, "/drinks-detail", issuer.mint(keys.es, permissions=["get:drinks"]))
+    status, challenge, body = call(client, "/drinks-detail", issuer.token(key=keys.es, permissions=["get:drinks"]))
     assert status == 403
     assert challenge is not None
     assert challenge["error"] == "insufficient_scope"  # RFC 6750 §3.1
@@ -47,7 +48,7 @@ def test_missing_permission_is_403_insufficient_scope_naming_it(
 ])
 def test_all_of_needs_every_permission(issuer: TestIssuer, keys: Any, client: Any,
                                        granted: list[str], status: int) -> None:
-    code, challenge, body = call(client, "/drinks/7/all", issuer.mint(keys.es, permissions=granted))
+    code, challenge, body = call(client, "/drinks/7/all", issuer.token(key=keys.es, permissions=granted))
     assert code == status
     if status == 200:
         assert body["drink_id"] == 7  # route arguments still reach the view
@@ -63,7 +64,7 @@ def test_all_of_needs_every_permission(issuer: TestIssuer, keys: Any, client: An
 ])
 def test_any_of_needs_one_permission(issuer: TestIssuer, keys: Any, client: Any,
                                      granted: list[str], status: int) -> None:
-    code, challenge, _ = call(client, "/any", issuer.mint(keys.es, permissions=granted))
+    code, challenge, _ = call(client, "/any", issuer.token(key=keys.es, permissions=granted))
     assert code == status
     if status == 403:
         assert challenge is not None and challenge["error"] == "insufficient_scope"
@@ -71,9 +72,9 @@ def test_any_of_needs_one_permission(issuer: TestIssuer, keys: Any, client: Any,
 
 
 def test_scope_claim_counts_as_permissions(issuer: TestIssuer, keys: Any, client: Any) -> None:
-    token = issuer.mint(keys.es, permissions=None, scope="openid get:drinks-detail")
+    token = issuer.token(key=keys.es, permissions=None, scope="openid get:drinks-detail")
     assert call(client, "/drinks-detail", token)[0] == 200
-    token = issuer.mint(keys.es, permissions=None, scp=["get:drinks-detail"])
+    token = issuer.token(key=keys.es, permissions=None, scp=["get:drinks-detail"])
     assert call(client, "/drinks-detail", token)[0] == 200
 
 
@@ -96,7 +97,7 @@ def test_malformed_authorization_header_is_400_invalid_request(client: Any, auth
 
 
 def test_bearer_scheme_is_case_insensitive(issuer: TestIssuer, keys: Any, client: Any) -> None:
-    status, _, _ = call(client, "/me", authorization="bEaReR " + issuer.mint(keys.es))
+    status, _, _ = call(client, "/me", authorization="bEaReR " + issuer.token(key=keys.es))
     assert status == 200
 
 
@@ -118,10 +119,10 @@ def _starlette_app(guard: Guard) -> Starlette:
 def test_decorator_on_sync_and_async_starlette_views(make_guard: Any, issuer: TestIssuer, keys: Any,
                                                      kind: str) -> None:
     client = TestClient(_starlette_app(make_guard(kind=Guard)))
-    ok = client.get(f"/{kind}", headers={"Authorization": "Bearer " + issuer.mint(keys.es, permissions=["get:drinks"])})
+    ok = client.get(f"/{kind}", headers={"Authorization": "Bearer " + issuer.token(key=keys.es, permissions=["get:drinks"])})
     assert ok.status_code == 200
     assert ok.json() == {"kind": kind, "sub": "user-abe", "path": f"/{kind}"}
-    denied = client.get(f"/{kind}", headers={"Authorization": "Bearer " + issuer.mint(keys.es)})
+    denied = client.get(f"/{kind}", headers={"Authorization": "Bearer " + issuer.token(key=keys.es)})
     assert denied.status_code == 403
     assert 'error="insufficient_scope"' in denied.headers["WWW-Authenticate"]
     anonymous = client.get(f"/{kind}")

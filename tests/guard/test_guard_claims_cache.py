@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from guard_testkit import FakeClock, TestIssuer
 from jwt.algorithms import ECAlgorithm
 
 from authgate.guard import Guard, InvalidToken
+from authgate.testing import FakeClock, TestIssuer
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_repeated_token_is_served_from_cache_without_crypto(
     make_guard: Any, issuer: TestIssuer, keys: Any, clock: FakeClock, signature_checks: list[bytes]
 ) -> None:
     guard: Guard = make_guard(kind=Guard, clock=clock)
-    token = issuer.mint(keys.es)
+    token = issuer.token(key=keys.es)
     first = guard.verify(token)
     for _ in range(50):
         assert guard.verify(token) is first
@@ -47,7 +47,7 @@ def test_cache_never_serves_a_token_past_its_exp(
     make_guard: Any, issuer: TestIssuer, keys: Any, clock: FakeClock, signature_checks: list[bytes]
 ) -> None:
     guard: Guard = make_guard(kind=Guard, clock=clock, leeway=0)
-    token = issuer.mint(keys.es, iat=int(clock.now), exp=int(clock.now) + 60)
+    token = issuer.token(key=keys.es, iat=int(clock.now), exp=int(clock.now) + 60)
     guard.verify(token)
     clock.advance(59)
     guard.verify(token)
@@ -62,7 +62,7 @@ def test_within_leeway_after_exp_the_token_is_verified_again_not_cached(
     make_guard: Any, issuer: TestIssuer, keys: Any, clock: FakeClock, signature_checks: list[bytes]
 ) -> None:
     guard: Guard = make_guard(kind=Guard, clock=clock, leeway=30)
-    token = issuer.mint(keys.es, iat=int(clock.now), exp=int(clock.now) + 60)
+    token = issuer.token(key=keys.es, iat=int(clock.now), exp=int(clock.now) + 60)
     guard.verify(token)
     clock.advance(70)  # past exp, within leeway
     guard.verify(token)
@@ -77,7 +77,7 @@ def test_cache_ttl_caps_long_lived_tokens(
     make_guard: Any, issuer: TestIssuer, keys: Any, clock: FakeClock, signature_checks: list[bytes]
 ) -> None:
     guard: Guard = make_guard(kind=Guard, clock=clock, claims_cache_ttl=120)
-    token = issuer.mint(keys.es, iat=int(clock.now), exp=int(clock.now) + 86400)
+    token = issuer.token(key=keys.es, iat=int(clock.now), exp=int(clock.now) + 86400)
     guard.verify(token)
     clock.advance(119)
     guard.verify(token)
@@ -91,7 +91,7 @@ def test_cache_is_bounded_and_evicts_least_recently_used(
     make_guard: Any, issuer: TestIssuer, keys: Any, clock: FakeClock, signature_checks: list[bytes]
 ) -> None:
     guard: Guard = make_guard(kind=Guard, clock=clock, claims_cache_size=3)
-    tokens = [issuer.mint(keys.es, jti=f"t{n}") for n in range(5)]
+    tokens = [issuer.token(key=keys.es, jti=f"t{n}") for n in range(5)]
     for token in tokens:
         guard.verify(token)
     assert len(guard.verifier.cache) == 3
@@ -103,7 +103,7 @@ def test_cache_is_bounded_and_evicts_least_recently_used(
 
 def test_cache_keys_are_digests_not_tokens(make_guard: Any, issuer: TestIssuer, keys: Any) -> None:
     guard: Guard = make_guard(kind=Guard)
-    token = issuer.mint(keys.es)
+    token = issuer.token(key=keys.es)
     guard.verify(token)
     stored = list(guard.verifier.cache._entries)
     assert stored and all(isinstance(key, bytes) and len(key) == 32 for key in stored)
@@ -114,7 +114,7 @@ def test_failed_tokens_are_not_cached(
     make_guard: Any, issuer: TestIssuer, keys: Any, signature_checks: list[bytes]
 ) -> None:
     guard: Guard = make_guard(kind=Guard)
-    token = issuer.mint(keys.es, aud="https://elsewhere.example")
+    token = issuer.token(key=keys.es, aud="https://elsewhere.example")
     for _ in range(3):
         with pytest.raises(InvalidToken, match="audience"):
             guard.verify(token)
@@ -126,7 +126,7 @@ def test_permissions_are_checked_on_cached_claims_too(make_guard: Any, issuer: T
     from authgate.guard import InsufficientPermission, Requirement
 
     guard: Guard = make_guard(kind=Guard)
-    token = issuer.mint(keys.es, permissions=["get:drinks"])
+    token = issuer.token(key=keys.es, permissions=["get:drinks"])
     assert guard.authorize(f"Bearer {token}", Requirement.of("get:drinks")).sub == "user-abe"
     with pytest.raises(InsufficientPermission):
         guard.authorize(f"Bearer {token}", Requirement.of("delete:drinks"))

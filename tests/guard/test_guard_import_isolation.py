@@ -1,5 +1,6 @@
 """A resource server installs and imports the guard without the server's
-dependencies (SPEC part 5): checked in this venv, and in a throwaway venv
+dependencies (SPEC part 5), nor Django, nor pytest (authgate.testing included):
+checked in this venv, and in a throwaway venv
 holding only PyJWT, cryptography, httpx and their own dependencies."""
 
 from __future__ import annotations
@@ -14,54 +15,39 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 SERVER_MODULES = ("sqlalchemy", "starlette", "fastapi", "flask", "pydantic", "uvicorn", "alembic",
-                  "jinja2", "argon2", "authgate.storage", "authgate.settings")
+                  "jinja2", "argon2", "authgate.storage", "authgate.settings",
+                  "django", "rest_framework", "asgiref", "pytest")
 BASE_PACKAGES = ("PyJWT", "cryptography", "cffi", "pycparser", "httpx", "httpcore", "h11", "anyio",
                  "idna", "certifi", "typing_extensions")
 
-# Runs in the throwaway venv: verify a real token from a JWKS served over HTTP.
+# Runs in the throwaway venv: authgate.testing's issuer (itself needing only the
+# guard's dependencies) serves its JWKS over HTTP; the guard verifies its token.
 SMOKE = textwrap.dedent("""
-    import json, sys, threading, time, importlib.util
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-    import jwt
-    from cryptography.hazmat.primitives.asymmetric import ec
+    import importlib.util
     import authgate.guard, authgate.guard.asgi, authgate.guard.wsgi
     from authgate.guard import Guard, Requirement, InsufficientPermission
+    from authgate.testing import TestIssuer
 
-    for name in ("flask", "fastapi", "starlette", "sqlalchemy", "pydantic"):
+    for name in ("flask", "fastapi", "starlette", "sqlalchemy", "pydantic", "django", "pytest"):
         assert importlib.util.find_spec(name) is None, name + " should not be installed here"
 
-    key = ec.generate_private_key(ec.SECP256R1())  # TEST-ONLY key
-    jwk = {**json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key())), "kid": "k", "alg": "ES256"}
-
-    class Issuer(BaseHTTPRequestHandler):
-        def do_GET(self):
-            doc = ({"issuer": url, "jwks_uri": url + "/jwks"} if "well-known" in self.path
-                   else {"keys": [jwk]})
-            body = json.dumps(doc).encode()
-            self.send_response(200); self.send_header("Content-Length", str(len(body)))
-            self.end_headers(); self.wfile.write(body)
-        def log_message(self, *args): pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Issuer)
-    url = "http://127.0.0.1:%d" % server.server_address[1]
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    now = int(time.time())
-    token = jwt.encode({"iss": url, "aud": "api", "exp": now + 60, "iat": now, "sub": "abe",
-                        "permissions": ["get:drinks"]}, key, "ES256", headers={"kid": "k"})
-    guard = Guard(issuer=url, audience="api")
-    assert guard.authorize("Bearer " + token, Requirement.of("get:drinks")).sub == "abe"
-    try:
-        guard.authorize("Bearer " + token, Requirement.of("post:drinks"))
-        raise SystemExit("permission not enforced")
-    except InsufficientPermission:
-        pass
+    with TestIssuer(audience="api", subject="abe") as issuer:
+        token = issuer.token("get:drinks")
+        guard = Guard(issuer=issuer.url, audience="api")
+        assert guard.authorize("Bearer " + token, Requirement.of("get:drinks")).sub == "abe"
+        try:
+            guard.authorize("Bearer " + token, Requirement.of("post:drinks"))
+            raise SystemExit("permission not enforced")
+        except InsufficientPermission:
+            pass
     print("guard ok")
 """)
 
 
 def test_guard_imports_nothing_of_the_server() -> None:
     probe = (
-        "import sys; import authgate.guard, authgate.guard.asgi, authgate.guard.wsgi; "
+        "import sys; import authgate.guard, authgate.guard.asgi, authgate.guard.wsgi, "
+        "authgate.testing; "
         f"loaded = [m for m in {SERVER_MODULES!r} if m in sys.modules]; "
         "assert not loaded, loaded"
     )

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from guard_testkit import FakeClock, TestIssuer, TestKey, forge, new_key
+from guard_testkit import forge
 
 from authgate.guard import Guard, InvalidToken, KeysUnavailable
+from authgate.testing import FakeClock, TestIssuer, TestKey, new_key
 
 INTERVAL = 10.0
 
@@ -34,14 +35,14 @@ def test_rotated_key_is_picked_up_with_one_refetch(
     old, new = new_key("ES256", "2024-old"), new_key("ES256", "2025-new")
     server = make_issuer([old])
     guard = guard_for(make_guard, server, clock)
-    assert guard.verify(server.mint(old)).sub == "user-abe"
+    assert guard.verify(server.token(key=old)).sub == "user-abe"
     assert server.jwks_fetches == 1
 
     server.keys = [old, new]  # the issuer rotates, publishing both during the overlap
     clock.advance(INTERVAL)
-    assert guard.verify(server.mint(new)).sub == "user-abe"  # no restart needed
+    assert guard.verify(server.token(key=new)).sub == "user-abe"  # no restart needed
     assert server.jwks_fetches == 2
-    assert guard.verify(server.mint(new, jti="another")).sub == "user-abe"
+    assert guard.verify(server.token(key=new, jti="another")).sub == "user-abe"
     assert server.jwks_fetches == 2  # the new key is cached now
 
 
@@ -51,14 +52,14 @@ def test_refetch_waits_for_the_interval(
     old, new = new_key("ES256", "old"), new_key("ES256", "new")
     server = make_issuer([old])
     guard = guard_for(make_guard, server, clock)
-    guard.verify(server.mint(old))
+    guard.verify(server.token(key=old))
     server.keys = [old, new]
     clock.advance(INTERVAL / 2)
     with pytest.raises(InvalidToken, match="no matching signing key"):
-        guard.verify(server.mint(new))
+        guard.verify(server.token(key=new))
     assert server.jwks_fetches == 1
     clock.advance(INTERVAL / 2)
-    guard.verify(server.mint(new))
+    guard.verify(server.token(key=new))
     assert server.jwks_fetches == 2
 
 
@@ -68,7 +69,7 @@ def test_flood_of_unknown_kids_fetches_at_most_once_per_interval(
     real, attacker = new_key("ES256", "real"), new_key("ES256", "attacker")
     server = make_issuer([real])
     guard = guard_for(make_guard, server, clock)
-    guard.verify(server.mint(real))
+    guard.verify(server.token(key=real))
     baseline = sum(server.hits.values())  # discovery + JWKS
 
     def flood(count: int) -> None:
@@ -96,7 +97,7 @@ def test_concurrent_refreshes_share_one_fetch(
     key = new_key("ES256", "real")
     server = make_issuer([key])
     guard = guard_for(make_guard, server, clock)
-    guard.verify(server.mint(key))
+    guard.verify(server.token(key=key))
     clock.advance(INTERVAL)
     server.delay = 0.1  # a slow issuer: every caller arrives while the fetch is in flight
     start = threading.Barrier(6)
@@ -119,15 +120,15 @@ def test_issuer_down_cached_keys_still_verify(
     key = new_key("ES256", "k")
     server = make_issuer([key])
     guard = guard_for(make_guard, server, clock, jwks_max_age=60.0)
-    guard.verify(server.mint(key))
+    guard.verify(server.token(key=key))
     server.down = True  # the issuer answers 503 from now on
     clock.advance(3600)  # keys are stale: the guard tries to refresh, and fails
-    assert guard.verify(server.mint(key, jti="fresh-token")).sub == "user-abe"
+    assert guard.verify(server.token(key=key, jti="fresh-token")).sub == "user-abe"
     assert server.hits["/jwks"] + server.hits["/.well-known/openid-configuration"] >= 3
 
     server.stop()  # now nothing listens at all
     clock.advance(3600)
-    assert guard.verify(server.mint(key, jti="yet-another")).sub == "user-abe"
+    assert guard.verify(server.token(key=key, jti="yet-another")).sub == "user-abe"
 
 
 def test_no_keys_ever_fetched_is_503_not_401(make_guard: Any, clock: FakeClock,
@@ -137,11 +138,11 @@ def test_no_keys_ever_fetched_is_503_not_401(make_guard: Any, clock: FakeClock,
     server.down = True
     guard = guard_for(make_guard, server, clock)
     with pytest.raises(KeysUnavailable) as refused:
-        guard.verify(server.mint(key))
+        guard.verify(server.token(key=key))
     assert refused.value.status_code == 503
     server.down = False
     clock.advance(INTERVAL)
-    assert guard.verify(server.mint(key)).sub == "user-abe"  # recovers by itself
+    assert guard.verify(server.token(key=key)).sub == "user-abe"  # recovers by itself
 
 
 def test_discovery_for_another_issuer_is_not_trusted(
@@ -152,7 +153,7 @@ def test_discovery_for_another_issuer_is_not_trusted(
     # OIDC Discovery §4.3: the document's issuer must be the one we asked.
     guard: Guard = make_guard(issuer_url=server.url + "/tenant", kind=Guard, monotonic=clock)
     with pytest.raises(KeysUnavailable):
-        guard.verify(server.mint(key, iss=server.url + "/tenant"))
+        guard.verify(server.token(key=key, iss=server.url + "/tenant"))
     assert server.jwks_fetches == 0
 
 
@@ -169,12 +170,12 @@ def test_jwks_keys_that_cannot_verify_are_ignored(
         "not even an object",
     ]
     guard = guard_for(make_guard, server, clock)
-    assert guard.verify(server.mint(good)).sub == "user-abe"
+    assert guard.verify(server.token(key=good)).sub == "user-abe"
     held = guard.verifier.jwks.keys
     assert held is not None and [key.kid for key in held.keys] == ["good"]
     for key in (enc, liar):
         with pytest.raises(InvalidToken, match="no matching signing key"):
-            guard.verify(server.mint(key))
+            guard.verify(server.token(key=key))
 
 
 def test_async_verification_fetches_keys_off_the_event_loop(
@@ -195,7 +196,7 @@ def test_async_verification_fetches_keys_off_the_event_loop(
 
     async def main() -> str | None:
         loop_thread.append(threading.get_ident())
-        return (await guard.verify_async(server.mint(key))).sub
+        return (await guard.verify_async(server.token(key=key))).sub
 
     # A thread of its own: another test (Playwright's sync API) may have left this thread's loop running.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 import pytest
-from guard_testkit import AUDIENCE, TestIssuer
+from guard_testkit import AUDIENCE
 from starlette.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
 from werkzeug.test import Client
@@ -14,6 +14,7 @@ from werkzeug.test import Client
 from authgate.guard import Guard, InsufficientPermission
 from authgate.guard.asgi import GuardMiddleware
 from authgate.guard.wsgi import ENVIRON_KEY, GuardWSGIMiddleware
+from authgate.testing import TestIssuer
 
 
 async def asgi_echo(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -41,10 +42,10 @@ def guard(make_guard: Any) -> Guard:
 
 def test_asgi_middleware_puts_claims_in_scope(guard: Guard, issuer: TestIssuer, keys: Any) -> None:
     client = TestClient(GuardMiddleware(asgi_echo, guard=guard))
-    ok = client.get("/", headers={"Authorization": "Bearer " + issuer.mint(keys.es)})
+    ok = client.get("/", headers={"Authorization": "Bearer " + issuer.token(key=keys.es)})
     assert ok.json() == {"sub": "user-abe", "state": True}
     assert client.get("/").json() == {"sub": None, "state": True}  # anonymous passes through
-    bad = client.get("/", headers={"Authorization": "Bearer " + issuer.mint(keys.rogue)})
+    bad = client.get("/", headers={"Authorization": "Bearer " + issuer.token(key=keys.rogue)})
     assert bad.status_code == 401
     assert 'error="invalid_token"' in bad.headers["WWW-Authenticate"]
     assert bad.json()["error"] == "invalid_token"
@@ -55,14 +56,14 @@ def test_asgi_middleware_required_and_errors_from_below(guard: Guard, issuer: Te
     missing = client.get("/")
     assert missing.status_code == 401
     assert missing.headers["WWW-Authenticate"] == f'Bearer realm="{AUDIENCE}"'
-    denied = client.get("/admin", headers={"Authorization": "Bearer " + issuer.mint(keys.es)})
+    denied = client.get("/admin", headers={"Authorization": "Bearer " + issuer.token(key=keys.es)})
     assert denied.status_code == 403
     assert 'scope="admin"' in denied.headers["WWW-Authenticate"]
 
 
 def test_asgi_middleware_websocket(guard: Guard, issuer: TestIssuer, keys: Any) -> None:
     client = TestClient(GuardMiddleware(asgi_echo, guard=guard, required=True))
-    with client.websocket_connect("/ws", headers={"Authorization": "Bearer " + issuer.mint(keys.es)}) as ws:
+    with client.websocket_connect("/ws", headers={"Authorization": "Bearer " + issuer.token(key=keys.es)}) as ws:
         assert ws.receive_text() == "user-abe"
     with pytest.raises(WebSocketDisconnect) as refused, client.websocket_connect("/ws"):
         pass
@@ -79,10 +80,10 @@ def wsgi_echo(environ: dict[str, Any], start_response: Any) -> list[bytes]:
 
 def test_wsgi_middleware(guard: Guard, issuer: TestIssuer, keys: Any) -> None:
     client = Client(GuardWSGIMiddleware(wsgi_echo, guard=guard))
-    token = issuer.mint(keys.es)
+    token = issuer.token(key=keys.es)
     assert client.get("/", headers={"Authorization": f"Bearer {token}"}).text == "user-abe"
     assert client.get("/").text == "anonymous"
-    expired = client.get("/", headers={"Authorization": "Bearer " + issuer.mint(keys.es, exp=1, iat=0)})
+    expired = client.get("/", headers={"Authorization": "Bearer " + issuer.token(key=keys.es, exp=1, iat=0)})
     assert expired.status_code == 401
     assert 'error_description="token expired"' in expired.headers["WWW-Authenticate"]
     denied = client.get("/admin", headers={"Authorization": f"Bearer {token}"})

@@ -8,34 +8,35 @@ import time
 from typing import Any
 
 import pytest
-from guard_testkit import AUDIENCE, TestIssuer, forge
+from guard_testkit import AUDIENCE, forge
 from jwt.algorithms import ECAlgorithm
 from jwt.api_jws import PyJWS
 
 from authgate.guard import Guard, GuardConfig, InvalidToken
 from authgate.guard.errors import InsufficientPermission
+from authgate.testing import TestIssuer
 
 
 @pytest.mark.parametrize("typ", ["at+jwt", "AT+JWT", "application/at+jwt", "Application/At+Jwt"])
 def test_typ_accepted_in_every_spelling_rfc9068_allows(make_guard: Any, issuer: TestIssuer, keys: Any,
                                                       typ: str) -> None:
     guard: Guard = make_guard(kind=Guard)
-    assert guard.verify(issuer.mint(keys.es, headers={"typ": typ})).sub == "user-abe"
+    assert guard.verify(issuer.token(key=keys.es, headers={"typ": typ})).sub == "user-abe"
 
 
 def test_typ_not_checked_unless_required(make_guard: Any, issuer: TestIssuer, keys: Any) -> None:
     guard: Guard = make_guard(kind=Guard, required_typ=None)
-    assert guard.verify(issuer.mint(keys.es, headers={"typ": "JWT"})).sub == "user-abe"
+    assert guard.verify(issuer.token(key=keys.es, headers={"typ": "JWT"})).sub == "user-abe"
 
 
 def test_audience_list_and_several_accepted_audiences(make_guard: Any, issuer: TestIssuer, keys: Any) -> None:
     guard: Guard = make_guard(kind=Guard)
-    assert guard.verify(issuer.mint(keys.es, aud=["https://other.example", AUDIENCE]))
+    assert guard.verify(issuer.token(key=keys.es, aud=["https://other.example", AUDIENCE]))
     multi = Guard(issuer=issuer.url, audience=["https://a.example", "https://b.example"])
     try:
-        assert multi.verify(issuer.mint(keys.es, aud="https://b.example"))
+        assert multi.verify(issuer.token(key=keys.es, aud="https://b.example"))
         with pytest.raises(InvalidToken, match="audience"):
-            multi.verify(issuer.mint(keys.es, aud=AUDIENCE))
+            multi.verify(issuer.token(key=keys.es, aud=AUDIENCE))
     finally:
         multi.close()
 
@@ -43,18 +44,18 @@ def test_audience_list_and_several_accepted_audiences(make_guard: Any, issuer: T
 def test_small_clock_skew_is_tolerated(make_guard: Any, issuer: TestIssuer, keys: Any) -> None:
     guard: Guard = make_guard(kind=Guard, leeway=30)
     now = int(time.time())
-    assert guard.verify(issuer.mint(keys.es, exp=now - 10))
-    assert guard.verify(issuer.mint(keys.es, nbf=now + 10, iat=now + 10))
+    assert guard.verify(issuer.token(key=keys.es, exp=now - 10))
+    assert guard.verify(issuer.token(key=keys.es, nbf=now + 10, iat=now + 10))
     strict: Guard = make_guard(kind=Guard, leeway=0)
     with pytest.raises(InvalidToken, match="expired"):
-        strict.verify(issuer.mint(keys.es, exp=now - 10))
+        strict.verify(issuer.token(key=keys.es, exp=now - 10))
 
 
 def test_algorithm_allow_list_is_enforced(make_guard: Any, issuer: TestIssuer, keys: Any) -> None:
     guard: Guard = make_guard(kind=Guard, algorithms=["ES256"])
-    assert guard.verify(issuer.mint(keys.es))
+    assert guard.verify(issuer.token(key=keys.es))
     with pytest.raises(InvalidToken, match="algorithm not allowed"):
-        guard.verify(issuer.mint(keys.rs))
+        guard.verify(issuer.token(key=keys.rs))
 
 
 @pytest.mark.parametrize("algorithms", [["HS256"], ["none"], ["ES256", "HS512"], []])
@@ -89,18 +90,18 @@ def test_unexpected_internal_error_is_401_not_500(
     monkeypatch.setattr(ECAlgorithm, "verify", explode)
     guard: Guard = make_guard(kind=Guard)
     with pytest.raises(InvalidToken, match=r"could not be verified \(ValueError\)"):
-        guard.verify(issuer.mint(keys.es))
+        guard.verify(issuer.token(key=keys.es))
 
 
 def test_non_ascii_token_is_refused_before_parsing(make_guard: Any, issuer: TestIssuer, keys: Any) -> None:
     guard: Guard = make_guard(kind=Guard)
     with pytest.raises(InvalidToken, match="malformed token"):
-        guard.verify(issuer.mint(keys.es) + "é")
+        guard.verify(issuer.token(key=keys.es) + "é")
 
 
 def test_claims_are_typed_and_read_only(make_guard: Any, issuer: TestIssuer, keys: Any) -> None:
     guard: Guard = make_guard(kind=Guard)
-    claims = guard.verify(issuer.mint(keys.es, permissions=["get:drinks"], scope="openid profile",
+    claims = guard.verify(issuer.token(key=keys.es, permissions=["get:drinks"], scope="openid profile",
                                       realm_access={"roles": ["barista"]}))
     assert claims.sub == "user-abe" and claims.client_id == "coffee-spa"
     assert claims.permissions == frozenset({"get:drinks"})

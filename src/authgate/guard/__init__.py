@@ -3,7 +3,8 @@
 Needs only PyJWT (with cryptography) and httpx; nothing of the authgate
 server. Framework integrations live in their own modules and import their
 framework there: ``authgate.guard.flask``, ``authgate.guard.fastapi``,
-``authgate.guard.asgi``, ``authgate.guard.wsgi``.
+``authgate.guard.asgi``, ``authgate.guard.wsgi``, ``authgate.guard.django``,
+``authgate.guard.drf``. Tests of an API use ``authgate.testing``.
 
     from authgate.guard import Guard
     guard = Guard(issuer="http://127.0.0.1:8000", audience="https://coffee.example/api")

@@ -12,20 +12,27 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, Concatenate, NoReturn, ParamSpec, Protocol, TypeVar, cast
+from typing import Any, Concatenate, NoReturn, ParamSpec, Protocol, TypeVar, cast
 
 from authgate.guard.claims import Claims
 from authgate.guard.errors import GuardError
 from authgate.guard.permissions import Requirement
-
-if TYPE_CHECKING:
-    from authgate.guard.guard import Guard
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 #: Finds the ``Authorization`` header value from the wrapper's arguments.
 HeaderSource = Callable[[tuple[Any, ...], dict[str, Any]], str | None]
+
+
+class Authorizer(Protocol):
+    """What a decorator checks requests with: a ``Guard``, or one built on demand."""
+
+    def authorize(self, authorization: str | None, requirement: Requirement) -> Claims: ...
+
+    async def authorize_async(
+        self, authorization: str | None, requirement: Requirement
+    ) -> Claims: ...
 
 
 class Decorator(Protocol):
@@ -65,7 +72,7 @@ def request_header_source(signature: inspect.Signature) -> HeaderSource:
 
 
 def build_decorator(
-    guard: Guard,
+    guard: Authorizer,
     requirement: Requirement,
     header_source: Callable[[inspect.Signature], HeaderSource] = request_header_source,
     on_error: Callable[[GuardError], NoReturn] = _reraise,
