@@ -18,6 +18,7 @@ from authgate import __version__
 from authgate.admin import apis, audit, clients, keys, roles, user_activity, users
 from authgate.admin.auth import SECURITY_SCHEME, SERVICES_KEY
 from authgate.admin.errors import HANDLERS
+from authgate.admin.segments import BySegments
 
 API_PATH = "/admin/api"
 DESCRIPTION = """\
@@ -82,7 +83,10 @@ class _Mount(Mount):
 
 
 def routes() -> list[BaseRoute]:
-    """What `web/app.py` mounts: the admin API, then the console's pages (after it: /admin/api is the API's)."""
+    """What `web/app.py` mounts: the admin API, then the console's pages (after it: /admin/api is the API's).
+
+    Each is routed on raw path segments (`segments.py`): a name holding `/` is one segment.
+    """
     from authgate.admin import console
 
-    return [_Mount(API_PATH, AdminApi()), *console.routes]
+    return [BySegments(route) for route in (_Mount(API_PATH, AdminApi()), *console.routes)]

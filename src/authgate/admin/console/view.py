@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate.admin import segments
 from authgate.admin.auth import Caller, identify
 from authgate.admin.console.sessions import ConsoleLogin, ConsoleSessions
 from authgate.admin.errors import status_of
@@ -67,8 +68,8 @@ class Console:
         return [_text(value) for value in source.getlist(name) if isinstance(value, str)][:500]
 
     def path(self, name: str) -> str:
-        """A path parameter (a username, role name, client id)."""
-        return _text(str(self.request.path_params[name]))[:400]
+        """A path parameter (a username, role name, client id), matched on its one raw segment."""
+        return _text(segments.decoded(str(self.request.path_params[name])))[:400]
 
     def can(self, permission: str) -> bool:
         return permission in self.caller.permissions
