@@ -21,11 +21,13 @@ from authgate.web import csrf
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 
 
-def security_headers(script_nonce: str | None = None) -> dict[str, str]:
-    script = f"'nonce-{script_nonce}'" if script_nonce else "'none'"
+def security_headers(script_nonce: str | None = None, *, from_self: bool = False) -> dict[str, str]:
+    """`from_self`: a page run by same-origin script files that fetch from this origin (API docs)."""
+    script = f"'nonce-{script_nonce}'" if script_nonce else "'self'" if from_self else "'none'"
+    connect = "; connect-src 'self'" if from_self else ""
     policy = (
-        f"default-src 'none'; style-src 'self'; img-src 'self' data:; script-src {script}; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+        f"script-src {script}{connect}; frame-ancestors 'none'; base-uri 'none'"
     )
     # No form-action: Chromium applies it to the redirects after a submit, and
     # the login form's redirect chain ends at the client's registered URI.
