@@ -83,7 +83,7 @@ class Console:
         return render(self.request, f"console/{template}", {
             "me": self.login.username, "sections": sections, "flashes": flashes, "can": self.caller.permissions,
             **(context or {}),
-        }, status_code=status)
+        }, status_code=status, csrf_session=self.cookie)
 
     def done(self, location: str, message: str, kind: str = "success") -> Response:
         """After a change: redirect (303), with a message for the next page."""
@@ -128,7 +128,7 @@ def _serve(request: Request, permission: str | None, handler: Handler, form: For
         console = Console(request, caller, login, sessions, value, form)
         if form is not None:
             try:
-                csrf.check(request, form.get(csrf.FIELD), sessions.issuer)
+                csrf.check(request, form.get(csrf.FIELD), sessions.issuer, session=value)
             except csrf.CsrfFailed:
                 return console.render("problem.html", {
                     "title": "Form expired", "message": "This form expired or came from another site. Go back and try again.",
@@ -146,7 +146,7 @@ def _serve(request: Request, permission: str | None, handler: Handler, form: For
         return render(request, "console/problem.html", {
             "title": "Temporarily unavailable", "message": "The database cannot be reached right now. Try again in a moment.",
             "sections": [], "flashes": [],
-        }, status_code=503)
+        }, status_code=503, csrf_session=request.cookies.get(sessions.cookie, ""))
 
 
 def to_login(request: Request) -> Response:

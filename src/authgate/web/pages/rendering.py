@@ -42,14 +42,16 @@ def security_headers(script_nonce: str | None = None, *, from_self: bool = False
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
-           status_code: int = 200, script_nonce: str | None = None) -> HTMLResponse:
-    """A page with a fresh-or-kept CSRF token in both the form and the cookie."""
+           status_code: int = 200, script_nonce: str | None = None,
+           csrf_session: str | None = None) -> HTMLResponse:
+    """A page whose forms carry this browser's CSRF token for `csrf_session` (csrf.token_for)."""
     issuer = request.app.state.services.settings.issuer
-    token = csrf.token_for(request, issuer)
+    secret = csrf.secret_for(request, issuer)
+    token = csrf.token_for(request, secret, csrf_session)
     values = {"csrf_token": token, "csrf_field": csrf.FIELD, "script_nonce": script_nonce, **(context or {})}
     response = TEMPLATES.TemplateResponse(request, template, values, status_code=status_code,
                                           headers=security_headers(script_nonce))
-    csrf.remember(response, token, issuer)
+    csrf.remember(response, secret, issuer)
     return response
 
 
