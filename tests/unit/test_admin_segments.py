@@ -1,4 +1,4 @@
-"""segments.routing_path: a name's `/` and `%` stay inside its segment; `decoded` gives the name back exactly."""
+"""segments.routing_path: a `/` or `%` stays inside its segment; `decoded` gives the name back."""
 
 from __future__ import annotations
 
