@@ -33,7 +33,7 @@ def routing_path(scope: Scope) -> str:
     )
     decoded = "/".join(segments)
     if not segments or not path.endswith(decoded):
-        # No raw path, or a server that rewrote the path: route on what it gave, `%` escaped for `decoded`.
+        # No raw path, or a rewritten one: route on the path given, `%` escaped for `decoded`.
         return path.replace("%", "%25")
     prefix = path[: len(path) - len(decoded)]  # a root_path the server put before the raw path
     return prefix + "/".join(
