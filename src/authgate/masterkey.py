@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -40,6 +42,20 @@ class MasterKey:
             return self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], context.encode())
         except Exception as error:  # cryptography raises InvalidTag
             raise MasterKeyError("cannot decrypt a signing key: wrong AUTHGATE_MASTER_KEY?") from error
+
+
+def derived_key(settings: Settings, purpose: bytes) -> bytes:
+    """A server-only key for one purpose, from the master key (never stored, never sent).
+
+    HMAC-SHA256 keyed with the master key over a purpose label: keys for
+    different purposes are independent, and each changes with the master key.
+    """
+    MasterKey.from_settings(settings)  # validates the key and creates the dev key file if needed
+    if settings.master_key is not None:
+        material = settings.master_key.get_secret_value()
+    else:
+        material = (settings.data_dir / "master.key").read_text()
+    return hmac.new(material.strip().encode(), purpose, hashlib.sha256).digest()
 
 
 def generate() -> str:

@@ -1,9 +1,10 @@
 """/apis: resource servers (each an audience) and the permissions they declare.
 
-Identifiers are usually URIs, slashes and all, so they sit at the end of the
-path (`/apis/https://coffee.example/api`) or before a fixed suffix
-(`…/permissions`). The admin API itself (`authgate-admin`) cannot be deleted
-or lose permissions here: that would lock every administrator out.
+Identifiers are usually URIs, slashes and all, so each goes in the path as
+one percent-encoded segment (`/apis/https%3A%2F%2Fcoffee.example%2Fapi`, see
+`segments.py`); so does a permission name. The admin API itself
+(`authgate-admin`) cannot be deleted or lose permissions here: that would
+lock every administrator out.
 """
 
 from __future__ import annotations
@@ -22,7 +23,11 @@ from authgate.views import ApiView
 
 router = APIRouter(prefix="/apis", tags=["apis"], route_class=AdminRoute)
 READ, WRITE = requires("apis:read"), requires("apis:write")
-IdentifierIn = Annotated[ApiIdentifier, Path(description="The API identifier (audience), slashes included.")]
+IdentifierIn = Annotated[ApiIdentifier, Path(
+    description="The API identifier (audience), percent-encoded as one segment (`/` as `%2F`).",
+    examples=["https%3A%2F%2Fcoffee.example%2Fapi"],
+)]
+PermissionIn = Annotated[PermissionName, Path(description="The permission, percent-encoded.")]
 
 
 @router.get("", openapi_extra=READ, summary="List APIs")
@@ -37,8 +42,7 @@ def create_api(admin: Admin, body: ApiCreate) -> ApiView:
         return ApiView.of(realm.apis.create(body.identifier, body.name, body.permissions))
 
 
-# The routes with a suffix come first: `{identifier:path}` would swallow it.
-@router.post("/{identifier:path}/permissions", openapi_extra=WRITE, status_code=201, responses={**NOT_FOUND, **CONFLICT},
+@router.post("/{identifier}/permissions", openapi_extra=WRITE, status_code=201, responses={**NOT_FOUND, **CONFLICT},
              summary="Add a permission to an API")
 def add_permission(admin: Admin, identifier: IdentifierIn, body: PermissionCreate) -> ApiView:
     with admin.realm() as realm:
@@ -46,7 +50,7 @@ def add_permission(admin: Admin, identifier: IdentifierIn, body: PermissionCreat
         return ApiView.of(realm.apis.get(identifier))
 
 
-@router.put("/{identifier:path}/permissions", openapi_extra=WRITE, responses={**NOT_FOUND, **CONFLICT},
+@router.put("/{identifier}/permissions", openapi_extra=WRITE, responses={**NOT_FOUND, **CONFLICT},
             summary="Set an API's permissions")
 def set_permissions(admin: Admin, identifier: IdentifierIn, body: PermissionSet) -> ApiView:
     """Makes the API declare exactly these; roles and clients lose the ones removed."""
@@ -56,28 +60,28 @@ def set_permissions(admin: Admin, identifier: IdentifierIn, body: PermissionSet)
         return ApiView.of(realm.apis.get(identifier))
 
 
-@router.delete("/{identifier:path}/permissions/{permission}", openapi_extra=WRITE, responses={**NOT_FOUND, **CONFLICT},
+@router.delete("/{identifier}/permissions/{permission}", openapi_extra=WRITE, responses={**NOT_FOUND, **CONFLICT},
                summary="Remove a permission from an API")
-def remove_permission(admin: Admin, identifier: IdentifierIn, permission: Annotated[PermissionName, Path()]) -> ApiView:
+def remove_permission(admin: Admin, identifier: IdentifierIn, permission: PermissionIn) -> ApiView:
     keep_admin_permissions(identifier, [], removing=[permission])
     with admin.realm() as realm:
         realm.apis.remove_permission(identifier, permission)
         return ApiView.of(realm.apis.get(identifier))
 
 
-@router.get("/{identifier:path}", openapi_extra=READ, responses=NOT_FOUND, summary="Get an API")
+@router.get("/{identifier}", openapi_extra=READ, responses=NOT_FOUND, summary="Get an API")
 def get_api(admin: Admin, identifier: IdentifierIn) -> ApiView:
     with admin.reader() as realm:
         return ApiView.of(realm.apis.get(identifier))
 
 
-@router.patch("/{identifier:path}", openapi_extra=WRITE, responses=NOT_FOUND, summary="Rename an API")
+@router.patch("/{identifier}", openapi_extra=WRITE, responses=NOT_FOUND, summary="Rename an API")
 def change_api(admin: Admin, identifier: IdentifierIn, body: ApiChange) -> ApiView:
     with admin.realm() as realm:
         return ApiView.of(realm.apis.update(identifier, name=body.name))
 
 
-@router.delete("/{identifier:path}", openapi_extra=WRITE, status_code=204, responses={**NOT_FOUND, **CONFLICT},
+@router.delete("/{identifier}", openapi_extra=WRITE, status_code=204, responses={**NOT_FOUND, **CONFLICT},
                summary="Delete an API")
 def delete_api(admin: Admin, identifier: IdentifierIn) -> None:
     """Its permissions go with it, from every role and client that held them."""

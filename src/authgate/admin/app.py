@@ -15,9 +15,10 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authgate import __version__
-from authgate.admin import apis, audit, clients, keys, roles, user_activity, users
+from authgate.admin import apis, audit, clients, docs, keys, roles, user_activity, users
 from authgate.admin.auth import SECURITY_SCHEME, SERVICES_KEY
 from authgate.admin.errors import HANDLERS
+from authgate.admin.segments import BySegments
 
 API_PATH = "/admin/api"
 DESCRIPTION = """\
@@ -33,8 +34,9 @@ same the CLI prints.
 def build() -> FastAPI:
     api = FastAPI(
         title="authgate admin API", version=__version__, description=DESCRIPTION,
-        docs_url="/docs", redoc_url=None, openapi_url="/openapi.json",
+        docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
+    api.router.routes.extend(docs.routes())  # FastAPI's docs page would load Swagger UI from a CDN
     for module in (users, user_activity, roles, apis, clients, keys, audit):
         # Flat, not include_router: the route table is then the plain list that 405's Allow and the tests walk.
         api.router.routes.extend(module.router.routes)
@@ -82,7 +84,10 @@ class _Mount(Mount):
 
 
 def routes() -> list[BaseRoute]:
-    """What `web/app.py` mounts: the admin API, then the console's pages (after it: /admin/api is the API's)."""
+    """What `web/app.py` mounts: the admin API, then the console's pages (after it: /admin/api is the API's).
+
+    Each is routed on raw path segments (`segments.py`): a name holding `/` is one segment.
+    """
     from authgate.admin import console
 
-    return [_Mount(API_PATH, AdminApi()), *console.routes]
+    return [BySegments(route) for route in (_Mount(API_PATH, AdminApi()), *console.routes)]

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate.admin import segments
 from authgate.admin.errors import COMMON_RESPONSES
 from authgate.bootstrap import ADMIN_API
 from authgate.errors import Conflict
@@ -139,6 +140,8 @@ class AdminRoute(APIRoute):
         permission = self.permission
 
         async def checked(request: Request) -> Response:
+            # Matched on raw segments (segments.py): each parameter is decoded here, once.
+            request.scope["path_params"] = segments.decode_all(request.path_params)
             services: Services = request.scope[SERVICES_KEY]
             authorization = request.headers.get("authorization")
             request.scope[CALLER_KEY] = await run_in_threadpool(authenticate, services, authorization, permission)

@@ -96,7 +96,8 @@ async def on_http_error(request: Request, error: Exception) -> Response:
         return error_response(405, "method_not_allowed", f"{request.method} is not allowed here.",
                               headers={"Allow": ", ".join(allowed)})
     if error.status_code == 404:
-        return error_response(404, NotFound.code, "There is nothing at this path.")
+        hint = "A name in a path is one segment, percent-encoded: /apis/https%3A%2F%2Fx.example%2Fapi."
+        return error_response(404, NotFound.code, f"There is nothing at this path. {hint}")
     return error_response(error.status_code, INVALID_REQUEST, str(error.detail), headers=dict(error.headers or {}))
 
 

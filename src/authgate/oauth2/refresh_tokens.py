@@ -74,7 +74,7 @@ from authgate import audit, tokens
 from authgate.access import holdings
 from authgate.access.holdings import Holder
 from authgate.clock import aware, utcnow
-from authgate.masterkey import MasterKey
+from authgate.masterkey import derived_key
 from authgate.oauth2.errors import InvalidGrant
 from authgate.settings import Settings
 from authgate.storage.database import Database
@@ -120,12 +120,7 @@ class RefreshTokenReused(Exception):
 
 def successor_key(settings: Settings) -> bytes:
     """A server-only key for deriving successors, from the master key (never stored, never sent)."""
-    MasterKey.from_settings(settings)  # validates the key and creates the dev key file if needed
-    if settings.master_key is not None:
-        material = settings.master_key.get_secret_value()
-    else:
-        material = (settings.data_dir / "master.key").read_text()
-    return hmac.new(material.strip().encode(), b"authgate refresh-token successor v1", hashlib.sha256).digest()
+    return derived_key(settings, b"authgate refresh-token successor v1")
 
 
 class RefreshTokenStore:

@@ -18,6 +18,7 @@ from authgate.oauth2.errors import NO_STORE, OAuthError, TemporarilyUnavailable
 from authgate.services import Services
 from authgate.settings import Settings, warn_insecure_defaults
 from authgate.storage.database import DatabaseUnavailable
+from authgate.web import headers
 
 logger = logging.getLogger("authgate.web")
 
@@ -108,6 +109,8 @@ class App(Starlette):
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.hot_paths.get(scope["path"]) if scope["type"] == "http" and not scope.get("root_path") else None
         if endpoint is None:
+            # Every other answer (pages, errors, 404s, 500s) gets nosniff as it is sent.
+            send = headers.with_nosniff(send) if scope["type"] == "http" else send
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
@@ -116,6 +119,7 @@ class App(Starlette):
         except Exception:  # noqa: BLE001 - what ServerErrorMiddleware would do, in the protocol's shape
             logger.exception("unexpected error during %s %s", scope.get("method"), scope["path"])
             response = _server_error()
+        headers.nosniff(response)
         await response(scope, receive, send)
 
 

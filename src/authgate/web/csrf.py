@@ -1,16 +1,22 @@
-"""CSRF protection for the hosted pages' forms: double-submit cookie plus an origin check.
+"""CSRF protection for the hosted pages and the console: tokens bound to the session, origin checks.
 
-Every page with a form gets a random token in a cookie (HttpOnly, SameSite=Lax,
-`__Host-` prefixed over https so a sibling subdomain cannot plant one) and the
-same token in a hidden field. A POST passes only when the two are equal
-(constant-time), and the browser's own hints do not say cross-site: `Origin`
-(when not "null", which `Referrer-Policy: no-referrer` makes browsers send) must
-be the issuer's origin and `Sec-Fetch-Site` must not be `cross-site` (OWASP CSRF
-Prevention Cheat Sheet: double submit + fetch metadata / origin verification).
+Every browser gets a random secret in a cookie (HttpOnly, SameSite=Lax,
+`__Host-` prefixed over https so a sibling subdomain cannot plant one). A
+form's hidden token is an HMAC, under a key derived from the master key, of
+that secret and the session the form belongs to: the hosted-login session
+cookie, or the console's (before login, the secret alone). A POST passes only
+when its token is the one for the cookies it arrives with (constant-time), so
+a token from another browser or another session is refused, and the browser's
+own hints do not say cross-site: `Origin` (when not "null", which
+`Referrer-Policy: no-referrer` makes browsers send) must be the issuer's origin
+and `Sec-Fetch-Site` must not be `cross-site` (OWASP CSRF Prevention Cheat
+Sheet: signed double-submit cookie + fetch metadata / origin verification).
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import secrets
 from urllib.parse import urlsplit
@@ -18,6 +24,8 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate.masterkey import derived_key
+from authgate.web import sessions
 from authgate.web.sessions import is_secure
 
 COOKIE = "authgate_csrf"
@@ -32,30 +40,54 @@ def cookie_name(issuer: str) -> str:
     return f"__Host-{COOKIE}" if is_secure(issuer) else COOKIE
 
 
-def token_for(request: Request, issuer: str) -> str:
-    """The token for this browser: the cookie's, or a new one (set it with `remember`)."""
+def secret_for(request: Request, issuer: str) -> str:
+    """This browser's secret: the cookie's, or a new one (set it with `remember`)."""
     existing = request.cookies.get(cookie_name(issuer), "")
     if 32 <= len(existing) <= 100:
         return existing
     return secrets.token_urlsafe(32)
 
 
-def remember(response: Response, token: str, issuer: str) -> None:
-    response.set_cookie(cookie_name(issuer), token, path="/", secure=is_secure(issuer), httponly=True, samesite="lax")
+def remember(response: Response, secret: str, issuer: str) -> None:
+    name, secure = cookie_name(issuer), is_secure(issuer)
+    response.set_cookie(name, secret, path="/", secure=secure, httponly=True, samesite="lax")
 
 
-def check(request: Request, form_token: object, issuer: str) -> None:
-    """Raise CsrfFailed unless the form's token matches the cookie and the origin is ours."""
+def token_for(request: Request, secret: str, session: str | None = None) -> str:
+    """The form token for this browser's secret and `session` (None: the hosted-login session's)."""
+    bound = session if session is not None else _hosted_session(request)
+    message = b"\x00".join((b"authgate csrf v1", secret.encode(), bound.encode()))
+    digest = hmac.new(_key(request), message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def check(request: Request, form_token: object, issuer: str, session: str | None = None) -> None:
+    """Raise CsrfFailed unless the token is this browser's for `session` and the origin is ours."""
     origin = request.headers.get("origin")
     if origin not in (None, "null") and origin != _origin_of(issuer):
         raise CsrfFailed(f"cross-origin form post from {origin[:100]}")
     if request.headers.get("sec-fetch-site") == "cross-site":
         raise CsrfFailed("cross-site form post (Sec-Fetch-Site)")
-    cookie = request.cookies.get(cookie_name(issuer), "")
-    if not isinstance(form_token, str) or not cookie or not form_token:
+    secret = request.cookies.get(cookie_name(issuer), "")
+    if not isinstance(form_token, str) or not secret or not form_token:
         raise CsrfFailed("missing CSRF token")
-    if not hmac.compare_digest(cookie.encode(), form_token.encode()):
-        raise CsrfFailed("CSRF token mismatch")
+    expected = token_for(request, secret, session)
+    if not hmac.compare_digest(expected.encode(), form_token.encode()):
+        raise CsrfFailed("CSRF token not this browser's for this session")
+
+
+def _hosted_session(request: Request) -> str:
+    issuer: str = request.app.state.services.settings.issuer
+    return request.cookies.get(sessions.cookie_name(issuer), "")
+
+
+def _key(request: Request) -> bytes:
+    """Derived once per app from the master key (reading it may touch the data directory)."""
+    state = request.app.state
+    key: bytes | None = getattr(state, "csrf_key", None)
+    if key is None:
+        key = state.csrf_key = derived_key(state.services.settings, b"authgate csrf v1")
+    return key
 
 
 def _origin_of(url: str) -> str:

@@ -19,6 +19,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate.admin import segments
 from authgate.admin.auth import Caller, identify
 from authgate.admin.console.sessions import ConsoleLogin, ConsoleSessions
 from authgate.admin.errors import status_of
@@ -67,8 +68,8 @@ class Console:
         return [_text(value) for value in source.getlist(name) if isinstance(value, str)][:500]
 
     def path(self, name: str) -> str:
-        """A path parameter (a username, role name, client id)."""
-        return _text(str(self.request.path_params[name]))[:400]
+        """A path parameter (a username, role name, client id), matched on its one raw segment."""
+        return _text(segments.decoded(str(self.request.path_params[name])))[:400]
 
     def can(self, permission: str) -> bool:
         return permission in self.caller.permissions
@@ -82,7 +83,7 @@ class Console:
         return render(self.request, f"console/{template}", {
             "me": self.login.username, "sections": sections, "flashes": flashes, "can": self.caller.permissions,
             **(context or {}),
-        }, status_code=status)
+        }, status_code=status, csrf_session=self.cookie)
 
     def done(self, location: str, message: str, kind: str = "success") -> Response:
         """After a change: redirect (303), with a message for the next page."""
@@ -127,7 +128,7 @@ def _serve(request: Request, permission: str | None, handler: Handler, form: For
         console = Console(request, caller, login, sessions, value, form)
         if form is not None:
             try:
-                csrf.check(request, form.get(csrf.FIELD), sessions.issuer)
+                csrf.check(request, form.get(csrf.FIELD), sessions.issuer, session=value)
             except csrf.CsrfFailed:
                 return console.render("problem.html", {
                     "title": "Form expired", "message": "This form expired or came from another site. Go back and try again.",
@@ -145,7 +146,7 @@ def _serve(request: Request, permission: str | None, handler: Handler, form: For
         return render(request, "console/problem.html", {
             "title": "Temporarily unavailable", "message": "The database cannot be reached right now. Try again in a moment.",
             "sections": [], "flashes": [],
-        }, status_code=503)
+        }, status_code=503, csrf_session=request.cookies.get(sessions.cookie, ""))
 
 
 def to_login(request: Request) -> Response:

@@ -21,11 +21,13 @@ from authgate.web import csrf
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
 
 
-def security_headers(script_nonce: str | None = None) -> dict[str, str]:
-    script = f"'nonce-{script_nonce}'" if script_nonce else "'none'"
+def security_headers(script_nonce: str | None = None, *, from_self: bool = False) -> dict[str, str]:
+    """`from_self`: a page run by same-origin script files that fetch from this origin (API docs)."""
+    script = f"'nonce-{script_nonce}'" if script_nonce else "'self'" if from_self else "'none'"
+    connect = "; connect-src 'self'" if from_self else ""
     policy = (
-        f"default-src 'none'; style-src 'self'; img-src 'self' data:; script-src {script}; "
-        "frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; "
+        f"script-src {script}{connect}; frame-ancestors 'none'; base-uri 'none'"
     )
     # No form-action: Chromium applies it to the redirects after a submit, and
     # the login form's redirect chain ends at the client's registered URI.
@@ -40,14 +42,16 @@ def security_headers(script_nonce: str | None = None) -> dict[str, str]:
 
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
-           status_code: int = 200, script_nonce: str | None = None) -> HTMLResponse:
-    """A page with a fresh-or-kept CSRF token in both the form and the cookie."""
+           status_code: int = 200, script_nonce: str | None = None,
+           csrf_session: str | None = None) -> HTMLResponse:
+    """A page whose forms carry this browser's CSRF token for `csrf_session` (csrf.token_for)."""
     issuer = request.app.state.services.settings.issuer
-    token = csrf.token_for(request, issuer)
+    secret = csrf.secret_for(request, issuer)
+    token = csrf.token_for(request, secret, csrf_session)
     values = {"csrf_token": token, "csrf_field": csrf.FIELD, "script_nonce": script_nonce, **(context or {})}
     response = TEMPLATES.TemplateResponse(request, template, values, status_code=status_code,
                                           headers=security_headers(script_nonce))
-    csrf.remember(response, token, issuer)
+    csrf.remember(response, secret, issuer)
     return response
 
 
