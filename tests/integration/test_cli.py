@@ -365,3 +365,22 @@ def test_a_database_without_the_schema_is_named(tmp_path):
         "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY})
     _forget_services(context)
     assert result.exit_code == 1 and f"the database {empty} has no authgate schema" in result.stderr
+
+
+def test_audit_user_is_the_user_only_and_roles_have_their_own_filter(authgate):
+    authgate("apply", str(SAMPLE))  # creates the role barista
+    authgate("user", "add", "barista")  # and a user of the same name
+    authgate("role", "change", "barista", "--description", "Makes coffee")
+    about_user = json.loads(authgate("audit", "--user", "barista", "--json").stdout)
+    assert [e["detail"]["change"] for e in about_user] == ["user.created"]
+    about_role = json.loads(authgate("audit", "--role", "barista", "--json").stdout)
+    assert [e["detail"]["change"] for e in about_role] == ["role.updated", "role.created"]
+
+
+def test_audit_details_read_as_key_value_text(authgate):
+    authgate("apply", str(SAMPLE))
+    out = authgate("audit", "--user", "mia").stdout  # a narrow terminal may wrap a cell, not a word
+    assert "change:" in out and "imported:" in out and "yes" in out
+    assert "imported=" not in out and "True" not in out
+    raw = json.loads(authgate("audit", "--user", "mia", "--json").stdout)
+    assert raw[0]["detail"] == {"change": "user.created", "imported": True}, "JSON keeps the data as it is"
