@@ -384,3 +384,14 @@ def test_audit_details_read_as_key_value_text(authgate):
     assert "imported=" not in out and "True" not in out
     raw = json.loads(authgate("audit", "--user", "mia", "--json").stdout)
     assert raw[0]["detail"] == {"change": "user.created", "imported": True}, "JSON keeps the data as it is"
+
+
+def test_apply_lists_every_problem_with_a_suggestion(authgate, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("users:\n  - username: abe\n    pasword: x\n  - username: bob\n    emial: bob@example.org\n")
+    result = authgate("apply", str(bad), check=False)
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert "users[0] (line 2): unknown key 'pasword' (did you mean 'password'?)" in lines[0]
+    assert "users[1] (line 4): unknown key 'emial' (did you mean 'email'?)" in lines[1]
+    assert "2 problems; nothing was applied" in lines[2] and len(lines) == 3
