@@ -392,3 +392,29 @@ def test_apply_lists_every_problem_with_a_suggestion(authgate, tmp_path):
     assert "users[0] (line 2): unknown key 'pasword' (did you mean 'password'?)" in lines[0]
     assert "users[1] (line 4): unknown key 'emial' (did you mean 'email'?)" in lines[1]
     assert "2 problems; nothing was applied" in lines[2] and len(lines) == 3
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_on_a_terminal_a_destructive_command_asks_and_no_keeps_everything(authgate, database_url, tmp_path, backend):
+    import pty
+
+    authgate("apply", str(SAMPLE))
+    env = {**os.environ, "AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
+           "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY}
+
+    def answer(reply: str) -> subprocess.CompletedProcess[str]:
+        controller, terminal = pty.openpty()  # stdin is a terminal: the command may ask
+        try:
+            os.write(controller, reply.encode() + b"\n")
+            return subprocess.run([sys.executable, "-m", "authgate", "user", "remove", "abe"], stdin=terminal,
+                                  capture_output=True, text=True, env=env, timeout=120)
+        finally:
+            os.close(controller)
+            os.close(terminal)
+
+    declined = answer("n")
+    assert "Delete user abe?" in declined.stdout and declined.returncode == 1
+    assert authgate("user", "show", "abe", check=False).returncode == 0, "still there"
+    accepted = answer("y")
+    assert accepted.returncode == 0 and "user abe removed" in accepted.stdout
+    assert authgate("user", "show", "abe", check=False).returncode == 1

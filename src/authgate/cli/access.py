@@ -10,7 +10,7 @@ from authgate.access.apis import ApiHolders
 from authgate.cli import context
 from authgate.cli.options import JsonFlag, Many, YesFlag, confirm
 from authgate.cli.output import console, details, emit_json, fail, handle_errors, table
-from authgate.cli.paging import AllFlag, LimitOption, Page, Request, show
+from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.views import ApiView, RoleView
 
 roles = typer.Typer(help="Manage roles.", no_args_is_help=True)
@@ -55,7 +55,7 @@ def role_add(name: RoleName, description: Description = None, permission: Grant 
 @handle_errors
 def role_list(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List roles."""
-    request = Request.of(limit, all_, json_output)
+    request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         views = [RoleView.of(role) for role in realm.roles.list()]
     show(Page.cut(views, request), request, what="roles", json_output=json_output, render=lambda page: table(
@@ -131,7 +131,7 @@ def api_add(
 @handle_errors
 def api_list(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List APIs."""
-    request = Request.of(limit, all_, json_output)
+    request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         views = [ApiView.of(api) for api in realm.apis.list()]
     show(Page.cut(views, request), request, what="APIs", json_output=json_output, render=lambda page: table(

@@ -11,7 +11,7 @@ from authgate import audit as audit_log
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
 from authgate.cli.output import fail, handle_errors, table
-from authgate.cli.paging import AllFlag, LimitOption, Page, Request, show
+from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.clock import utcnow
 from authgate.views import AuditEventView
 
@@ -43,7 +43,7 @@ def audit(
     json_output: JsonFlag = False,
 ) -> None:
     """Show audit events, newest first."""
-    request = Request.of(limit, all_, json_output)
+    request = PageRequest.of(limit, all_, json_output)
     moment, username = parse_since(since), user.strip().casefold() if user else None
     events: list[AuditEventView] = []
     with context.services().reader() as realm:

@@ -20,7 +20,7 @@ from authgate.cli.options import (
     either,
 )
 from authgate.cli.output import console, details, emit_json, handle_errors, table
-from authgate.cli.paging import AllFlag, LimitOption, Page, Request, show
+from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.views import ClientView
 
 app = typer.Typer(help="Manage OAuth clients.", no_args_is_help=True)
@@ -73,7 +73,7 @@ def add(
 @handle_errors
 def list_clients(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List clients."""
-    request = Request.of(limit, all_, json_output)
+    request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         views = [ClientView.of(client) for client in realm.clients.list()]
     show(Page.cut(views, request), request, what="clients", json_output=json_output, render=lambda page: table(

@@ -7,7 +7,7 @@ import typer
 from authgate.cli import context
 from authgate.cli.options import JsonFlag, YesFlag, confirm
 from authgate.cli.output import console, emit_json, handle_errors, table
-from authgate.cli.paging import AllFlag, LimitOption, Page, Request, show
+from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.views import SigningKeyView
 
 app = typer.Typer(help="Signing keys.", no_args_is_help=True)
@@ -17,7 +17,7 @@ app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 @handle_errors
 def list_keys(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List signing keys: the ones signing, and retired ones still published."""
-    request = Request.of(limit, all_, json_output)
+    request = PageRequest.of(limit, all_, json_output)
     views = [SigningKeyView.of(key) for key in context.services().keys.list()]
     show(Page.cut(views, request), request, what="keys", json_output=json_output, render=_table)
 

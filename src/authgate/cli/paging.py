@@ -26,14 +26,14 @@ AllFlag = Annotated[bool, typer.Option("--all", metavar="", help="Show all, howe
 
 
 @dataclass(frozen=True)
-class Request:
+class PageRequest:
     """How many the caller asked for: `size` None is all of them; `limited` when --limit was given."""
 
     size: int | None
     limited: bool
 
     @classmethod
-    def of(cls, limit: int | None, all_: bool, json_output: bool) -> Request:
+    def of(cls, limit: int | None, all_: bool, json_output: bool) -> PageRequest:
         if limit is not None and all_:
             raise fail("give --limit N or --all, not both")
         if all_:
@@ -53,13 +53,13 @@ class Page(Generic[T]):
     more: bool
 
     @classmethod
-    def cut(cls, items: Sequence[T], request: Request) -> Page[T]:
+    def cut(cls, items: Sequence[T], request: PageRequest) -> Page[T]:
         if request.size is None:
             return cls(list(items), False)
         return cls(list(items[: request.size]), len(items) > request.size)
 
 
-def show(page: Page[T], request: Request, *, what: str, json_output: bool, render: Callable[[list[T]], None],
+def show(page: Page[T], request: PageRequest, *, what: str, json_output: bool, render: Callable[[list[T]], None],
          next_page: str | None = None) -> None:
     """Print the page as JSON or as a table, with a line saying how to see the rest when there is more."""
     if json_output:

@@ -17,7 +17,7 @@ from authgate.cli.options import (
     either,
 )
 from authgate.cli.output import console, details, emit_json, handle_errors, table
-from authgate.cli.paging import AllFlag, LimitOption, Page, Request, show
+from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.views import UserView
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def list_users(
     json_output: JsonFlag = False,
 ) -> None:
     """List users, ordered by username."""
-    request = Request.of(limit, all_, json_output)
+    request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         fetch = request.fetch()
         if fetch is not None:
