@@ -95,4 +95,8 @@ def test_no_console_page_is_wider_than_a_phone(live_server: Any, phone: Any, bac
         if path in lists:
             ARTIFACTS.mkdir(exist_ok=True)
             phone.screenshot(path=str(ARTIFACTS / f"{request.node.name}{path.replace('/', '-')}.png"), full_page=True)
+    for path in ("/account", "/account/password", "/account/consents"):  # the hosted pages, signed in
+        phone.goto(console + path)
+        if overflow(phone) > 0:
+            too_wide[path] = overflow(phone)
     assert too_wide == {}, f"pages wider than {PHONE['width']} px, by px: {too_wide}"
