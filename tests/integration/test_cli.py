@@ -418,3 +418,30 @@ def test_on_a_terminal_a_destructive_command_asks_and_no_keeps_everything(authga
     accepted = answer("y")
     assert accepted.returncode == 0 and "user abe removed" in accepted.stdout
     assert authgate("user", "show", "abe", check=False).returncode == 1
+
+
+def test_an_empty_postgresql_database_is_named_without_its_password(tmp_path):
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from typer.testing import CliRunner
+
+    from authgate.cli import app, context
+
+    admin_url = os.environ.get("AUTHGATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    name = f"authgate_empty_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = admin_url.rsplit("/", 1)[0].replace("postgres@", "postgres:not-shown-pw@") + f"/{name}"
+        _forget_services(context)
+        result = CliRunner().invoke(app, ["user", "list"], env={
+            "AUTHGATE_DATABASE_URL": url, "AUTHGATE_DATA_DIR": str(tmp_path), "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY})
+        _forget_services(context)
+        assert result.exit_code == 1 and f"127.0.0.1:5432/{name} has no authgate schema" in result.stderr
+        assert "not-shown-pw" not in result.stderr
+    finally:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
