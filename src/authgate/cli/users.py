@@ -109,11 +109,12 @@ def change(
     json_output: JsonFlag = False,
 ) -> None:
     """Change a user's email, name, roles or enabled state."""
+    state = either(disable, disabled)
     with context.services().realm(ACTOR) as realm:
-        user = realm.users.update(
-            username, email=email if email is not None else ..., name=name if name is not None else ...,
-            disabled=either(disable, disabled),
-        )
+        user = realm.users.get(username)
+        if email is not None or name is not None or state is not None:
+            realm.users.update(user.username, email=email if email is not None else ...,
+                               name=name if name is not None else ..., disabled=state)
         _change_roles(realm, user.username, add_role, remove_role)
         view = UserView.of(realm.users.get(user.username))
     _show(view, json_output)
