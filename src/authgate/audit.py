@@ -6,11 +6,11 @@ written with `record_now`, in a transaction of their own.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from authgate.storage.database import Database
@@ -29,6 +29,7 @@ CODE_REUSED = "authorization_code.reused"
 LOGOUT = "logout"
 ADMIN_CHANGE = "admin.change"
 KEY_ROTATED = "signing_key.rotated"
+PASSWORD_CHANGED = "password.changed"  # by the person themself (an admin setting one is an admin.change)
 
 
 def record(
@@ -59,18 +60,64 @@ def query(
     *,
     since: datetime | None = None,
     subject: str | None = None,
+    user: str | None = None,
+    role: str | None = None,
     type_prefix: str | None = None,
     before_id: int | None = None,
     limit: int = 100,
 ) -> Sequence[AuditEvent]:
-    """Newest first, keyset-paginated by id."""
+    """Newest first, keyset-paginated by id.
+
+    `subject` matches whatever the event is about; `user` only events about that user or done by them
+    (not a role or client that shares the name); `role` only admin changes to that role.
+    """
     statement = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(limit)
     if since is not None:
         statement = statement.where(AuditEvent.at >= since)
     if subject is not None:
         statement = statement.where(AuditEvent.subject == subject)
+    if user is not None:
+        statement = statement.where(_about_user(user))
+    if role is not None:
+        statement = statement.where(_admin_change_of("role.", role))
     if type_prefix is not None:
         statement = statement.where(AuditEvent.type.startswith(type_prefix, autoescape=True))
     if before_id is not None:
         statement = statement.where(AuditEvent.id < before_id)
     return session.scalars(statement).all()
+
+
+def _change_kind() -> ColumnElement[str]:
+    change: ColumnElement[str] = AuditEvent.detail["change"].as_string()
+    return change
+
+
+def _admin_change_of(kind: str, name: str) -> ColumnElement[bool]:
+    """An admin change of `kind` (`user.`, `role.` …: `Realm.changed` prefixes what it changed) to `name`."""
+    return and_(AuditEvent.type == ADMIN_CHANGE, AuditEvent.subject == name,
+                _change_kind().startswith(kind, autoescape=True))
+
+
+def _about_user(username: str) -> ColumnElement[bool]:
+    """Events whose subject is the user (admin changes only when they changed a user), or whose actor is:
+    the console and admin API name an admin `user:NAME`, the hosted pages the person by name."""
+    about = and_(AuditEvent.subject == username,
+                 or_(AuditEvent.type != ADMIN_CHANGE, _change_kind().startswith("user.", autoescape=True)))
+    return or_(about, AuditEvent.actor == username, AuditEvent.actor == f"user:{username}")
+
+
+def detail_lines(detail: Mapping[str, Any]) -> list[str]:
+    """An event's details as people read them, one `key: value` per line (the admin API keeps the JSON)."""
+    return [f"{key.replace('_', ' ')}: {_readable(value)}" for key, value in detail.items()]
+
+
+def _readable(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Mapping):
+        return "; ".join(f"{key}: {_readable(item)}" for key, item in value.items()) or "—"
+    if isinstance(value, list | tuple | set):
+        return ", ".join(_readable(item) for item in value) or "—"
+    return str(value)

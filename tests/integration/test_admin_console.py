@@ -77,6 +77,7 @@ def test_the_console_creates_a_role_a_user_holding_it_and_a_client_as_the_logged
     assert "reports" in browser.get("/admin/clients").text
     audit = browser.get("/admin/audit", params={"subject": "ada"}).text
     assert "user.created" in audit and "user:root" in audit
+    assert "<div>change: user.created</div>" in audit and "change=" not in audit, "details as text, not reprs"
 
 
 @pytest.mark.parametrize("path, data", [

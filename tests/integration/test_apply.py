@@ -64,6 +64,20 @@ def test_unknown_role_names_the_user_and_line(services):
         assert session.scalars(select(User)).all() == []
 
 
+def test_every_bad_entry_is_named_at_once_and_nothing_is_written(services):
+    realm_text = ("users:\n  - username: a\n    roles: [ghost]\n  - username: b\n  - username: c\n    roles: [phantom]\n"
+                  "clients:\n  - client_id: broken\n    type: public\n    grant_types: [client_credentials]\n")
+    with pytest.raises(RealmFileError) as raised:
+        apply_file(services, parse_realm(realm_text))
+    problems = raised.value.problems
+    assert len(problems) == 3, problems
+    assert any(p.startswith("clients[0] (line 8)") for p in problems)
+    assert any(p.startswith("users[0] (line 2)") and "ghost" in p for p in problems)
+    assert any(p.startswith("users[2] (line 5)") and "phantom" in p for p in problems)
+    with services.database.reader() as session:
+        assert session.scalars(select(User)).all() == []
+
+
 def test_nested_lists_are_exact_and_changes_are_audited(services):
     apply_file(services, load_realm_file(SAMPLE))
     changed = SAMPLE.read_text().replace("roles: [barista]", "roles: [manager]")

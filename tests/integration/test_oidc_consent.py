@@ -102,3 +102,24 @@ def test_consents_are_listed_and_revocable_and_revoking_ends_refresh_tokens(brow
     response = httpx.post(live_server.url + "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
                           auth=("partner", PARTNER_SECRET))
     assert response.json()["error"] == "invalid_grant"
+
+
+def test_connected_applications_say_in_words_what_each_may_do(browser: BrowserLike, live_server: Any) -> None:
+    from authgate.oidc import consents
+
+    services = live_server.services
+    with services.realm(actor="test") as realm:
+        if realm.apis.find("https://tea.example") is None:
+            realm.apis.create("https://tea.example", "Tea House")
+            realm.apis.add_permission("https://tea.example", "brew:tea", "Brew tea in your name")
+            realm.apis.add_permission("https://tea.example", "read:tea")
+        user_id = realm.users.get("other").id
+    consents.grant(services, user_id, "partner", ["openid", "email", "brew:tea", "read:tea", "https://tea.example"])
+    try:
+        log_in(browser, "other")
+        listing = browser.get("/account/consents").text
+        for words in ("Know who you are", "See your email address", "Brew tea in your name", "Use Tea House: read:tea"):
+            assert words in listing
+        assert "brew:tea," not in listing and "https://tea.example" not in listing, "no raw scope names"
+    finally:
+        consents.revoke(services, user_id, "partner", ip=None)

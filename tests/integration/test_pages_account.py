@@ -85,6 +85,26 @@ def test_password_change_works_and_ends_other_sessions(live_server: Any) -> None
         elsewhere.close()
 
 
+def test_a_password_change_is_audited_once_as_its_own_kind(live_server: Any) -> None:
+    from authgate import audit
+
+    with live_server.services.realm(actor="test") as realm:
+        realm.users.create("pat", password="flat-white-double-shot-5150")
+    me = BrowserLike(live_server.url)
+    try:
+        log_in(me, "pat", "flat-white-double-shot-5150")
+        assert change(me, "flat-white-double-shot-5150", "ristretto-pour-over-6021").status_code == 303
+    finally:
+        me.close()
+    with live_server.services.database.reader() as session:
+        events = audit.query(session, user="pat")
+        kinds = [event.type for event in events]
+        changes = [event.detail["change"] for event in events if event.type == audit.ADMIN_CHANGE]
+    assert kinds.count(audit.LOGIN_SUCCEEDED) == 1, kinds  # the login, not the password check
+    assert kinds.count(audit.PASSWORD_CHANGED) == 1 and kinds[0] == audit.PASSWORD_CHANGED, kinds
+    assert changes == ["user.created"], "the person's own change is no admin change"
+
+
 def register(browser: BrowserLike, **values: str) -> Any:
     page = browser.get("/register?return_to=" + "%2Faccount")
     assert page.status_code == 200

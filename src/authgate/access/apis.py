@@ -6,13 +6,14 @@ import builtins
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
-from authgate.storage.models import Api, Permission
+from authgate.storage.models import Api, Client, Permission, Role, client_permissions, role_permissions
 
 if TYPE_CHECKING:
     from authgate.services import Realm
@@ -35,6 +36,17 @@ def validate_identifier(identifier: str) -> str:
     if not value or len(value) > 400 or any(ch.isspace() for ch in value):
         raise InvalidInput("API identifier must be 1–400 characters without spaces (a URI is usual).", field="identifier")
     return value
+
+
+@dataclass(frozen=True)
+class ApiHolders:
+    """Who holds an API's permissions: {role name: [permission]}, {client id: [permission]}."""
+
+    roles: dict[str, builtins.list[str]]
+    clients: dict[str, builtins.list[str]]
+
+    def __bool__(self) -> bool:
+        return bool(self.roles or self.clients)
 
 
 class ApiService:
@@ -118,6 +130,24 @@ class ApiService:
         api = self.get(identifier)
         self.session.delete(api)
         self.realm.changed("api.deleted", identifier)
+
+    def holders(self, identifier: str) -> ApiHolders:
+        """The roles and clients granted any of the API's permissions (deleting the API strips them)."""
+        api = self.get(identifier)
+        roles: dict[str, builtins.list[str]] = {}
+        clients: dict[str, builtins.list[str]] = {}
+        by_role = (select(Role.name, Permission.name).join(role_permissions, role_permissions.c.role_id == Role.id)
+                   .join(Permission, Permission.id == role_permissions.c.permission_id)
+                   .where(Permission.api_id == api.id).order_by(Role.name, Permission.name))
+        for role, permission in self.session.execute(by_role):
+            roles.setdefault(role, []).append(permission)
+        by_client = (select(Client.client_id, Permission.name)
+                     .join(client_permissions, client_permissions.c.client_pk == Client.id)
+                     .join(Permission, Permission.id == client_permissions.c.permission_id)
+                     .where(Permission.api_id == api.id).order_by(Client.client_id, Permission.name))
+        for client, permission in self.session.execute(by_client):
+            clients.setdefault(client, []).append(permission)
+        return ApiHolders(roles, clients)
 
     def resolve(self, grants: dict[str, builtins.list[str]], *, field: str) -> builtins.list[Permission]:
         """Turn {api identifier: [permission, ...]} into Permission rows, or say which is unknown."""

@@ -132,6 +132,15 @@ class PasswordLogin:
             raise LoginFailed()
         return VerifiedLogin(credentials, verification.new_hash, standing.pair_counted, account, ip, client_id)
 
+    def reconfirm(self, username: str, password: str, *, ip: str) -> LoginUser:
+        """A signed-in person proves their password again (to change it): throttled, and a failure
+        counted and audited, exactly as a login — but a success is no login and is not recorded as one."""
+        verified = self.verify(username, password, ip=ip, client_id=None)
+        if verified.pair_counted:
+            with self.services.database.transaction() as session:
+                self.throttle.succeeded(verified.account, verified.ip, session)
+        return verified.user
+
     def _read(self, username: str, account: str, ip: str) -> tuple[Credentials | None, Standing]:
         """The user and the throttle standing: one statement when the counters are the database's."""
         if not self.throttle.counts_in_database:

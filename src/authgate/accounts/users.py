@@ -173,17 +173,30 @@ class UserService:
         return user
 
     def set_password(self, username: str, password: str) -> User:
+        """An administrator sets the password (audited as an admin change)."""
+        user = self.get(username)
+        revoked = self._replace_password(user, password)
+        self.realm.changed("user.password_set", user.username, refresh_tokens_revoked=revoked)
+        return user
+
+    def change_own_password(self, username: str, password: str, *, ip: str | None) -> User:
+        """The person changes their own password (after proving the current one): `password.changed`."""
+        user = self.get(username)
+        revoked = self._replace_password(user, password)
+        audit.record(self.session, audit.PASSWORD_CHANGED, actor=user.username, subject=user.username, ip=ip,
+                     refresh_tokens_revoked=revoked)
+        return user
+
+    def _replace_password(self, user: User, password: str) -> int:
         """A new password also revokes every refresh token the user holds: a password is often
         changed because the old one leaked, and whoever used it may hold long-lived tokens."""
-        user = self.get(username)
         self._set_secret(user, password, None)
-        revoked = self.session.execute(
+        revoked: int = self.session.execute(
             update(RefreshToken)
             .where(RefreshToken.user_id == user.id, RefreshToken.revoked_at.is_(None))
             .values(revoked_at=utcnow())
         ).rowcount  # type: ignore[attr-defined]
-        self.realm.changed("user.password_set", user.username, refresh_tokens_revoked=revoked)
-        return user
+        return revoked
 
     def set_roles(self, username: str, roles: Sequence[str]) -> User:
         user = self.get(username)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from importlib.metadata import PackageNotFoundError, version
+from typing import Annotated
 
 import typer
 
@@ -15,6 +17,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        try:
+            typer.echo(f"authgate {version('authgate')}")
+        except PackageNotFoundError:  # run from a source tree that was never installed
+            typer.echo("authgate (version unknown: not installed)")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    show_version: Annotated[bool, typer.Option(
+        "--version", metavar="", is_eager=True, callback=_print_version, help="Print the version and exit.",
+    )] = False,
+) -> None:
+    """authgate: an OpenID Connect server with users, roles and permissions."""
+
+
 setup.register(app)
 app.add_typer(users.app, name="user")
 app.add_typer(access.roles, name="role")

@@ -2,27 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
+from authgate.access.apis import ApiHolders
 from authgate.cli import context
+from authgate.cli.options import JsonFlag, Many, YesFlag, confirm
 from authgate.cli.output import console, details, emit_json, fail, handle_errors, table
+from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.views import ApiView, RoleView
 
 roles = typer.Typer(help="Manage roles.", no_args_is_help=True)
 apis = typer.Typer(help="Manage APIs and their permissions.", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-Grant = Annotated[Optional[list[str]], typer.Option("--permission", "-p", help="API=permission (repeatable).")]
+Grant = Annotated[Many, typer.Option("--permission", "-p", metavar="API=PERMISSION", help="Permission to hold (repeatable).")]
+AddGrant = Annotated[Many, typer.Option("--add-permission", metavar="API=PERMISSION", help="Permission to add (repeatable).")]
+RemoveGrant = Annotated[Many, typer.Option("--remove-permission", metavar="API=PERMISSION", help="Permission to remove (repeatable).")]
+RoleName = Annotated[str, typer.Argument(metavar="ROLE", help="The role's name.")]
+ApiIdentifier = Annotated[str, typer.Argument(metavar="API", help="The API's identifier (its audience).")]
+Description = Annotated[str | None, typer.Option(metavar="TEXT", help="What the role is for.")]
+ApiName = Annotated[str | None, typer.Option(metavar="TEXT", help="A human name for the API.")]
 ACTOR = "cli"
 
 
-def parse_grants(values: list[str] | None) -> dict[str, list[str]]:
+def parse_grants(values: list[str] | None, flag: str = "--permission") -> dict[str, list[str]]:
     grants: dict[str, list[str]] = {}
     for value in values or []:
         identifier, sep, name = value.rpartition("=")
         if not sep or not identifier or not name:
-            raise fail(f"--permission {value!r}: expected API_IDENTIFIER=PERMISSION")
+            raise fail(f"{flag} {value!r}: expected API_IDENTIFIER=PERMISSION")
         grants.setdefault(identifier, []).append(name)
     return grants
 
@@ -36,7 +44,7 @@ def _show_role(view: RoleView, json_output: bool) -> None:
 
 @roles.command("add")
 @handle_errors
-def role_add(name: str, description: Annotated[Optional[str], typer.Option()] = None, permission: Grant = None, json_output: JsonFlag = False) -> None:
+def role_add(name: RoleName, description: Description = None, permission: Grant = None, json_output: JsonFlag = False) -> None:
     """Create a role."""
     with context.services().realm(ACTOR) as realm:
         view = RoleView.of(realm.roles.create(name, description, parse_grants(permission)))
@@ -45,19 +53,18 @@ def role_add(name: str, description: Annotated[Optional[str], typer.Option()] = 
 
 @roles.command("list")
 @handle_errors
-def role_list(json_output: JsonFlag = False) -> None:
+def role_list(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List roles."""
+    request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         views = [RoleView.of(role) for role in realm.roles.list()]
-    if json_output:
-        emit_json(views)
-        return
-    table("roles", ["name", "description", "permissions"], [(v.name, v.description, v.permissions) for v in views])
+    show(Page.cut(views, request), request, what="roles", json_output=json_output, render=lambda page: table(
+        "roles", ["name", "description", "permissions"], [(v.name, v.description, v.permissions) for v in page]))
 
 
 @roles.command("show")
 @handle_errors
-def role_show(name: str, json_output: JsonFlag = False) -> None:
+def role_show(name: RoleName, json_output: JsonFlag = False) -> None:
     """Show a role."""
     with context.services().reader() as realm:
         view = RoleView.of(realm.roles.get(name))
@@ -67,30 +74,33 @@ def role_show(name: str, json_output: JsonFlag = False) -> None:
 @roles.command("change")
 @handle_errors
 def role_change(
-    name: str,
-    description: Annotated[Optional[str], typer.Option()] = None,
-    grant: Annotated[Optional[list[str]], typer.Option("--grant", help="API=permission to grant (repeatable).")] = None,
-    revoke: Annotated[Optional[list[str]], typer.Option("--revoke", help="API=permission to revoke (repeatable).")] = None,
+    name: RoleName,
+    description: Description = None,
+    add_permission: AddGrant = None,
+    remove_permission: RemoveGrant = None,
+    grant: Annotated[Many, typer.Option("--grant", hidden=True)] = None,
+    revoke: Annotated[Many, typer.Option("--revoke", hidden=True)] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Change a role's description or permissions."""
+    """Change a role's description, or add and remove its permissions."""
+    added = parse_grants([*(add_permission or []), *(grant or [])], "--add-permission")
+    removed = parse_grants([*(remove_permission or []), *(revoke or [])], "--remove-permission")
     with context.services().realm(ACTOR) as realm:
         if description is not None:
             realm.roles.update(name, description=description)
-        if grant:
-            realm.roles.grant(name, parse_grants(grant))
-        if revoke:
-            realm.roles.revoke(name, parse_grants(revoke))
+        if added:
+            realm.roles.grant(name, added)
+        if removed:
+            realm.roles.revoke(name, removed)
         view = RoleView.of(realm.roles.get(name))
     _show_role(view, json_output)
 
 
 @roles.command("remove")
 @handle_errors
-def role_remove(name: str, yes: Annotated[bool, typer.Option("--yes")] = False) -> None:
+def role_remove(name: RoleName, yes: YesFlag = False) -> None:
     """Delete a role (users lose it)."""
-    if not yes:
-        typer.confirm(f"Delete role {name}?", abort=True)
+    confirm(f"Delete role {name}", yes)
     with context.services().realm(ACTOR) as realm:
         realm.roles.delete(name)
     console.print(f"role {name} removed")
@@ -106,9 +116,9 @@ def _show_api(view: ApiView, json_output: bool) -> None:
 @apis.command("add")
 @handle_errors
 def api_add(
-    identifier: str,
-    name: Annotated[Optional[str], typer.Option()] = None,
-    permission: Annotated[Optional[list[str]], typer.Option("--permission", "-p", help="Permission (repeatable).")] = None,
+    identifier: ApiIdentifier,
+    name: ApiName = None,
+    permission: Annotated[Many, typer.Option("--permission", "-p", metavar="PERMISSION", help="Permission it declares (repeatable).")] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Create an API (an audience) with permissions."""
@@ -119,19 +129,18 @@ def api_add(
 
 @apis.command("list")
 @handle_errors
-def api_list(json_output: JsonFlag = False) -> None:
+def api_list(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List APIs."""
+    request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         views = [ApiView.of(api) for api in realm.apis.list()]
-    if json_output:
-        emit_json(views)
-        return
-    table("APIs", ["identifier", "name", "permissions"], [(v.identifier, v.name, [p.name for p in v.permissions]) for v in views])
+    show(Page.cut(views, request), request, what="APIs", json_output=json_output, render=lambda page: table(
+        "APIs", ["identifier", "name", "permissions"], [(v.identifier, v.name, [p.name for p in v.permissions]) for v in page]))
 
 
 @apis.command("show")
 @handle_errors
-def api_show(identifier: str, json_output: JsonFlag = False) -> None:
+def api_show(identifier: ApiIdentifier, json_output: JsonFlag = False) -> None:
     """Show an API."""
     with context.services().reader() as realm:
         view = ApiView.of(realm.apis.get(identifier))
@@ -141,10 +150,10 @@ def api_show(identifier: str, json_output: JsonFlag = False) -> None:
 @apis.command("change")
 @handle_errors
 def api_change(
-    identifier: str,
-    name: Annotated[Optional[str], typer.Option()] = None,
-    add: Annotated[Optional[list[str]], typer.Option("--add-permission", help="Permission to add (repeatable).")] = None,
-    remove: Annotated[Optional[list[str]], typer.Option("--remove-permission", help="Permission to remove (repeatable).")] = None,
+    identifier: ApiIdentifier,
+    name: ApiName = None,
+    add: Annotated[Many, typer.Option("--add-permission", metavar="PERMISSION", help="Permission to add (repeatable).")] = None,
+    remove: Annotated[Many, typer.Option("--remove-permission", metavar="PERMISSION", help="Permission to remove (repeatable).")] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Rename an API or add and remove permissions."""
@@ -161,10 +170,29 @@ def api_change(
 
 @apis.command("remove")
 @handle_errors
-def api_remove(identifier: str, yes: Annotated[bool, typer.Option("--yes")] = False) -> None:
-    """Delete an API and its permissions."""
-    if not yes:
-        typer.confirm(f"Delete API {identifier}?", abort=True)
+def api_remove(
+    identifier: ApiIdentifier,
+    force: Annotated[bool, typer.Option("--force", metavar="", help="Remove it even if roles or clients hold its permissions (they lose them).")] = False,
+    yes: YesFlag = False,
+) -> None:
+    """Delete an API and its permissions; refused while roles or clients hold them, unless --force."""
+    with context.services().reader() as realm:
+        holders = realm.apis.holders(identifier)
+    if holders and not force:
+        raise fail(f"API {identifier} is in use: {_describe(holders)}; --force removes it and strips these permissions")
+    stripped = f" and strip its permissions from {_describe(holders)}" if holders else ""
+    confirm(f"Delete API {identifier}{stripped}", yes)
     with context.services().realm(ACTOR) as realm:
+        if not force and realm.apis.holders(identifier):  # granted since we looked
+            raise fail(f"API {identifier} came into use meanwhile; nothing removed")
         realm.apis.delete(identifier)
+    if holders:
+        console.print(f"stripped from {_describe(holders)}", highlight=False)
     console.print(f"API {identifier} removed")
+
+
+def _describe(holders: ApiHolders) -> str:
+    """`role barista (get:drinks), client nightly-report (get:drinks)`."""
+    parts = [f"role {name} ({', '.join(names)})" for name, names in holders.roles.items()]
+    parts += [f"client {client_id} ({', '.join(names)})" for client_id, names in holders.clients.items()]
+    return ", ".join(parts)

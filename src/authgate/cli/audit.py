@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
 from authgate import audit as audit_log
 from authgate.cli import context
-from authgate.cli.output import emit_json, fail, handle_errors, table
+from authgate.cli.options import JsonFlag
+from authgate.cli.output import fail, handle_errors, table
+from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.clock import utcnow
 from authgate.views import AuditEventView
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+FETCH_BATCH = 1000  # --all reads the log in keyset pages of this many
 
 
 def parse_since(value: str | None) -> datetime | None:
@@ -32,19 +34,32 @@ def parse_since(value: str | None) -> datetime | None:
 
 @handle_errors
 def audit(
-    since: Annotated[Optional[str], typer.Option(help="ISO time or duration back (30m, 12h, 7d).")] = None,
-    user: Annotated[Optional[str], typer.Option(help="Events about this user (subject).")] = None,
-    type: Annotated[Optional[str], typer.Option(help="Event type prefix, e.g. login.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000)] = 100,
+    since: Annotated[str | None, typer.Option(metavar="WHEN", help="ISO time or duration back (30m, 12h, 7d).")] = None,
+    user: Annotated[str | None, typer.Option(metavar="USERNAME", help="Events about this user or done by them (not a role or client of that name).")] = None,
+    role: Annotated[str | None, typer.Option(metavar="ROLE", help="Admin changes to this role.")] = None,
+    type: Annotated[str | None, typer.Option(metavar="PREFIX", help="Event type prefix, e.g. login.")] = None,
+    limit: LimitOption = None,
+    all_: AllFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Show audit events, newest first."""
+    request = PageRequest.of(limit, all_, json_output)
+    moment, username = parse_since(since), user.strip().casefold() if user else None
+    events: list[AuditEventView] = []
     with context.services().reader() as realm:
-        events = [AuditEventView.of(e) for e in audit_log.query(
-            realm.session, since=parse_since(since), subject=user.casefold() if user else None, type_prefix=type, limit=limit
-        )]
-    if json_output:
-        emit_json(events)
-        return
-    table("audit log", ["at", "type", "outcome", "actor", "subject", "client", "ip"],
-          [(e.at.isoformat(timespec="seconds"), e.type, e.outcome, e.actor, e.subject, e.client_id, e.ip) for e in events])
+        before: int | None = None
+        while True:
+            want = request.fetch() or FETCH_BATCH
+            batch = audit_log.query(realm.session, since=moment, user=username, role=role, type_prefix=type,
+                                    before_id=before, limit=want)
+            events.extend(AuditEventView.of(event) for event in batch)
+            if request.size is not None or len(batch) < want:
+                break
+            before = batch[-1].id
+    show(Page.cut(events, request), request, what="events", json_output=json_output, render=_table)
+
+
+def _table(events: list[AuditEventView]) -> None:
+    table("audit log", ["at", "type", "outcome", "actor", "subject", "client", "ip", "details"],
+          [(e.at.isoformat(timespec="seconds"), e.type, e.outcome, e.actor, e.subject, e.client_id, e.ip,
+            "\n".join(audit_log.detail_lines(e.detail)) or None) for e in events])

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import ValidationError
+from sqlalchemy.engine import make_url
 
 from authgate.cli.output import fail
 from authgate.services import Services
@@ -30,11 +32,31 @@ def _services() -> Services:
 
 
 def services(*, prepares_schema: bool = False) -> Services:
-    """The services; unless the command creates the schema itself, insist it is current."""
+    """The services; unless the command creates the schema itself (init, apply, serve, demo), insist it is
+    current — and never create an empty SQLite file by looking for it."""
+    if not prepares_schema:
+        _require_database_file()
     built = _services()
     if not prepares_schema:
         _require_current_schema(built)
     return built
+
+
+def database_name() -> str:
+    """The database this command uses, as people recognise it: the SQLite file, or the URL without its password."""
+    url = make_url(settings().resolved_database_url)
+    if url.get_backend_name() == "sqlite":
+        return url.database or ":memory:"
+    return url.render_as_string(hide_password=True)
+
+
+def _require_database_file() -> None:
+    url = make_url(settings().resolved_database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return
+    if not Path(url.database).exists():
+        raise fail(f"no authgate database at {url.database} (set AUTHGATE_DATA_DIR or AUTHGATE_DATABASE_URL, "
+                   "or run `authgate init` to create it there)")
 
 
 @lru_cache(maxsize=1)
@@ -45,9 +67,10 @@ def _require_current_schema(built: Services) -> None:
         current = migrate.current_revision(built.database)
         head = migrate.head_revision(built.database)
     if current is None:
-        raise fail("the database has no authgate schema yet; run `authgate init` first")
+        raise fail(f"the database {database_name()} has no authgate schema yet; run `authgate init` first")
     if current != head:
-        raise fail(f"the database schema is at {current}, this version needs {head}; run `authgate init` to upgrade")
+        raise fail(f"the database {database_name()} has schema {current}, this version needs {head}; "
+                   "run `authgate init` to upgrade")
 
 
 def _outage_as_unavailable() -> AbstractContextManager[None]:

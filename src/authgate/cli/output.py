@@ -11,6 +11,7 @@ from typing import Any, ParamSpec, TypeVar
 import typer
 from pydantic import BaseModel
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from authgate.errors import DomainError
@@ -30,8 +31,23 @@ EXIT_UNAVAILABLE = 3
 
 
 def fail(message: str, code: int = EXIT_REFUSED) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    _error_line(message)
     return typer.Exit(code)
+
+
+def _error_line(message: str) -> None:
+    # The message may quote what was typed or found in a file: printed as text, never as Rich markup.
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def fail_all(problems: Sequence[str], outcome: str) -> typer.Exit:
+    """Every problem on a line of its own; several end with how many there were."""
+    for problem in problems[:-1]:
+        _error_line(problem)
+    if len(problems) > 1:
+        _error_line(problems[-1])
+        return fail(f"{len(problems)} problems; {outcome}")
+    return fail(problems[-1] if problems else outcome)
 
 
 def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
@@ -44,7 +60,7 @@ def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
         except DomainError as error:
             raise fail(f"{error.message} ({error.code})") from None
         except RealmFileError as error:
-            raise fail(str(error)) from None
+            raise fail_all(error.problems, "nothing was applied") from None
         except DatabaseUnavailable:
             raise fail("the database is unavailable; check AUTHGATE_DATABASE_URL and that it is running", EXIT_UNAVAILABLE) from None
         except MasterKeyError as error:

@@ -12,6 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from authgate import bootstrap
 from authgate.cli import context
+from authgate.cli.options import JsonFlag
 from authgate.cli.output import console, details, emit_json, handle_errors, table
 from authgate.provisioning import apply_realm, load_realm_file
 from authgate.provisioning.apply import ApplyResult, describe
@@ -22,8 +23,8 @@ DEMO_REALM = Path(__file__).resolve().parent.parent / "demo" / "realm.yaml"
 @handle_errors
 def init(
     admin_username: Annotated[str, typer.Option(help="Username of the first admin.")] = "admin",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the admin's password from stdin.")] = False,
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", metavar="", help="Read the admin's password from stdin.")] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Create or upgrade the schema, create signing keys and the first admin. Safe to run again."""
     password = context.read_secret_from_stdin("admin password") if password_stdin else None
@@ -83,7 +84,7 @@ def _prepare_and_serve(host: str, port: int, workers: int) -> None:
 @handle_errors
 def apply(
     file: Annotated[Path, typer.Argument(help="Realm file (YAML or JSON).")],
-    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    json_output: JsonFlag = False,
 ) -> None:
     """Create or update APIs, permissions, roles, users and clients from FILE: all of it, or nothing."""
     realm_file = load_realm_file(file)

@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from authgate.cli import context
+from authgate.cli.options import (
+    EnableFlag,
+    JsonFlag,
+    LegacyEnableFlag,
+    Many,
+    YesFlag,
+    confirm,
+    either,
+)
 from authgate.cli.output import console, details, emit_json, handle_errors, table
+from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.views import UserView
 
+if TYPE_CHECKING:
+    from authgate.services import Realm
+
 app = typer.Typer(help="Manage users.", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+Username = Annotated[str, typer.Argument(metavar="USERNAME", help="The user's username.")]
 ACTOR = "cli"
+FETCH_BATCH = 1000  # --all reads users in keyset pages of this many
 
 
 def _show(view: UserView, json_output: bool) -> None:
@@ -25,11 +39,11 @@ def _show(view: UserView, json_output: bool) -> None:
 @app.command("add")
 @handle_errors
 def add(
-    username: str,
-    email: Annotated[Optional[str], typer.Option(help="Email address.")] = None,
-    name: Annotated[Optional[str], typer.Option(help="Display name.")] = None,
-    role: Annotated[Optional[list[str]], typer.Option("--role", help="Role to hold (repeatable).")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from stdin.")] = False,
+    username: Username,
+    email: Annotated[str | None, typer.Option(metavar="EMAIL", help="Email address.")] = None,
+    name: Annotated[str | None, typer.Option(metavar="TEXT", help="Display name.")] = None,
+    role: Annotated[Many, typer.Option("--role", metavar="ROLE", help="Role to hold (repeatable).")] = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", metavar="", help="Read the password from stdin.")] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Create a user (without a password unless --password-stdin)."""
@@ -42,24 +56,40 @@ def add(
 @app.command("list")
 @handle_errors
 def list_users(
-    search: Annotated[Optional[str], typer.Option(help="Username or email prefix.")] = None,
-    after: Annotated[Optional[str], typer.Option(help="Show users after this username (next page).")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=1000)] = 50,
+    search: Annotated[str | None, typer.Option(metavar="PREFIX", help="Username or email prefix.")] = None,
+    after: Annotated[str | None, typer.Option(metavar="USERNAME", help="Show users after this username (next page).")] = None,
+    limit: LimitOption = None,
+    all_: AllFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """List users, ordered by username."""
+    request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
-        views = [UserView.of(user) for user in realm.users.list(prefix=search, after=after, limit=limit)]
-    if json_output:
-        emit_json(views)
-        return
+        fetch = request.fetch()
+        if fetch is not None:
+            users = realm.users.list(prefix=search, after=after, limit=fetch)
+            views = [UserView.of(user) for user in users]
+        else:
+            views = []
+            while True:
+                batch = realm.users.list(prefix=search, after=after, limit=FETCH_BATCH)
+                views.extend(UserView.of(user) for user in batch)
+                if len(batch) < FETCH_BATCH:
+                    break
+                after = batch[-1].username
+    page = Page.cut(views, request)
+    show(page, request, what="users", json_output=json_output, render=_table,
+         next_page=f"--after {page.items[-1].username}" if page.more else None)
+
+
+def _table(views: list[UserView]) -> None:
     table("users", ["username", "email", "roles", "disabled", "last login"],
           [(v.username, v.email, v.roles, v.disabled, v.last_login_at) for v in views])
 
 
 @app.command("show")
 @handle_errors
-def show(username: str, json_output: JsonFlag = False) -> None:
+def show_user(username: Username, json_output: JsonFlag = False) -> None:
     """Show one user."""
     with context.services().reader() as realm:
         view = UserView.of(realm.users.get(username))
@@ -69,24 +99,37 @@ def show(username: str, json_output: JsonFlag = False) -> None:
 @app.command("change")
 @handle_errors
 def change(
-    username: str,
-    email: Annotated[Optional[str], typer.Option(help="New email ('' to clear).")] = None,
-    name: Annotated[Optional[str], typer.Option(help="New display name.")] = None,
-    disabled: Annotated[Optional[bool], typer.Option("--disabled/--enabled", help="Disable or enable.")] = None,
+    username: Username,
+    email: Annotated[str | None, typer.Option(metavar="EMAIL", help="New email ('' to clear).")] = None,
+    name: Annotated[str | None, typer.Option(metavar="TEXT", help="New display name.")] = None,
+    add_role: Annotated[Many, typer.Option("--add-role", metavar="ROLE", help="Role to add (repeatable).")] = None,
+    remove_role: Annotated[Many, typer.Option("--remove-role", metavar="ROLE", help="Role to remove (repeatable).")] = None,
+    disable: EnableFlag = None,
+    disabled: LegacyEnableFlag = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Change a user's email, name or enabled state."""
+    """Change a user's email, name, roles or enabled state."""
+    state = either(disable, disabled)
     with context.services().realm(ACTOR) as realm:
-        user = realm.users.update(
-            username, email=email if email is not None else ..., name=name if name is not None else ..., disabled=disabled
-        )
-        view = UserView.of(user)
+        user = realm.users.get(username)
+        if email is not None or name is not None or state is not None:
+            realm.users.update(user.username, email=email if email is not None else ...,
+                               name=name if name is not None else ..., disabled=state)
+        _change_roles(realm, user.username, add_role, remove_role)
+        view = UserView.of(realm.users.get(user.username))
     _show(view, json_output)
+
+
+def _change_roles(realm: Realm, username: str, add: list[str] | None, remove: list[str] | None) -> None:
+    if add:
+        realm.users.add_roles(username, add)
+    if remove:
+        realm.users.remove_roles(username, remove)
 
 
 @app.command("password")
 @handle_errors
-def password(username: str) -> None:
+def password(username: Username) -> None:
     """Set a user's password, read from stdin."""
     secret = context.read_secret_from_stdin("password")
     with context.services().realm(ACTOR) as realm:
@@ -97,27 +140,25 @@ def password(username: str) -> None:
 @app.command("roles")
 @handle_errors
 def roles(
-    username: str,
-    add: Annotated[Optional[list[str]], typer.Option("--add", help="Role to add (repeatable).")] = None,
-    remove: Annotated[Optional[list[str]], typer.Option("--remove", help="Role to remove (repeatable).")] = None,
+    username: Username,
+    add_role: Annotated[Many, typer.Option("--add-role", metavar="ROLE", help="Role to add (repeatable).")] = None,
+    remove_role: Annotated[Many, typer.Option("--remove-role", metavar="ROLE", help="Role to remove (repeatable).")] = None,
+    add: Annotated[Many, typer.Option("--add", hidden=True)] = None,
+    remove: Annotated[Many, typer.Option("--remove", hidden=True)] = None,
     json_output: JsonFlag = False,
 ) -> None:
-    """Add or remove roles of a user."""
+    """Add or remove roles of a user (the same as `user change --add-role/--remove-role`)."""
     with context.services().realm(ACTOR) as realm:
-        if add:
-            realm.users.add_roles(username, add)
-        if remove:
-            realm.users.remove_roles(username, remove)
+        _change_roles(realm, username, [*(add_role or []), *(add or [])], [*(remove_role or []), *(remove or [])])
         view = UserView.of(realm.users.get(username))
     _show(view, json_output)
 
 
 @app.command("remove")
 @handle_errors
-def remove(username: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+def remove(username: Username, yes: YesFlag = False) -> None:
     """Delete a user."""
-    if not yes:
-        typer.confirm(f"Delete user {username}?", abort=True)
+    confirm(f"Delete user {username}", yes)
     with context.services().realm(ACTOR) as realm:
         realm.users.delete(username)
     console.print(f"user {username} removed")
@@ -125,7 +166,7 @@ def remove(username: str, yes: Annotated[bool, typer.Option("--yes", help="Do no
 
 @app.command("unlock")
 @handle_errors
-def unlock(username: str, json_output: JsonFlag = False) -> None:
+def unlock(username: Username, json_output: JsonFlag = False) -> None:
     """Clear a user's failed-login counters and locks (from every address)."""
     from authgate.accounts.login import unlock_account
 

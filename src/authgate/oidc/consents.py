@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import selectinload
 
 from authgate import audit
 from authgate.clock import aware, utcnow
+from authgate.oidc.claims import SCOPE_DESCRIPTIONS
 from authgate.oidc.scopes import RequestedAccess
 from authgate.services import Services
-from authgate.storage.models import Client, Consent, RefreshToken, User
+from authgate.storage.models import Api, Client, Consent, RefreshToken, User
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class GrantedConsent:
     client_name: str
     scope: tuple[str, ...]
     updated_at: datetime
+    allowed: tuple[str, ...] = ()  # the scope in words, as the consent page put it
 
 
 def items_of(access: RequestedAccess) -> tuple[str, ...]:
@@ -75,7 +78,31 @@ def list_for(services: Services, user_id: int) -> list[GrantedConsent]:
             select(Consent, Client.name).outerjoin(Client, Client.client_id == Consent.client_id)
             .where(Consent.user_id == user_id).order_by(Consent.client_id)
         ).all()
-    return [
-        GrantedConsent(consent.client_id, name or consent.client_id, tuple(consent.scope.split()), aware(consent.updated_at))
-        for consent, name in rows
-    ]
+        values = {value for consent, _ in rows for value in consent.scope.split()}
+        apis = {api.identifier: api for api in session.scalars(
+            select(Api).where(Api.identifier.in_(values)).options(selectinload(Api.permissions)))}
+        return [
+            GrantedConsent(consent.client_id, name or consent.client_id, tuple(consent.scope.split()),
+                           aware(consent.updated_at), in_words(consent.scope.split(), apis))
+            for consent, name in rows
+        ]
+
+
+def in_words(items: Iterable[str], apis: dict[str, Api]) -> tuple[str, ...]:
+    """A consent's items as the person was asked: OpenID scopes by meaning, permissions by their API's
+    description (or "Use <API name>: <permission>"), an API granted without permissions by its name.
+    A value nothing describes any more (a permission since removed) is shown as it is."""
+    items = list(items)
+    granted_apis = [apis[value] for value in items if value in apis]
+    words: list[str] = []
+    for value in items:
+        if value in SCOPE_DESCRIPTIONS:
+            words.append(SCOPE_DESCRIPTIONS[value])
+        elif value in apis:
+            if not any(p.name in items for p in apis[value].permissions):
+                words.append(f"Use {apis[value].name} for you, with the access your account has there")
+        else:
+            words.append(next((permission.description or f"Use {api.name}: {value}"
+                               for api in granted_apis for permission in api.permissions if permission.name == value),
+                              value))
+    return tuple(words)

@@ -53,21 +53,24 @@ class ApplyResult:
 
 
 def apply_realm(realm: Realm, file: RealmFile, progress: Progress | None = None) -> ApplyResult:
-    """Apply `file`; on any error raise RealmFileError naming the entry (the caller's transaction rolls back)."""
+    """Apply `file`; on errors raise RealmFileError naming every bad entry (the caller's transaction rolls back)."""
     result = ApplyResult()
+    problems: list[str] = []
     for step in (_apply_apis, _apply_roles, _apply_clients):
-        step(realm, file, result)
-    _apply_users(realm, file, result, progress or (lambda _n: None))
+        step(realm, file, result, problems)
+    _apply_users(realm, file, result, progress or (lambda _n: None), problems)
+    if problems:
+        raise RealmFileError(*problems)
     return result
 
 
-def _fail(file: RealmFile, section: str, index: int, error: DomainError) -> RealmFileError:
+def _problem(file: RealmFile, section: str, index: int, error: DomainError) -> str:
     field = getattr(error, "field", None)
     field_name = f" {field}:" if field else ":"
-    return RealmFileError(f"{file.where(section, index)}{field_name} {error.message}")
+    return f"{file.where(section, index)}{field_name} {error.message}"
 
 
-def _apply_apis(realm: Realm, file: RealmFile, result: ApplyResult) -> None:
+def _apply_apis(realm: Realm, file: RealmFile, result: ApplyResult, problems: list[str]) -> None:
     for index, entry in enumerate(file.apis):
         try:
             api = realm.apis.find(entry.identifier)
@@ -81,10 +84,10 @@ def _apply_apis(realm: Realm, file: RealmFile, result: ApplyResult) -> None:
                 changed = True
             result.count("apis", changed=changed)
         except DomainError as error:
-            raise _fail(file, "apis", index, error) from error
+            problems.append(_problem(file, "apis", index, error))
 
 
-def _apply_roles(realm: Realm, file: RealmFile, result: ApplyResult) -> None:
+def _apply_roles(realm: Realm, file: RealmFile, result: ApplyResult, problems: list[str]) -> None:
     for index, entry in enumerate(file.roles):
         try:
             role = realm.roles.find(entry.name)
@@ -98,10 +101,10 @@ def _apply_roles(realm: Realm, file: RealmFile, result: ApplyResult) -> None:
                 changed = True
             result.count("roles", changed=changed)
         except DomainError as error:
-            raise _fail(file, "roles", index, error) from error
+            problems.append(_problem(file, "roles", index, error))
 
 
-def _apply_clients(realm: Realm, file: RealmFile, result: ApplyResult) -> None:
+def _apply_clients(realm: Realm, file: RealmFile, result: ApplyResult, problems: list[str]) -> None:
     for index, entry in enumerate(file.clients):
         spec = ClientSpec(**entry.model_dump())
         try:
@@ -114,10 +117,10 @@ def _apply_clients(realm: Realm, file: RealmFile, result: ApplyResult) -> None:
                 _, changed = realm.clients.update(spec)
                 result.count("clients", changed=changed)
         except DomainError as error:
-            raise _fail(file, "clients", index, error) from error
+            problems.append(_problem(file, "clients", index, error))
 
 
-def _apply_users(realm: Realm, file: RealmFile, result: ApplyResult, progress: Progress) -> None:
+def _apply_users(realm: Realm, file: RealmFile, result: ApplyResult, progress: Progress, problems: list[str]) -> None:
     """Users come in batches: one query finds a batch's existing users, and new users that
     need no hashing (imports) are written with bulk INSERTs, so 10,000 imports stay fast."""
     roles_by_name = {role.name: role for role in realm.roles.list()}
@@ -129,7 +132,7 @@ def _apply_users(realm: Realm, file: RealmFile, result: ApplyResult, progress: P
             try:
                 names[index] = normalize_username(entry.username)
             except DomainError as error:
-                raise _fail(file, "users", index, error) from error
+                problems.append(_problem(file, "users", index, error))
         existing = {
             user.username: user
             for user in realm.session.scalars(
@@ -138,14 +141,18 @@ def _apply_users(realm: Realm, file: RealmFile, result: ApplyResult, progress: P
         }
         bulk: list[tuple[dict[str, object], list[int]]] = []
         for index, entry in batch:
+            if index not in names:
+                continue
             try:
                 row = _apply_user(realm, entry, names[index], existing, roles_by_name, result)
             except DomainError as error:
-                raise _fail(file, "users", index, error) from error
+                problems.append(_problem(file, "users", index, error))
+                continue
             if row is not None:
                 bulk.append(row)
-        _insert_users(realm, bulk)
-        realm.session.flush()
+        if not problems:  # otherwise all of it rolls back: nothing more to write
+            _insert_users(realm, bulk)
+            realm.session.flush()
         progress(len(batch))
 
 

@@ -1,11 +1,15 @@
 """The realm file: YAML or JSON, validated whole before anything touches the database.
 
 Every mapping remembers the line it started on, so an error names the bad
-entry and its line ("users[3] (line 42): password: ...").
+entry and its line ("users[3] (line 42): password: ..."). Every problem in the
+file is reported at once, in our words ("unknown key 'pasword' (did you mean
+'password'?)"), never with the value given: it may be a secret.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -14,7 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 
 class RealmFileError(Exception):
-    """The file cannot be applied; nothing was changed."""
+    """The file cannot be applied; nothing was changed. `problems`: one line each."""
+
+    def __init__(self, *problems: str) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = list(problems)
 
 
 class _LineDict(dict[str, Any]):
@@ -135,42 +143,98 @@ def parse_realm(text: str, *, source: str = "<realm>") -> RealmFile:
         raise RealmFileError(f"{source}: the top level must be a mapping with apis, roles, users, clients")
     lines = {
         (section, index): getattr(entry, "line", 0)
-        for section in ("apis", "roles", "users", "clients")
+        for section in SECTIONS
         if isinstance(data.get(section), list)
         for index, entry in enumerate(data[section])
     }
+    problems = _duplicates(data, lines)
     try:
         realm = RealmFile.model_validate(data)
     except ValidationError as error:
-        first = error.errors()[0]
-        location = list(first["loc"])
-        where = _describe_location(location, lines)
-        raise RealmFileError(f"{source}: {where}: {first['msg']}") from None
+        problems = _validation_problems(error, lines) + problems
+    if problems:
+        raise RealmFileError(*(f"{source}: {problem}" for problem in problems))
     realm.lines = lines
-    _reject_duplicates(realm)
     return realm
 
 
-def _reject_duplicates(realm: RealmFile) -> None:
-    keys = {
-        "apis": [entry.identifier for entry in realm.apis],
-        "roles": [entry.name for entry in realm.roles],
-        "users": [entry.username.strip().casefold() for entry in realm.users],
-        "clients": [entry.client_id for entry in realm.clients],
-    }
-    for section, values in keys.items():
+SECTIONS: dict[str, type[_Entry]] = {"apis": ApiEntry, "roles": RoleEntry, "users": UserEntry, "clients": ClientEntry}
+# What names each entry, and how two names are the same one (usernames are case-insensitive).
+_KEYS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "apis": ("identifier", str), "roles": ("name", str), "users": ("username", lambda value: value.strip().casefold()),
+    "clients": ("client_id", str),
+}
+
+
+def _duplicates(data: Mapping[str, Any], lines: dict[tuple[str, int], int]) -> list[str]:
+    problems = []
+    for section, (key, same) in _KEYS.items():
+        entries = data.get(section)
         seen: set[str] = set()
-        for index, value in enumerate(values):
-            if value in seen:
-                raise RealmFileError(f"{realm.where(section, index)}: {value!r} is listed twice")
-            seen.add(value)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            value = entry.get(key) if isinstance(entry, dict) else None
+            if not isinstance(value, str):
+                continue
+            if same(value) in seen:
+                problems.append(f"{_where(section, index, lines)}: {value!r} is listed twice")
+            seen.add(same(value))
+    return problems
+
+
+def _validation_problems(error: ValidationError, lines: dict[tuple[str, int], int]) -> list[str]:
+    """One line per bad key; a union's alternatives (`str`, `dict[...]`) are one problem, not several."""
+    problems: dict[str, str] = {}
+    for item in error.errors():
+        location = [part for part in item["loc"] if not (isinstance(part, str) and ("[" in part or part in _TYPES))]
+        unknown = item["type"] == "extra_forbidden"  # the key is named in the message, not in where
+        where = _describe_location(location[:-1] if unknown else location, lines) if location[:-1] or not unknown \
+            else "top level"
+        problems.setdefault(where, _in_our_words(item["type"], location, item["msg"]))
+    return [f"{where}: {problem}" for where, problem in problems.items()]
+
+
+_TYPES = {"str", "int", "bool", "float"}
+_OWN_WORDS = {
+    "missing": "is required",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "dict_type": "must be a mapping",
+    "bool_type": "must be true or false",
+    "bool_parsing": "must be true or false",
+    "int_type": "must be a whole number",
+    "int_parsing": "must be a whole number",
+    "model_type": "must be a mapping of keys",
+}
+
+
+def _in_our_words(kind: str, location: list[Any], message: str) -> str:
+    if kind == "extra_forbidden":
+        return _unknown_key(location)
+    if kind == "value_error":
+        return message.removeprefix("Value error, ")
+    if kind == "literal_error":
+        return message.replace("Input should be", "must be")
+    return _OWN_WORDS.get(kind, message)
+
+
+def _unknown_key(location: list[Any]) -> str:
+    """`unknown key 'pasword' (did you mean 'password'?)` — the keys its entry (or the file) knows."""
+    key = str(location[-1])
+    model: type[BaseModel] = SECTIONS.get(str(location[0]), RealmFile) if len(location) > 1 else RealmFile
+    known = [name for name in model.model_fields if name != "lines"]
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(known)}"
+    return f"unknown key {key!r} ({hint})"
+
+
+def _where(section: str, index: int, lines: dict[tuple[str, int], int]) -> str:
+    line = lines.get((section, index))
+    return f"{section}[{index}]" + (f" (line {line})" if line else "")
 
 
 def _describe_location(location: list[Any], lines: dict[tuple[str, int], int]) -> str:
     if len(location) >= 2 and isinstance(location[1], int):
-        section, index = str(location[0]), location[1]
-        line = lines.get((section, index))
-        head = f"{section}[{index}]" + (f" (line {line})" if line else "")
+        head = _where(str(location[0]), location[1], lines)
         rest = ".".join(str(part) for part in location[2:])
         return f"{head} {rest}".strip()
     return ".".join(str(part) for part in location) or "file"

@@ -54,7 +54,7 @@ def audit_log(console: Console) -> Response:
         older = "?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": events[-1].id})
     return console.render("audit.html", {"events": events, "filters": filters, "older_href": older,
                                          "paged": bool(before), "problem": problem,
-                                         "presets": presets()})
+                                         "presets": presets(), "detail_lines": audit.detail_lines})
 
 
 def _since(text: str) -> datetime | None:

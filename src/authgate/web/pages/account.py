@@ -2,8 +2,9 @@
 
 Each needs a live browser session (otherwise: to the login page and back).
 The password change checks the current password through `PasswordLogin`
-(so guessing it is throttled like any login), enforces the password policy,
-and ends the person's other sessions.
+(so guessing it is throttled like any login, though a right one is not logged
+as a login), enforces the password policy, ends the person's other sessions,
+and is audited as one `password.changed`.
 """
 
 from __future__ import annotations
@@ -75,14 +76,14 @@ def _password(request: Request, form: Any) -> Response:
     current, new = form_value(form, "current_password", 1024), form_value(form, "new_password", 1024)
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
-        PasswordLogin(services).authenticate(session.username, current, ip=ip, client_id=None)
+        PasswordLogin(services).reconfirm(session.username, current, ip=ip)
     except LoginThrottled as throttled:
         return show({"current_password": f"Too many failed attempts. Try again in {int(throttled.retry_after_seconds)} seconds."}, 429)
     except LoginFailed:
         return show({"current_password": "The current password is incorrect."}, 400, "Please correct the errors below.")
     try:
         with services.realm(actor=session.username) as realm:
-            realm.users.set_password(session.username, new)
+            realm.users.change_own_password(session.username, new, ip=ip)
     except InvalidInput as error:
         return show({"new_password": error.message}, 400, "Please correct the errors below.")
     sessions = BrowserSessions(services)
