@@ -85,9 +85,11 @@ class Settings(BaseSettings):
         ge=0,
         le=60,
         description=(
-            "Seconds after a rotation in which presenting the old refresh token again returns "
-            "the newest token of its chain (the same value the first caller got; no second rotation) "
-            "instead of revoking the family (a client that lost the response to a concurrent refresh)."
+            "A rotated refresh token presented again whose successor was never used gets that "
+            "successor back, whatever the time (a lost answer is never theft). Once the successor "
+            "was used, the old token presented within this many seconds of that use gets the "
+            "chain's newest token (concurrent refreshes); later it is reuse and revokes the "
+            "family. 0: any such presentation is reuse."
         ),
     )
     authorization_code_ttl: int = Field(60, ge=10, le=600, description="Lifetime of an authorization code.")
