@@ -44,6 +44,22 @@ class Settings(BaseSettings):
     )
     config: Path | None = Field(None, description="Optional YAML/JSON file with these settings.")
 
+    # --- waiting on the database ---------------------------------------------
+    database_timeout: float = Field(
+        5.0, ge=4, le=600,
+        description=(
+            "The longest a request waits on the database (down, overloaded, or holding "
+            "connections open while nothing comes back) before it is answered 503 with "
+            "Retry-After; the server recovers by itself. On PostgreSQL half of it bounds "
+            "connecting (libpq connect_timeout: whole seconds, at least 2) and half one round "
+            "trip: waiting for a pooled connection, a client-side deadline on every statement, "
+            "commit and ping, TCP keepalives and tcp_user_timeout; the server cancels a statement "
+            "or lock wait at 80% of that half (statement_timeout, lock_timeout; schema migrations "
+            "are exempt). So 5 s allows 2 s to connect and 2.5 s per round trip, 2 s of it on the "
+            "server. On SQLite: the busy timeout."
+        ),
+    )
+
     # --- identity of the server --------------------------------------------
     issuer: str = Field(
         "http://127.0.0.1:8000",
