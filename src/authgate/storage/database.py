@@ -151,6 +151,7 @@ def _bound_round_trips(engine: Engine, deadline: RoundTripDeadline) -> None:
     connection goes back to the pool (or begins its next transaction). A connection carrying the
     UNBOUNDED execution option is not watched.
     """
+    from psycopg.pq import TransactionStatus  # PostgreSQL only: psycopg is its driver
 
     def dbapi_of(connection: Connection) -> Any | None:
         if connection.invalidated or connection.closed:
@@ -174,10 +175,15 @@ def _bound_round_trips(engine: Engine, deadline: RoundTripDeadline) -> None:
         if cursor is not None:
             deadline.disarm(cursor.connection)  # otherwise the connection's checkin does
 
+    def ends_in_a_round_trip(dbapi_connection: Any) -> bool:
+        # psycopg sends COMMIT or ROLLBACK only inside a transaction: never in autocommit.
+        return bool(dbapi_connection.pgconn.transaction_status != TransactionStatus.IDLE)
+
     @event.listens_for(engine, "commit")
     @event.listens_for(engine, "rollback")
     def _before_end(connection: Connection) -> None:
-        if (dbapi_connection := dbapi_of(connection)) is not None:
+        dbapi_connection = dbapi_of(connection)
+        if dbapi_connection is not None and ends_in_a_round_trip(dbapi_connection):
             deadline.arm(dbapi_connection)
 
     @event.listens_for(engine, "begin")
@@ -187,7 +193,8 @@ def _bound_round_trips(engine: Engine, deadline: RoundTripDeadline) -> None:
 
     @event.listens_for(engine, "reset")
     def _before_reset(dbapi_connection: Any, *_: Any) -> None:
-        deadline.arm(dbapi_connection)  # the rollback on return to the pool
+        if ends_in_a_round_trip(dbapi_connection):
+            deadline.arm(dbapi_connection)  # the rollback on return to the pool
 
     @event.listens_for(engine, "checkin")
     def _on_checkin(dbapi_connection: Any, _record: Any) -> None:

@@ -33,20 +33,17 @@ class RoundTripDeadline:
         # Armed connections → deadline (time.monotonic()), in arming order, which is deadline order:
         # every deadline is `seconds` after its arming. Re-arming moves a connection to the end.
         self._due: dict[Any, float] = {}
-        self._changed = threading.Condition()
+        self._changed = threading.Condition()  # guards _due and _watching; the watcher waits on it
         self._watching = False
 
     def arm(self, dbapi_connection: Any) -> None:
         due = time.monotonic() + self.seconds
         with self._changed:
-            was_empty = not self._due
             self._due.pop(dbapi_connection, None)
             self._due[dbapi_connection] = due
             if not self._watching:
                 self._watching = True
                 threading.Thread(target=self._watch, name="authgate-db-deadline", daemon=True).start()
-            elif was_empty:
-                self._changed.notify()  # the watcher may be lingering with a longer wait
 
     def disarm(self, dbapi_connection: Any) -> None:
         with self._changed:
@@ -61,7 +58,9 @@ class RoundTripDeadline:
                     idle_since = now if idle_since is None else idle_since
                     if now - idle_since >= LINGER_SECONDS:
                         break
-                    self._changed.wait(LINGER_SECONDS)
+                    # No wake-up call per arming (a thread switch per statement): a deadline armed
+                    # meanwhile falls due `seconds` after its arming, so after this wait.
+                    self._changed.wait(self.seconds)
                     continue
                 idle_since = None
                 connection, due = next(iter(self._due.items()))
