@@ -113,7 +113,7 @@ class Forwarder:
     def _pump(self, source: socket.socket, target: socket.socket) -> None:
         try:
             while chunk := source.recv(65536):
-                self._flowing.wait()  # blackholed: held back (TCP would retransmit it after a partition)
+                self._flowing.wait()  # blackholed: held back, as TCP retransmits after a partition
                 target.sendall(chunk)
         except OSError:
             pass

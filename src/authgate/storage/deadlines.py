@@ -25,8 +25,9 @@ LINGER_SECONDS = 5.0
 
 
 class RoundTripDeadline:
-    """`arm(connection)` before a round trip, `disarm(connection)` after it; a connection still armed
-    `seconds` later has its socket shut down (the round trip fails, the connection is discarded)."""
+    """`arm(connection)` before a round trip, `disarm(connection)` after it; a connection still
+    armed `seconds` later has its socket shut down (the round trip fails, the connection is
+    discarded)."""
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
@@ -43,7 +44,8 @@ class RoundTripDeadline:
             self._due[dbapi_connection] = due
             if not self._watching:
                 self._watching = True
-                threading.Thread(target=self._watch, name="authgate-db-deadline", daemon=True).start()
+                watcher = threading.Thread(target=self._watch, name="authgate-db-deadline", daemon=True)
+                watcher.start()
 
     def disarm(self, dbapi_connection: Any) -> None:
         with self._changed:
@@ -80,6 +82,6 @@ def _shut_down(dbapi_connection: Any, seconds: float) -> None:
         with socket.fromfd(descriptor, socket.AF_INET, socket.SOCK_STREAM) as duplicate:
             duplicate.shutdown(socket.SHUT_RDWR)
     except Exception as error:  # noqa: BLE001 - closed meanwhile: nothing left to stop
-        logger.debug("database round trip past its deadline, already over: %s", type(error).__name__)
+        logger.debug("round trip past its deadline already over: %s", type(error).__name__)
         return
     logger.warning("database round trip unanswered after %.1f s: connection dropped", seconds)
