@@ -44,8 +44,8 @@ class RoundTripDeadline:
             self._due[dbapi_connection] = due
             if not self._watching:
                 self._watching = True
-                watcher = threading.Thread(target=self._watch, name="authgate-db-deadline", daemon=True)
-                watcher.start()
+                threading.Thread(target=self._watch, name="authgate-db-deadline",
+                                 daemon=True).start()
 
     def disarm(self, dbapi_connection: Any) -> None:
         with self._changed:
