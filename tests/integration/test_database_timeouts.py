@@ -59,7 +59,7 @@ def select_one(database: Database) -> int:
 
 
 def fails_within(seconds: float, forwarder: Forwarder, operation: Callable[[], object]) -> None:
-    """`operation` raises DatabaseUnavailable within `seconds`. Should it hang instead, the blackhole
+    """`operation` raises DatabaseUnavailable within `seconds`. Should it hang, the blackhole
     is lifted (so that the test fails rather than hangs)."""
     outcome: list[str] = []
 
