@@ -58,6 +58,71 @@ class LiveServer:
         self.thread.join(timeout=10)
 
 
+class Forwarder:
+    """127.0.0.1:port → a TCP service (PostgreSQL), standing in for the network between them.
+
+    `cut()` closes every connection and stops listening (the database is gone); `blackhole()` keeps
+    every connection open, and accepts new ones, but passes nothing either way, holding it back
+    until `restore()` (the database stops answering: a partition, a stuck proxy); `open()` listens
+    again after a cut.
+    """
+
+    def __init__(self, port: int, upstream_port: int = 5432) -> None:
+        self.port = port
+        self.upstream_port = upstream_port
+        self._sockets: list[socket.socket] = []
+        self._listener: socket.socket | None = None
+        self._flowing = threading.Event()
+        self._flowing.set()
+
+    def open(self) -> None:
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind(("127.0.0.1", self.port))
+        listener.listen(64)
+        self._listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def cut(self) -> None:
+        for sock in [self._listener, *self._sockets]:
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                sock.close()
+        self._listener, self._sockets = None, []
+
+    def blackhole(self) -> None:
+        self._flowing.clear()
+
+    def restore(self) -> None:
+        self._flowing.set()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while True:
+            try:
+                downstream, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            self._sockets += [downstream, upstream]
+            for source, target in ((downstream, upstream), (upstream, downstream)):
+                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
+
+    def _pump(self, source: socket.socket, target: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                self._flowing.wait()  # blackholed: held back, as TCP retransmits after a partition
+                target.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, target):
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
 
 
 def npm_install(directory: Path, package: str) -> None:

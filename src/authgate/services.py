@@ -52,7 +52,8 @@ class Services:
 
     def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self.settings = settings
-        self.database = database or Database(settings.resolved_database_url)
+        self.database = database or Database(
+            settings.resolved_database_url, timeout=settings.database_timeout)
 
     @cached_property
     def hasher(self) -> PasswordHasher:

@@ -44,6 +44,22 @@ class Settings(BaseSettings):
     )
     config: Path | None = Field(None, description="Optional YAML/JSON file with these settings.")
 
+    # --- waiting on the database ---------------------------------------------
+    database_timeout: float = Field(
+        5.0, ge=4, le=600,
+        description=(
+            "The longest a request waits on the database (down, overloaded, or holding "
+            "connections open while nothing comes back) before it is answered 503 with "
+            "Retry-After; the server recovers by itself. On PostgreSQL half of it bounds "
+            "connecting (libpq connect_timeout: whole seconds, at least 2) and half one round "
+            "trip: waiting for a pooled connection, a client-side deadline on every statement, "
+            "commit and ping, TCP keepalives and tcp_user_timeout; the server cancels a statement "
+            "or lock wait at 80% of that half (statement_timeout, lock_timeout; schema migrations "
+            "are exempt). So 5 s allows 2 s to connect and 2.5 s per round trip, 2 s of it on the "
+            "server. On SQLite: the busy timeout."
+        ),
+    )
+
     # --- identity of the server --------------------------------------------
     issuer: str = Field(
         "http://127.0.0.1:8000",
@@ -85,9 +101,11 @@ class Settings(BaseSettings):
         ge=0,
         le=60,
         description=(
-            "Seconds after a rotation in which presenting the old refresh token again returns "
-            "the newest token of its chain (the same value the first caller got; no second rotation) "
-            "instead of revoking the family (a client that lost the response to a concurrent refresh)."
+            "A rotated refresh token presented again whose successor was never used gets that "
+            "successor back, whatever the time (a lost answer is never theft). Once the successor "
+            "was used, the old token presented within this many seconds of that use gets the "
+            "chain's newest token (concurrent refreshes); later it is reuse and revokes the "
+            "family. 0: any such presentation is reuse."
         ),
     )
     authorization_code_ttl: int = Field(60, ge=10, le=600, description="Lifetime of an authorization code.")

@@ -1,7 +1,8 @@
 """Fifty concurrent uses of one refresh token, over real HTTP, on SQLite and PostgreSQL.
 
-Inside the grace window: exactly one rotation, and every caller gets the same successor.
-Without a grace window: exactly one caller wins; the rest are reuse, and the family is revoked.
+Exactly one rotation, and every caller gets the same successor (never used yet: no theft, even
+without a grace window). Once the successor was used, without a grace window every presentation
+of its parent is reuse, and the family is revoked.
 On PostgreSQL every caller first tries the one-statement autocommit claim; the losers match no row and
 fall back to the transaction, which sees the winner's rotation (grace retry or reuse).
 """
@@ -61,19 +62,29 @@ def test_concurrent_retries_inside_the_grace_window_rotate_once(start_server):
     assert all(link.revoked_at is None for link in family)
 
 
-def test_concurrent_reuse_without_a_grace_window_revokes_the_family(start_server):
+def test_concurrent_uses_rotate_once_and_reuse_after_the_successors_use_revokes_all(start_server):
     server = start_server(refresh_reuse_grace=0)
     load_world(server.services)
     presented = password_login(server.url, "manager").json()["refresh_token"]
     responses = fire_together(server.url, presented)
-    statuses = sorted(r.status_code for r in responses)
-    assert statuses == [200] + [400] * (CALLERS - 1), {r.text for r in responses if r.status_code not in (200, 400)}
-    assert all(r.json()["error"] == "invalid_grant" for r in responses if r.status_code == 400)
-    winner = next(r for r in responses if r.status_code == 200).json()["refresh_token"]
+    assert {r.status_code for r in responses} == {200}, {r.text for r in responses}
+    successors = {r.json()["refresh_token"] for r in responses}
+    assert len(successors) == 1, "never used yet: every caller gets it, no grace window needed"
+    winner = successors.pop()
+    assert len(family_of(server, presented)) == 2, "exactly one rotation"
+    used = refresh(server.url, winner)
+    assert used.status_code == 200
+    responses = fire_together(server.url, presented)
+    assert {r.status_code for r in responses} == {400}, {r.text for r in responses}
+    assert all(r.json()["error"] == "invalid_grant" for r in responses)
     family = family_of(server, presented)
-    assert len(family) == 2 and sum(link.rotated_at is not None for link in family) == 1
+    assert len(family) == 3 and sum(link.rotated_at is not None for link in family) == 2
     assert all(link.revoked_at is not None for link in family), "reuse revoked every link"
-    again = httpx.post(server.url + "/oauth/token", data={"grant_type": "refresh_token", "client_id": "coffee-app", "refresh_token": winner})
-    assert again.json()["error"] == "invalid_grant"
+    assert refresh(server.url, used.json()["refresh_token"]).json()["error"] == "invalid_grant"
     with server.services.database.reader() as session:
         assert audit.query(session, type_prefix=audit.REFRESH_REUSED), "reuse is audited"
+
+
+def refresh(url: str, refresh_token: str) -> httpx.Response:
+    return httpx.post(url + "/oauth/token", data={
+        "grant_type": "refresh_token", "client_id": "coffee-app", "refresh_token": refresh_token})

@@ -59,18 +59,34 @@ def test_a_retry_inside_the_grace_window_gets_the_same_successor(token_server):
     assert refresh(token_server.url, third).status_code == 200
 
 
-def test_reuse_after_the_grace_window_revokes_the_family(token_server):
+def test_reuse_after_the_successor_was_used_revokes_the_family(token_server):
     first = password_login(token_server.url, "manager").json()["refresh_token"]
     second = refresh(token_server.url, first).json()["refresh_token"]
-    shift(token_server, first, rotated_at=timedelta(seconds=30))
+    third = refresh(token_server.url, second).json()["refresh_token"]
+    shift(token_server, second, rotated_at=timedelta(seconds=30))  # the successor was used 30 s ago
     reused = refresh(token_server.url, first)
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
-    assert refresh(token_server.url, second).json()["error"] == "invalid_grant", "the whole family is revoked"
+    assert refresh(token_server.url, third).json()["error"] == "invalid_grant", "all revoked"
     with token_server.services.database.reader() as session:
-        family = session.scalars(select(RefreshToken).where(RefreshToken.family_id == row_of(token_server, first).family_id)).all()
+        family_id = row_of(token_server, first).family_id
+        links = select(RefreshToken).where(RefreshToken.family_id == family_id)
+        family = session.scalars(links).all()
         assert family and all(link.revoked_at is not None for link in family)
         events = audit.query(session, type_prefix=audit.REFRESH_REUSED)
         assert any(e.subject == "manager" and e.client_id == "coffee-app" for e in events)
+
+
+def test_a_lost_answer_retried_after_the_grace_window_gets_the_same_successor(token_server):
+    # The rotation committed but its answer was lost (an outage, a client timeout); the client
+    # retries long after: its successor was never used, so this is no theft, whatever the time.
+    first = password_login(token_server.url).json()["refresh_token"]
+    lost = refresh(token_server.url, first).json()["refresh_token"]
+    shift(token_server, first, rotated_at=timedelta(hours=1))
+    retry = refresh(token_server.url, first)
+    assert retry.status_code == 200 and retry.json()["refresh_token"] == lost
+    successor = row_of(token_server, lost)
+    assert successor.revoked_at is None and successor.rotated_at is None
+    assert refresh(token_server.url, lost).status_code == 200, "the family lives on"
 
 
 def test_a_refresh_token_is_bound_to_its_client(token_server):

@@ -7,14 +7,11 @@ forwarder closing (nothing listening there any more).
 
 from __future__ import annotations
 
-import socket
-import threading
-
 import httpx
 import pytest
 from test_token_world import HTTP, PASSWORD, REPORT_SECRET, basic, load_world
 
-from testkit import TEST_MASTER_KEY, LiveServer, empty_postgres, free_port
+from testkit import TEST_MASTER_KEY, Forwarder, LiveServer, empty_postgres, free_port
 
 from authgate import bootstrap
 from authgate.services import Services
@@ -22,58 +19,6 @@ from authgate.settings import Settings
 from authgate.web.app import create_app
 
 PG_PORT = 5432
-
-
-class Forwarder:
-    """127.0.0.1:port → PostgreSQL, that can be cut (closing every connection) and restored."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self._sockets: list[socket.socket] = []
-        self._listener: socket.socket | None = None
-
-    def open(self) -> None:
-        listener = socket.socket()
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        listener.bind(("127.0.0.1", self.port))
-        listener.listen(64)
-        self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
-
-    def cut(self) -> None:
-        for sock in [self._listener, *self._sockets]:
-            if sock is not None:
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
-                sock.close()
-        self._listener, self._sockets = None, []
-
-    def _accept(self, listener: socket.socket) -> None:
-        while True:
-            try:
-                downstream, _ = listener.accept()
-            except OSError:
-                return
-            upstream = socket.create_connection(("127.0.0.1", PG_PORT))
-            self._sockets += [downstream, upstream]
-            for source, target in ((downstream, upstream), (upstream, downstream)):
-                threading.Thread(target=self._pump, args=(source, target), daemon=True).start()
-
-    @staticmethod
-    def _pump(source: socket.socket, target: socket.socket) -> None:
-        try:
-            while chunk := source.recv(65536):
-                target.sendall(chunk)
-        except OSError:
-            pass
-        finally:
-            for sock in (source, target):
-                try:
-                    sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 @pytest.fixture

@@ -56,17 +56,52 @@ def test_successors_are_keyed_by_the_server_secret(services, make_settings):
     assert mine._successor("t") == mine._successor("t") and mine._successor("t") != mine._successor("u")
 
 
-def test_reuse_after_the_grace_window_is_reported(services, store):
-    value = issue(services, store)
-    rotate(services, store, value)
+def age(services, value: str, **moments: timedelta) -> None:
+    """Move a token's timestamps into the past (time passing, without waiting)."""
     with services.database.transaction() as session:
         session.execute(update(RefreshToken).where(RefreshToken.token_hash == tokens.digest(value))
-                        .values(rotated_at=utcnow() - timedelta(seconds=services.settings.refresh_reuse_grace)))
+                        .values({name: utcnow() - ago for name, ago in moments.items()}))
+
+
+def family_revoked(services) -> bool:
+    with services.database.reader() as session:
+        return all(row.revoked_at is not None for row in session.scalars(select(RefreshToken)))
+
+
+def test_reuse_after_the_successor_was_used_is_reported(services, store):
+    value = issue(services, store)
+    successor = rotate(services, store, value).token
+    rotate(services, store, successor)
+    age(services, successor, rotated_at=timedelta(seconds=services.settings.refresh_reuse_grace))
     with pytest.raises(RefreshTokenReused) as raised:
         rotate(services, store, value)
     store.revoke_family_after_reuse(services.database, raised.value, ip=None, subject=None)
+    assert family_revoked(services)
+
+
+def test_a_retry_whose_successor_was_never_used_is_never_reuse(services, store):
+    # A rotation whose answer was lost (an outage, a client timeout), retried long after.
+    value = issue(services, store)
+    first = rotate(services, store, value)
+    age(services, value, rotated_at=timedelta(days=1))
+    retry = rotate(services, store, value)
+    assert retry.grace and retry.token == first.token and retry.family_id == first.family_id
+    assert not family_revoked(services)
     with services.database.reader() as session:
-        assert all(row.revoked_at is not None for row in session.scalars(select(RefreshToken)))
+        assert session.scalar(select(func.count()).select_from(RefreshToken)) == 2, "one rotation"
+    assert not rotate(services, store, retry.token).grace, "the successor works"
+
+
+def test_a_retry_soon_after_the_successors_use_gets_the_newest_token(services, store):
+    # Concurrent refreshes: a slow caller arrives after the winner's client used the successor.
+    value = issue(services, store)
+    successor = rotate(services, store, value).token
+    newest = rotate(services, store, successor).token
+    age(services, value, rotated_at=timedelta(days=1))  # the window counts from the successor's use
+    grace = services.settings.refresh_reuse_grace
+    age(services, successor, rotated_at=timedelta(seconds=grace - 2))
+    retry = rotate(services, store, value)
+    assert retry.grace and retry.token == newest and not family_revoked(services)
 
 
 @pytest.mark.parametrize("case", ["unknown", "other-client", "revoked", "idle-expired", "family-expired", "empty", "huge"])
@@ -113,15 +148,15 @@ def test_a_refusal_before_rotation_consumes_nothing(services, store):
     assert not rotate(services, store, value).grace
 
 
-def test_without_a_grace_window_any_second_use_is_reuse(make_settings, services):
-    # A caller that read the clock before waiting for the winner's row lock sees a rotation
-    # "from the future"; with no grace window that is still reuse.
+def test_without_a_grace_window_any_use_after_the_successors_is_reuse(make_settings, services):
+    # A caller that read the clock before the successor's use sees that use "from the future";
+    # with no grace window that is still reuse. A successor never used is still no reuse.
     store = RefreshTokenStore(make_settings(refresh_reuse_grace=0), successor_key(services.settings))
     value = issue(services, store)
-    rotate(services, store, value)
-    with services.database.transaction() as session:
-        session.execute(update(RefreshToken).where(RefreshToken.token_hash == tokens.digest(value))
-                        .values(rotated_at=utcnow() + timedelta(seconds=2)))
+    successor = rotate(services, store, value).token
+    assert rotate(services, store, value).token == successor, "never used: the same successor"
+    rotate(services, store, successor)
+    age(services, successor, rotated_at=timedelta(seconds=-2))
     with pytest.raises(RefreshTokenReused):
         rotate(services, store, value)
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from authgate import audit
 from authgate.storage.database import Database
 from authgate.storage.models import Api, AuditEvent, Client, Permission, client_permissions
+from authgate.storage.single_flight import SingleFlight
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class ClientDirectory:
         self._fresh_for = ttl_seconds - min(0.5, ttl_seconds / 4)
         self._clients: dict[str, tuple[float, ClientRecord | None]] = {}
         self._used: dict[str, float] = {}  # client_id -> when last asked for (what the warmer keeps loaded)
-        self._loading: dict[str, threading.Lock] = {}  # one load per client at a time
+        self._loading: dict[str, SingleFlight] = {}  # one load per client at a time
         self._audiences: tuple[float, frozenset[str]] | None = None
         self._origins: tuple[float, frozenset[str]] | None = None
         self._generation = _Generation.value
@@ -112,8 +113,8 @@ class ClientDirectory:
         if cached is not None and time.monotonic() - cached[0] < self._fresh_for:
             self._used[client_id] = time.monotonic()
             return cached[1]
-        # Single flight: concurrent callers wait for one load and share its result.
-        with self._loading.setdefault(client_id, threading.Lock()):
+        # Single flight: concurrent callers wait for one load and share its result (or its outage).
+        with self._loading.setdefault(client_id, SingleFlight()).turn():
             cached = self._clients.get(client_id)
             if cached is not None and time.monotonic() - cached[0] < self._fresh_for:
                 return cached[1]
@@ -139,7 +140,7 @@ class ClientDirectory:
         ahead = self.ttl / 2
         for client_id, (loaded_at, _record) in list(self._clients.items()):
             if now - loaded_at >= ahead and now - self._used.get(client_id, 0.0) < self.ttl:
-                with self._loading.setdefault(client_id, threading.Lock()):
+                with self._loading.setdefault(client_id, SingleFlight()).turn():
                     self._reload(client_id)
         if self._audiences is not None and now - self._audiences[0] >= ahead:
             self._load_audiences()

@@ -9,7 +9,6 @@ signing at once and stays in the JWKS until every token it signed has expired.
 from __future__ import annotations
 
 import secrets
-import threading
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,6 +24,7 @@ from authgate import audit
 from authgate.clock import aware, utcnow
 from authgate.masterkey import MasterKey
 from authgate.storage.models import SigningKey
+from authgate.storage.single_flight import SingleFlight
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -66,7 +66,7 @@ class KeyStore:
         self.services = services
         self.settings = services.settings
         self._master = MasterKey.from_settings(services.settings)
-        self._lock = threading.Lock()
+        self._loading = SingleFlight()
         self._loaded_at = 0.0
         self._active: dict[str, ActiveKey] = {}
         self._jwks: dict[str, Any] = {"keys": []}
@@ -167,7 +167,7 @@ class KeyStore:
         """Reload `ahead` seconds before the cache expires, so `is_loaded` stays true: the warmer calls this,
         and worker threads too, for a server whose warmer is not running."""
         if time.monotonic() - self._loaded_at >= CACHE_SECONDS - ahead:
-            with self._lock:
+            with self._loading.turn():
                 if time.monotonic() - self._loaded_at >= CACHE_SECONDS - ahead:
                     self._reload()
 
@@ -183,14 +183,9 @@ class KeyStore:
         if time.monotonic() - self._loaded_at < CACHE_SECONDS:
             return
         # Never loaded, or invalidated by a rotation here: wait for the reload. Merely stale: don't.
-        if not self._lock.acquire(blocking=self._loaded_at == 0.0):
-            return
-        try:
-            if time.monotonic() - self._loaded_at < CACHE_SECONDS:
-                return
-            self._reload()
-        finally:
-            self._lock.release()
+        with self._loading.turn(wait=self._loaded_at == 0.0) as mine:
+            if mine and time.monotonic() - self._loaded_at >= CACHE_SECONDS:
+                self._reload()
 
     def _reload(self) -> None:
         now = utcnow()

@@ -38,17 +38,23 @@ Contract:
   nothing. It returns None whenever nothing was rotated, for whatever reason:
   the caller then runs `rotate` in a transaction, which finds out why and
   answers exactly as it always did.
-- Presenting an already rotated token:
-  * within `refresh_reuse_grace` seconds of its rotation (a client that lost
-    the response to a concurrent refresh) the caller gets the chain's newest
-    token back, the very same value the winner received — no second rotation
-    happens and no extra live token is created. This works because a
-    successor is derived, not random: successor = HMAC(server key, token);
-    the server key derives from the master key, so only the server can
-    compute it, and only from the predecessor's value, which it never stores;
-  * later, it is reuse (a stolen token, RFC 6819 §5.2.2.3): `RefreshTokenReused`
-    is raised; the caller revokes the whole family in its own transaction
-    (`revoke_family_after_reuse`) and answers invalid_grant.
+- Presenting an already rotated token (the rule: `_after_rotation`, in Python; no SQL restates it):
+  * its successor never used: not theft, whatever the time. The client lost the answer (an
+    outage cut it, a timeout gave up on it, a concurrent refresh won the race) and retries; it
+    gets that successor, the very value the rotation produced — no second rotation, no extra
+    live token. This works because a successor is derived, not random: successor = HMAC(server
+    key, token); the server key derives from the master key, so only the server can compute it,
+    and only from the predecessor's value, which it never stores;
+  * its successor used, and this presentation began within `refresh_reuse_grace` seconds of
+    that use (concurrent refreshes: a slow caller arriving after the winner's client moved on):
+    the chain's newest token, again without a rotation;
+  * its successor used before that (or at all, with no grace window): two holders of one
+    family, i.e. reuse (a stolen token, RFC 6819 §5.2.2.3): `RefreshTokenReused` is raised; the
+    caller revokes the whole family in its own transaction (`revoke_family_after_reuse`) and
+    answers invalid_grant.
+  The window counts from the successor's first use (a moment after the rotation committed and
+  its answer arrived) to when this presentation began: neither a slow commit nor a request held
+  up by an outage shortens it.
 - The stored scope of every link is the scope originally granted; a refresh
   may ask for less (RFC 6749 §6) and later ask for the original again.
 """
@@ -225,29 +231,44 @@ class RefreshTokenStore:
     def _after_rotation(
         self, session: Session, row: RefreshToken, token: str, now: datetime, before_rotation: BeforeRotation | None,
     ) -> Rotation:
+        """A rotated token presented again: its unused successor, the chain's newest, or reuse.
+
+        `now` is when this presentation began (the rule: see the module docstring)."""
         assert row.rotated_at is not None
-        # Measured now, when the rotation is seen: `now` may predate it (taken before waiting for the
-        # winner's row lock). With no grace window, every second use is reuse.
-        grace = self.settings.refresh_reuse_grace
-        if grace <= 0 or utcnow() - aware(row.rotated_at) >= timedelta(seconds=grace):
+        successor_token = self._successor(token)
+        successor = self._linked(session, row, successor_token)
+        if successor.rotated_at is not None and self._is_reuse(successor.rotated_at, now):
             raise RefreshTokenReused(row.family_id, row.client_id, row.user_id)
-        current, current_token = row, token
+        current, current_token = successor, successor_token
         for _ in range(MAX_CHAIN_WALK):
-            next_token = self._successor(current_token)
-            if current.successor_hash is None or not tokens.matches(next_token, current.successor_hash):
-                raise InvalidGrant("The refresh token is invalid.", debug="successor cannot be re-derived")
-            following = self._find(session, next_token)
-            if following is None or following.revoked_at is not None:
-                raise InvalidGrant("The refresh token is invalid.", debug="successor missing or revoked")
-            if following.rotated_at is None:
-                self._check_usable(following, row.client_id, now)
-                grant = _grant_of(following)
+            if current.rotated_at is None:
+                self._check_usable(current, row.client_id, now)
+                grant = _grant_of(current)
                 holder = _holder(session, grant)
                 if before_rotation is not None:
                     before_rotation(grant, holder)
-                return Rotation(next_token, grant, following.family_id, grace=True, holder=holder)
-            current, current_token = following, next_token
+                return Rotation(current_token, grant, current.family_id, grace=True, holder=holder)
+            current_token = self._successor(current_token)
+            current = self._linked(session, current, current_token)
         raise InvalidGrant("The refresh token is invalid.", debug="rotation chain too long")
+
+    def _is_reuse(self, successor_used_at: datetime, presented_at: datetime) -> bool:
+        """The successor was used: a presentation of its parent that began `refresh_reuse_grace`
+        seconds or more after that use comes from a second holder (RFC 6819 §5.2.2.3). With no
+        grace window, any does."""
+        grace = self.settings.refresh_reuse_grace
+        return grace <= 0 or presented_at - aware(successor_used_at) >= timedelta(seconds=grace)
+
+    def _linked(self, session: Session, row: RefreshToken, successor_token: str) -> RefreshToken:
+        """The row of `row`'s successor, re-derived from the presented chain; InvalidGrant if it
+        cannot be (a revoked family, or a successor this server did not derive)."""
+        invalid = "The refresh token is invalid."
+        if row.successor_hash is None or not tokens.matches(successor_token, row.successor_hash):
+            raise InvalidGrant(invalid, debug="successor cannot be re-derived")
+        following = self._find(session, successor_token)
+        if following is None or following.revoked_at is not None:
+            raise InvalidGrant(invalid, debug="successor missing or revoked")
+        return following
 
     # --- revoke -----------------------------------------------------------------
     def revoke_family(self, session: Session, family_id: str) -> int:

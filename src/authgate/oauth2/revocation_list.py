@@ -14,7 +14,6 @@ committed late, or a host whose clock is a little behind, is not missed.
 
 from __future__ import annotations
 
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,6 +23,7 @@ from sqlalchemy import delete, select
 from authgate.clock import aware, utcnow
 from authgate.storage.database import Database
 from authgate.storage.models import RevokedAccessToken
+from authgate.storage.single_flight import SingleFlight
 
 OVERLAP = timedelta(seconds=30)
 
@@ -35,7 +35,7 @@ class RevocationList:
         self._revoked: dict[str, float] = {}  # jti -> expiry (epoch seconds)
         self._loaded_at: float | None = None
         self._read_from: datetime | None = None
-        self._lock = threading.Lock()
+        self._loading = SingleFlight()
 
     def is_fresh(self) -> bool:
         """Whether `contains` answers from memory (no I/O) right now."""
@@ -62,7 +62,7 @@ class RevocationList:
 
     def refresh(self, *, ahead: float = 0.0) -> None:
         """Re-read what was revoked lately, unless the mirror is younger than `interval - ahead`."""
-        with self._lock:
+        with self._loading.turn():
             if self._loaded_at is not None and time.monotonic() - self._loaded_at < self.interval - ahead:
                 return
             started, loaded_at = utcnow(), time.monotonic()

@@ -8,9 +8,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import URL, Connection, Engine, create_engine, event, exc, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
+
+from authgate.storage.deadlines import RoundTripDeadline
+
+# Execution option: this connection's round trips may take as long as they take (schema migrations).
+UNBOUNDED = "authgate_unbounded"
 
 
 class DatabaseUnavailable(Exception):
@@ -18,22 +23,34 @@ class DatabaseUnavailable(Exception):
 
 
 class Database:
-    """Owns the engine. `transaction()` for work that writes, `reader()` for work that only reads."""
+    """Owns the engine. `transaction()` for work that writes, `reader()` for work that only reads.
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10) -> None:
+    `timeout` bounds each wait on the database (`Settings.database_timeout` says how it is split);
+    past it the wait fails as `DatabaseUnavailable`.
+    """
+
+    def __init__(
+        self, url: str, *, echo: bool = False, pool_size: int = 10, timeout: float = 5.0,
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo}
+        deadline = None
         if self.is_sqlite:
             _ensure_parent(self.url.database)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": timeout}
         else:
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
-            kwargs["connect_args"] = {"connect_timeout": 5}
+            deadline = RoundTripDeadline(timeout / 2)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
+                          pool_timeout=deadline.seconds)
+            kwargs["connect_args"] = _postgresql_timeouts(self.url, deadline.seconds)
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
-        _ping_after_idle(self.engine)
+            _configure_sqlite(self.engine, busy_ms=int(timeout * 1000))
+        else:
+            assert deadline is not None
+            _bound_round_trips(self.engine, deadline)
+        _ping_after_idle(self.engine, deadline)
         self._writer = sessionmaker(self.engine, expire_on_commit=False)
         # Readers need no transaction of their own: on PostgreSQL (READ COMMITTED) each statement
         # sees its own snapshot either way, so they run in autocommit and a lookup is one round
@@ -102,7 +119,90 @@ def _translate_outage() -> Iterator[None]:
 PING_AFTER_IDLE_SECONDS = 1.0
 
 
-def _ping_after_idle(engine: Engine) -> None:
+def _postgresql_timeouts(url: URL, round_trip: float) -> dict[str, Any]:
+    """libpq parameters bounding each wait (parameters the URL sets itself are left to it).
+
+    Connecting gets `round_trip` too (libpq counts whole seconds, at least 2). The server cancels a
+    statement or lock wait at 80% of it, so a server that is reached answers with its own error
+    (57014, 55P03) before the client-side deadline drops the connection. Keepalives and
+    tcp_user_timeout end a connection whose packets go unanswered (a network partition).
+    """
+    server_side = f"{int(round_trip * 800)}ms"
+    options = f"-c statement_timeout={server_side} -c lock_timeout={server_side}"
+    given = url.query.get("options")
+    parameters: dict[str, Any] = {
+        "connect_timeout": max(2, int(round_trip)),
+        "keepalives": 1,
+        "keepalives_idle": max(1, int(round_trip)),
+        "keepalives_interval": 1,
+        "keepalives_count": max(1, int(round_trip)),
+        "tcp_user_timeout": int(round_trip * 1000),
+    }
+    parameters = {name: value for name, value in parameters.items() if name not in url.query}
+    # Later -c options win: the URL's own come last.
+    parameters["options"] = f"{options} {given}" if isinstance(given, str) else options
+    return parameters
+
+
+def _bound_round_trips(engine: Engine, deadline: RoundTripDeadline) -> None:
+    """Every statement, commit and rollback waits at most `deadline.seconds` for an answer.
+
+    Armed before the round trip, disarmed after it; a commit or rollback stays armed until the
+    connection goes back to the pool (or begins its next transaction). A connection carrying the
+    UNBOUNDED execution option is not watched.
+    """
+    from psycopg.pq import TransactionStatus  # PostgreSQL only: psycopg is its driver
+
+    def dbapi_of(connection: Connection) -> Any | None:
+        if connection.invalidated or connection.closed:
+            return None
+        if connection.get_execution_options().get(UNBOUNDED):
+            return None
+        return connection.connection.dbapi_connection
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_statement(connection: Connection, cursor: Any, *_: Any) -> None:
+        if not connection.get_execution_options().get(UNBOUNDED):
+            deadline.arm(cursor.connection)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _after_statement(_connection: Connection, cursor: Any, *_: Any) -> None:
+        deadline.disarm(cursor.connection)
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(context: Any) -> None:
+        cursor = getattr(context, "cursor", None)  # documented, yet not set on every error
+        if cursor is not None:
+            deadline.disarm(cursor.connection)  # otherwise the connection's checkin does
+
+    def ends_in_a_round_trip(dbapi_connection: Any) -> bool:
+        # psycopg sends COMMIT or ROLLBACK only inside a transaction: never in autocommit.
+        return bool(dbapi_connection.pgconn.transaction_status != TransactionStatus.IDLE)
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _before_end(connection: Connection) -> None:
+        dbapi_connection = dbapi_of(connection)
+        if dbapi_connection is not None and ends_in_a_round_trip(dbapi_connection):
+            deadline.arm(dbapi_connection)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        if (dbapi_connection := dbapi_of(connection)) is not None:
+            deadline.disarm(dbapi_connection)
+
+    @event.listens_for(engine, "reset")
+    def _before_reset(dbapi_connection: Any, *_: Any) -> None:
+        if ends_in_a_round_trip(dbapi_connection):
+            deadline.arm(dbapi_connection)  # the rollback on return to the pool
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_connection: Any, _record: Any) -> None:
+        if dbapi_connection is not None:
+            deadline.disarm(dbapi_connection)
+
+
+def _ping_after_idle(engine: Engine, deadline: RoundTripDeadline | None) -> None:
     """Pessimistic disconnect handling, but only for connections that sat idle.
 
     `pool_pre_ping` would cost a round trip at every checkout, i.e. per
@@ -126,9 +226,14 @@ def _ping_after_idle(engine: Engine) -> None:
         if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_SECONDS:
             return
         try:
+            if deadline is not None:
+                deadline.arm(dbapi_connection)
             _ping(dbapi_connection)
         except Exception as error:
             raise exc.DisconnectionError(f"idle connection is dead: {type(error).__name__}") from error
+        finally:
+            if deadline is not None:
+                deadline.disarm(dbapi_connection)
 
 
 def _ping(dbapi_connection: Any) -> None:
@@ -145,12 +250,13 @@ def _ensure_parent(database: str | None) -> None:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, busy_ms: int) -> None:
     """WAL, foreign keys, and explicit BEGIN so writers take the lock up front.
 
     pysqlite's implicit transactions would start writers as readers; in WAL
     mode such a transaction fails with SQLITE_BUSY_SNAPSHOT instead of waiting
-    when another writer commits first. BEGIN IMMEDIATE waits (busy timeout).
+    when another writer commits first. BEGIN IMMEDIATE waits (busy timeout: `busy_ms`, then
+    "database is locked", an OperationalError, i.e. DatabaseUnavailable).
     """
 
     @event.listens_for(engine, "connect")
@@ -160,7 +266,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

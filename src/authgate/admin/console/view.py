@@ -25,6 +25,7 @@ from authgate.admin.console.sessions import ConsoleLogin, ConsoleSessions
 from authgate.admin.errors import status_of
 from authgate.errors import DomainError
 from authgate.guard.errors import GuardError
+from authgate.oauth2.errors import TemporarilyUnavailable
 from authgate.services import Services
 from authgate.storage.database import DatabaseUnavailable
 from authgate.web import csrf
@@ -143,10 +144,12 @@ def _serve(request: Request, permission: str | None, handler: Handler, form: For
             return console.render("problem.html", {"title": "That did not work", "message": error.message},
                                   status=status_of(error))
     except DatabaseUnavailable:
-        return render(request, "console/problem.html", {
+        page = render(request, "console/problem.html", {
             "title": "Temporarily unavailable", "message": "The database cannot be reached right now. Try again in a moment.",
             "sections": [], "flashes": [],
         }, status_code=503, csrf_session=request.cookies.get(sessions.cookie, ""))
+        page.headers.update(TemporarilyUnavailable().headers)  # Retry-After (RFC 9110 §15.6.4)
+        return page
 
 
 def to_login(request: Request) -> Response:
