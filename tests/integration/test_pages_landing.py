@@ -11,7 +11,9 @@ from authgate.settings import Settings
 from authgate.web.app import create_app
 
 
-def test_the_root_links_to_the_account_the_console_and_discovery(make_settings: Callable[..., Settings]) -> None:
+def test_the_root_links_to_the_account_the_console_and_discovery(
+    make_settings: Callable[..., Settings],
+) -> None:
     # The page reads nothing from storage, so no database is opened (no lifespan either).
     client = TestClient(create_app(make_settings()))
 
@@ -20,7 +22,9 @@ def test_the_root_links_to_the_account_the_console_and_discovery(make_settings: 
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
     links = set(re.findall(r'<a href="([^"]+)"', response.text))
     assert {"/account", "/admin", "/.well-known/openid-configuration"} <= links
-    assert '<link rel="stylesheet" href="/static/authgate.css">' in response.text  # the pages' template
+    assert (
+        '<link rel="stylesheet" href="/static/authgate.css">' in response.text
+    )  # the pages' template
     assert "script-src 'none'" in response.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
     assert response.headers["x-frame-options"] == "DENY"
