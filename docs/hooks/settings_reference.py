@@ -1,13 +1,20 @@
-"""The settings reference page, generated from `authgate.settings.Settings` so that it cannot drift.
+"""The settings reference pages, generated from where each setting is defined so that they cannot drift.
 
-    .venv/bin/python docs/hooks/settings_reference.py      # rewrite docs/reference/settings.md
+    .venv/bin/python docs/hooks/settings_reference.py      # rewrite both pages
 
-As an MkDocs hook (mkdocs.yml `hooks:`), it fails the build when the committed
-page differs from what `settings.py` says; tests/docs checks the same.
+- docs/reference/settings.md from `authgate.settings.Settings` (the server);
+- docs/reference/guard-settings.md from `authgate.guard.GuardConfig` (the
+  guard), whose fields are documented by `#:` comments.
+
+As an MkDocs hook (mkdocs.yml `hooks:`), it fails the build when a committed
+page differs from what the code says; tests/docs checks the same.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,6 +23,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 PAGE = Path(__file__).resolve().parent.parent / "reference" / "settings.md"
+GUARD_PAGE = PAGE.with_name("guard-settings.md")
 
 HEADER = """\
 # Settings
@@ -76,8 +84,59 @@ def render() -> str:
     return HEADER + "\n".join(sections)
 
 
+GUARD_HEADER = """\
+# Guard settings
+
+<!-- Generated from src/authgate/guard/config.py by docs/hooks/settings_reference.py: do not edit. -->
+
+The guard's settings are the fields of `GuardConfig`: pass them as keyword
+arguments (`Guard(issuer, audience, leeway=10)`, the same for `FlaskGuard`) or
+as a whole `config=GuardConfig(...)`. Only `issuer` and `audience` are needed.
+
+"""
+
+
+def _field_comments(source: str) -> dict[str, str]:
+    """The `#:` comment block above each `name: type` line of a dataclass body."""
+    comments: dict[str, str] = {}
+    pending: list[str] = []
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.startswith("#:"):
+            pending.append(stripped[2:].strip())
+            continue
+        field = re.match(r"(\w+)\s*:", stripped)
+        if field and pending:
+            comments[field.group(1)] = " ".join(pending)
+        pending = []
+    return comments
+
+
+def _guard_default(field: dataclasses.Field[Any]) -> str:
+    if field.default_factory is not dataclasses.MISSING:
+        factory = field.default_factory
+        return f"`{factory.__module__}.{getattr(factory, '__name__', repr(factory))}`"
+    if field.default is dataclasses.MISSING:
+        return "required"
+    if callable(field.default):
+        return f"`{field.default.__module__}.{field.default.__name__}`"
+    return "unset" if field.default is None else f"`{field.default!r}`"
+
+
+def render_guard() -> str:
+    from authgate.guard import GuardConfig
+
+    comments = _field_comments(inspect.getsource(GuardConfig))
+    sections = []
+    for field in dataclasses.fields(GuardConfig):
+        description = comments.get(field.name, "").replace("``", "`")  # reST literals to Markdown
+        sections.append(f"## `{field.name}`\n\n{field.type} · default {_guard_default(field)}\n\n{description}\n")
+    return GUARD_HEADER + "\n".join(sections)
+
+
 def is_fresh() -> bool:
-    return PAGE.read_text(encoding="utf-8") == render()
+    return (PAGE.read_text(encoding="utf-8") == render()
+            and GUARD_PAGE.exists() and GUARD_PAGE.read_text(encoding="utf-8") == render_guard())
 
 
 def on_pre_build(config: Any) -> None:
@@ -86,10 +145,11 @@ def on_pre_build(config: Any) -> None:
         from mkdocs.exceptions import PluginError
 
         raise PluginError(
-            "docs/reference/settings.md is stale: run .venv/bin/python docs/hooks/settings_reference.py"
+            "a settings page is stale: run .venv/bin/python docs/hooks/settings_reference.py"
         )
 
 
 if __name__ == "__main__":
     PAGE.write_text(render(), encoding="utf-8")
-    sys.stdout.write(f"wrote {PAGE}\n")
+    GUARD_PAGE.write_text(render_guard(), encoding="utf-8")
+    sys.stdout.write(f"wrote {PAGE} and {GUARD_PAGE}\n")

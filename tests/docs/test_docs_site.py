@@ -85,6 +85,12 @@ def test_the_settings_page_is_what_settings_py_says() -> None:
     for name in Settings.model_fields:
         assert f"`AUTHGATE_{name.upper()}`" in page
     assert "`AUTHGATE_ACCESS_TOKEN_TTL` · int (≥ 30) · default `3600`" in page
+    guard_page = module.GUARD_PAGE.read_text(encoding="utf-8")
+    from authgate.guard import GuardConfig
+
+    for field in GuardConfig.__dataclass_fields__:
+        assert f"## `{field}`" in guard_page
+    assert "float · default `30.0`\n\nSeconds of clock skew" in guard_page  # leeway, with its comment
 
 
 def test_a_changed_setting_makes_the_page_stale(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -93,6 +99,14 @@ def test_a_changed_setting_makes_the_page_stale(monkeypatch) -> None:  # type: i
     module = settings_reference()
     field = Settings.model_fields["access_token_ttl"]
     monkeypatch.setattr(field, "description", "Changed in settings.py, not yet in the docs.")
+    assert not module.is_fresh()
+
+
+def test_a_changed_guard_setting_makes_the_page_stale(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    module = settings_reference()
+    source = module.inspect.getsource
+    monkeypatch.setattr(module.inspect, "getsource",
+                        lambda obj: source(obj).replace("Seconds of clock skew", "Clock skew, in seconds,"))
     assert not module.is_fresh()
 
 
