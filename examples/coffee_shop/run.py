@@ -68,9 +68,8 @@ def missing_modules() -> list[str]:
 
 def port_taken(port: int) -> bool:
     with socket.socket() as probe:
-        probe.setsockopt(
-            socket.SOL_SOCKET, socket.SO_REUSEADDR, 1
-        )  # as the servers bind: TIME_WAIT is no conflict
+        # Bound as the servers bind: a connection in TIME_WAIT is no conflict, a listener is.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
@@ -212,7 +211,7 @@ def main(argv: list[str]) -> int:
     missing = missing_modules()
     if missing:
         print(
-            f"error: {', '.join(missing)} not installed for {sys.executable}.\n"
+            f"error: missing for {sys.executable}: {', '.join(missing)}.\n"
             "Install the example's extras and run it with the venv's Python:\n"
             "  .venv/bin/pip install -e '.[server,example]'\n"
             "  .venv/bin/python examples/coffee_shop/run.py",
