@@ -21,6 +21,9 @@ from testkit import TEST_MASTER_KEY, empty_postgres, free_port, npm_install
 
 SPA = Path(__file__).resolve().parent / "spa"
 
+# One worker runs them all: they share one live demo (a session fixture).
+pytestmark = pytest.mark.xdist_group("docs_samples")
+
 
 def run_shell(demo: Demo, name: str, **env: str) -> str:
     done = subprocess.run(["bash", "-euo", "pipefail", "-c", demo.snippet(name)], env={**demo.env, **env},
