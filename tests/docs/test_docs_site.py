@@ -115,3 +115,17 @@ def test_the_readme_guard_examples_are_the_tested_samples() -> None:
     python_blocks = ["\n".join(body) + "\n" for language, body in fenced_blocks(readme) if language == "python"]
     for sample in ("guard_flask.py", "guard_fastapi.py"):
         assert (SNIPPETS / sample).read_text(encoding="utf-8") in python_blocks, f"README's copy of {sample} differs"
+
+
+def test_the_realm_file_reference_names_every_field_the_loader_accepts() -> None:
+    from authgate.provisioning.realm_file import ApiEntry, ClientEntry, RoleEntry, UserEntry
+
+    page = (DOCS / "reference" / "realm-file.md").read_text(encoding="utf-8")
+    documented: dict[str, set[str]] = {}
+    section = ""
+    for row in re.findall(r"^\|\s*(`\w+\[\]`)?\s*\|\s*([^|]+)\|", page, flags=re.MULTILINE):
+        section = row[0].strip("`[]") or section
+        documented.setdefault(section, set()).update(re.findall(r"`(\w+)`", row[1]))
+    models = {"apis": ApiEntry, "roles": RoleEntry, "users": UserEntry, "clients": ClientEntry}
+    for name, model in models.items():
+        assert documented.get(name) == set(model.model_fields), f"{name}: the table and {model.__name__} differ"
