@@ -272,16 +272,3 @@ def test_spa_oidc_client_ts_logs_in_with_code_and_pkce(demo: Demo, tmp_path: Pat
     assert introspected["active"] is True and introspected["client_id"] == "coffee-spa"
     assert introspected["aud"] == "https://coffee.example/api" and introspected["sub"] == user["sub"]
     assert set(introspected["scope"].split()) == {"openid", "profile", "get:drinks", "get:drinks-detail"}
-
-
-# --- every sample has its test above ------------------------------------------------------------------
-
-TESTED = {
-    "token_password.sh", "token_client_credentials.sh", "m2m_client.py", "guard_flask.py", "guard_fastapi.py",
-    "guard_asgi.py", "guard_wsgi.py", "other_issuers.py", "realm_example.yaml", "admin_client.yaml",
-    "admin_api.sh", "deploy_settings.yaml", "deploy_serve.sh", "spa_oidc_client_ts.js",
-}
-
-
-def test_every_sample_has_a_test() -> None:
-    assert {path.name for path in SNIPPETS.iterdir() if path.is_file()} == TESTED

@@ -76,6 +76,14 @@ def test_every_sample_is_shown_on_some_page_and_exists() -> None:
     assert files <= included, f"samples no page shows: {sorted(files - included)}"
 
 
+def test_every_sample_is_run_by_a_test() -> None:
+    """A sample's name (with or without its suffix) appears in a test module of tests/docs that runs it."""
+    tests = "".join(path.read_text(encoding="utf-8") for path in Path(__file__).parent.glob("test_*.py")
+                    if path.name != Path(__file__).name)
+    untested = [path.name for path in SNIPPETS.iterdir() if path.is_file() and path.stem not in tests]
+    assert not untested, f"samples no test in tests/docs runs: {untested}"
+
+
 def test_the_settings_page_is_what_settings_py_says() -> None:
     module = settings_reference()
     assert module.is_fresh(), "stale: run .venv/bin/python docs/hooks/settings_reference.py"
