@@ -4,7 +4,7 @@ Baristas may read full recipes; managers may also create, edit and delete
 drinks. Tokens come from authgate (or any OIDC issuer) and carry a
 ``permissions`` claim for the audience below.
 
-    python examples/coffee_shop/api.py        # serves on http://127.0.0.1:5001
+    python examples/coffee_shop/api.py        # serves on http://127.0.0.1:5001 (COFFEE_PORT)
 
 Environment:
     COFFEE_ISSUER        issuer URL            (default http://127.0.0.1:8000)
@@ -166,4 +166,4 @@ def create_app(guard: FlaskGuard | None = None, store: DrinkStore | None = None,
 
 
 if __name__ == "__main__":
-    create_app().run(host="127.0.0.1", port=5001)
+    create_app().run(host="127.0.0.1", port=int(os.environ.get("COFFEE_PORT", "5001")))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import secrets
+import shlex
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +16,10 @@ from authgate import bootstrap
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
 from authgate.cli.output import console, details, emit_json, handle_errors, table
+from authgate.oidc.discovery import PATHS
 from authgate.provisioning import apply_realm, load_realm_file
 from authgate.provisioning.apply import ApplyResult, describe
+from authgate.provisioning.realm_file import RealmFile
 
 DEMO_REALM = Path(__file__).resolve().parent.parent / "demo" / "realm.yaml"
 
@@ -159,8 +163,36 @@ def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
     table("demo logins (passwords are new on every start)", ["username", "password", "roles"],
           [(name, password, _roles_of(name, realm_file)) for name, password in logins.items()])
     table("demo clients (secrets are new on every start)", ["client_id", "secret"], sorted(client_secrets.items()))
+    _print_next_steps(issuer, realm_file, logins, client_secrets, result.admin_username)
     if not no_serve:
         _prepare_and_serve(host, port, 1)
+
+
+def _print_next_steps(issuer: str, realm_file: RealmFile, logins: dict[str, str],
+                      client_secrets: dict[str, str], admin: str) -> None:
+    """What to do next: the console, the public clients, and a token in one copy-paste command."""
+    token_url = issuer + PATHS["token_endpoint"]
+    say = functools.partial(console.print, markup=False, highlight=False)
+    say(f"\nnext steps\n  admin console: open {issuer}/admin and sign in as {admin} (password above)")
+    say(f"  account page, for any login: {issuer}/account")
+    for client in realm_file.clients:
+        if client.type == "public":
+            redirects = f", redirect URIs {' '.join(client.redirect_uris)}" if client.redirect_uris else ""
+            say(f"  public client {client.client_id}: {' '.join(client.grant_types)}{redirects}")
+    user = next((user.username for user in realm_file.users), None)
+    for client in realm_file.clients:
+        if client.type == "public" and "password" in client.grant_types and user:
+            say(f"  an access token for {user} (password grant):")
+            say("    " + shlex.join(["curl", "-s", token_url, "-d", "grant_type=password", "-d",
+                                     f"client_id={client.client_id}", "-d", f"username={user}",
+                                     "-d", f"password={logins[user]}"]))
+            break
+    for client in realm_file.clients:
+        if "client_credentials" in client.grant_types and client.client_id in client_secrets:
+            say(f"  an access token for the {client.client_id} client (client credentials):")
+            say("    " + shlex.join(["curl", "-s", "-u", f"{client.client_id}:{client_secrets[client.client_id]}",
+                                     token_url, "-d", "grant_type=client_credentials"]))
+            break
 
 
 def _roles_of(username: str, realm_file: object) -> str:

@@ -1,5 +1,7 @@
 """The hosted pages: login, consent, account (password change, connected applications), registration.
 
+And `/`, a landing page linking to the account, the console and discovery.
+
 Server-rendered with Jinja2, usable without JavaScript, every form
 CSRF-protected (`web/csrf.py`), every page sent with the security headers of
 `rendering.security_headers`. The protocol endpoints that also render pages
@@ -13,11 +15,12 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from authgate.web.pages import account, consent, login, registration
+from authgate.web.pages import account, consent, landing, login, registration
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
 routes: list[BaseRoute] = [
+    Route("/", landing.landing_page, methods=["GET"]),
     Route("/login", login.login_page, methods=["GET"]),
     Route("/login", login.login_submit, methods=["POST"]),
     Route("/consent", consent.consent_page, methods=["GET"]),
