@@ -13,8 +13,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from authgate.storage import limits
 from authgate.storage.database import Database
 from authgate.storage.models import AuditEvent
+
+ACTOR, SUBJECT = limits.length_of(AuditEvent.actor), limits.length_of(AuditEvent.subject)
+CLIENT_ID, IP = limits.length_of(AuditEvent.client_id), limits.length_of(AuditEvent.ip)
 
 # The event types, so that filters and dashboards have a fixed vocabulary.
 LOGIN_SUCCEEDED = "login.succeeded"
@@ -42,8 +46,11 @@ def record(
     outcome: str = "success",
     **detail: Any,
 ) -> AuditEvent:
+    # Never lost for a value that does not fit: an identifier may be longer than the subject
+    # column (an API's is 400), and whatever reaches here is cut to fit rather than refused.
     event = AuditEvent(
-        type=type, actor=actor, subject=subject, client_id=client_id, ip=ip, outcome=outcome, detail=detail
+        type=type, actor=limits.fit(actor, ACTOR), subject=limits.fit(subject, SUBJECT),
+        client_id=limits.fit(client_id, CLIENT_ID), ip=limits.fit(ip, IP), outcome=outcome, detail=detail,
     )
     session.add(event)
     return event

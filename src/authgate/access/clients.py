@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 from authgate import tokens
 from authgate.clock import utcnow
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
+from authgate.storage import limits
 from authgate.storage.models import Client, Permission
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class ClientService:
         self.session: Session = realm.session
 
     def find(self, client_id: str) -> Client | None:
+        if not limits.is_storable(client_id, limits.CLIENT_ID):
+            return None  # no client has it; PostgreSQL would refuse to compare it
         return self.session.scalar(
             select(Client).where(Client.client_id == client_id).options(selectinload(Client.permissions).selectinload(Permission.api))
         )

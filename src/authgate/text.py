@@ -1,0 +1,24 @@
+"""Text the edges accept from people and programs: no control character, nothing without a UTF-8 form.
+
+Tab, CR and LF aside (JSON values and text areas hold them), a control
+character is part of no name, URI, token or password anyone types; NUL among
+them cannot even be stored (PostgreSQL's text types refuse it). A lone
+surrogate (half of a CESU-8 pair, percent-decoded leniently) has no UTF-8
+form to store. The OAuth form parser and the hosted pages' form reader both
+apply this rule to every value they read.
+"""
+
+from __future__ import annotations
+
+import re
+
+UNACCEPTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def is_acceptable(value: str) -> bool:
+    return UNACCEPTABLE.search(value) is None
+
+
+def shown(value: str, max_length: int = 40) -> str:
+    """`value` safe to quote in an error message or a log line: unacceptable characters as `?`, cut short."""
+    return UNACCEPTABLE.sub("?", value[:max_length])
