@@ -17,9 +17,6 @@ from authgate.storage import limits
 from authgate.storage.database import Database
 from authgate.storage.models import AuditEvent
 
-ACTOR, SUBJECT = limits.length_of(AuditEvent.actor), limits.length_of(AuditEvent.subject)
-CLIENT_ID, IP = limits.length_of(AuditEvent.client_id), limits.length_of(AuditEvent.ip)
-
 # The event types, so that filters and dashboards have a fixed vocabulary.
 LOGIN_SUCCEEDED = "login.succeeded"
 LOGIN_FAILED = "login.failed"
@@ -49,8 +46,9 @@ def record(
     # Never lost for a value that does not fit: an identifier may be longer than the subject
     # column (an API's is 400), and whatever reaches here is cut to fit rather than refused.
     event = AuditEvent(
-        type=type, actor=limits.fit(actor, ACTOR), subject=limits.fit(subject, SUBJECT),
-        client_id=limits.fit(client_id, CLIENT_ID), ip=limits.fit(ip, IP), outcome=outcome, detail=detail,
+        type=type, actor=limits.fit(actor, limits.AUDIT_ACTOR), subject=limits.fit(subject, limits.AUDIT_SUBJECT),
+        client_id=limits.fit(client_id, limits.AUDIT_CLIENT_ID), ip=limits.fit(ip, limits.IP_ADDRESS),
+        outcome=outcome, detail=detail,
     )
     session.add(event)
     return event

@@ -27,7 +27,7 @@ def user_list(console: Console) -> Response:
     """Keyset pages by username ("next" follows the last one), or a page number that seeks through the index."""
     search = console.value("q", 320).strip()
     after = console.value("after", 150) or None
-    number = int(console.value("page", 7)) if console.value("page", 7).isdigit() else None
+    number = console.number("page", LAST_PAGE)
     with console.caller.reader() as realm:
         if number:
             users = users_page(realm, number, size=PAGE_SIZE, prefix=search or None)
