@@ -24,15 +24,22 @@ from urllib.parse import quote_plus, urlencode
 
 import httpx
 import pytest
+from oidc_client.flow import PARTNER_SECRET, SPA_REDIRECT, BrowserLike, Flow
+from oidc_client.servers import serve_world
 from sqlalchemy import String, Text, select
 
 from authgate.provisioning import apply_realm
 from authgate.provisioning.realm_file import parse_realm
 from authgate.storage.models import (
-    AuditEvent, AuthorizationCode, BrowserSession, Consent, ConsoleSession, LoginThrottle, RefreshToken, User,
+    AuditEvent,
+    AuthorizationCode,
+    BrowserSession,
+    Consent,
+    ConsoleSession,
+    LoginThrottle,
+    RefreshToken,
+    User,
 )
-from oidc_client.flow import PARTNER_SECRET, SPA_REDIRECT, BrowserLike, Flow, PASSWORDS
-from oidc_client.servers import serve_world
 
 pytestmark = pytest.mark.xdist_group("test_fuzz_edges")
 

@@ -11,7 +11,7 @@ from authgate.accounts.login import unlock_account
 from authgate.admin import activity
 from authgate.admin.console.forms import checked, optional, problem_of, read
 from authgate.admin.console.view import Console
-from authgate.admin.pagination import users_page
+from authgate.admin.pagination import LAST_PAGE, users_page
 from authgate.admin.schemas import PasswordSet, RoleList, UserChange, UserCreate
 from authgate.errors import DomainError
 from authgate.views import RoleView, UserView
