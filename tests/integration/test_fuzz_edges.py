@@ -299,6 +299,19 @@ def test_malformed_basic_credentials_are_an_unknown_client(world: Any, path: str
             assert response.headers["www-authenticate"].startswith("Basic"), kind
 
 
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/introspect", "/oauth/revoke"])
+def test_a_client_id_no_client_can_have_is_an_unknown_client(world: Any, path: str) -> None:
+    """Too long for the column: simply unknown (RFC 6749 §5.2 invalid_client). A NUL: a malformed request."""
+    body = {"/oauth/token": {"grant_type": "client_credentials"}}.get(path, {"token": "t"})
+    with httpx.Client(base_url=world.url, timeout=30) as http:
+        confidential = http.post(path, data={**body, "client_id": "c" * 201, "client_secret": "s" * 40})
+        public = http.post(path, data={**body, "client_id": "c" * 5000})
+        nul = http.post(path, data={**body, "client_id": "coffee\x00spa"})
+    assert (confidential.status_code, confidential.json()["error"]) == (401, "invalid_client")
+    assert (public.status_code, public.json()["error"]) == (401, "invalid_client")
+    assert (nul.status_code, nul.json()["error"]) == (400, "invalid_request")  # RFC 6749 Appendix A
+
+
 @pytest.mark.parametrize("kind", ["long", "latin1", "garbage"])
 def test_malformed_cookies_and_bearer_tokens_are_no_session(world: Any, kind: str) -> None:
     value = {"long": LONG, "latin1": "ab\xffcd", "garbage": "a b;c"}[kind]
