@@ -46,9 +46,10 @@ def record(
     # Never lost for a value that does not fit: an identifier may be longer than the subject
     # column (an API's is 400), and whatever reaches here is cut to fit rather than refused.
     event = AuditEvent(
-        type=type, actor=limits.fit(actor, limits.AUDIT_ACTOR), subject=limits.fit(subject, limits.AUDIT_SUBJECT),
-        client_id=limits.fit(client_id, limits.AUDIT_CLIENT_ID), ip=limits.fit(ip, limits.IP_ADDRESS),
-        outcome=outcome, detail=detail,
+        type=type, actor=limits.fit(actor, limits.AUDIT_ACTOR),
+        subject=limits.fit(subject, limits.AUDIT_SUBJECT),
+        client_id=limits.fit(client_id, limits.AUDIT_CLIENT_ID),
+        ip=limits.fit(ip, limits.IP_ADDRESS), outcome=outcome, detail=detail,
     )
     session.add(event)
     return event

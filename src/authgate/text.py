@@ -1,4 +1,4 @@
-"""Text the edges accept from people and programs: no control character, nothing without a UTF-8 form.
+"""Text the edges accept from people and programs: no control character, nothing without UTF-8.
 
 Tab, CR and LF aside (JSON values and text areas hold them), a control
 character is part of no name, URI, token or password anyone types; NUL among
@@ -20,5 +20,5 @@ def is_acceptable(value: str) -> bool:
 
 
 def shown(value: str, max_length: int = 40) -> str:
-    """`value` safe to quote in an error message or a log line: unacceptable characters as `?`, cut short."""
+    """`value` safe to quote in an error message or a log: `?` for what is refused, cut short."""
     return UNACCEPTABLE.sub("?", value[:max_length])

@@ -26,8 +26,8 @@ RESERVED_SCOPES = frozenset({"openid", "profile", "email", "offline_access", "ad
 
 def validate_permission_name(name: str) -> str:
     if not _PERMISSION.match(name):
-        raise InvalidInput(f"Permission {name!r} must be 1–{limits.PERMISSION_NAME} printable characters "
-                           "without spaces or quotes.", field="permissions")
+        raise InvalidInput(f"Permission {name!r} must be 1–{limits.PERMISSION_NAME} printable "
+                           "characters without spaces or quotes.", field="permissions")
     if name in RESERVED_SCOPES:
         raise InvalidInput(f"Permission {name!r} is an OpenID Connect scope name and cannot be used.", field="permissions")
     return name
@@ -37,8 +37,8 @@ def validate_identifier(identifier: str) -> str:
     value = identifier.strip()
     storable = limits.is_storable(value, limits.API_IDENTIFIER) and text.is_acceptable(value)
     if not value or not storable or any(ch.isspace() for ch in value):
-        raise InvalidInput(f"API identifier must be 1–{limits.API_IDENTIFIER} characters without spaces "
-                           "(a URI is usual).", field="identifier")
+        raise InvalidInput(f"API identifier must be 1–{limits.API_IDENTIFIER} characters without "
+                           "spaces (a URI is usual).", field="identifier")
     return value
 
 
@@ -67,7 +67,8 @@ class ApiService:
         identifier = validate_identifier(identifier)
         if self.find(identifier) is not None:
             raise AlreadyExists("API", identifier)
-        # The name defaults to the identifier, cut to what the name column holds (identifiers may be longer).
+        # The name defaults to the identifier, cut to what the name column holds (an identifier
+        # may be longer).
         api = Api(identifier=identifier, name=name or identifier[:limits.API_NAME])
         self.session.add(api)
         self.session.flush()

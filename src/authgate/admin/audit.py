@@ -25,8 +25,12 @@ Limit = Annotated[int, Ge(1), Le(500), DECIMAL]
 def list_events(
     admin: Admin,
     since: Annotated[QueryDateTime | None, Query(description="Only events at or after this instant (RFC 3339).")] = None,
-    subject: Annotated[str | None, Query(max_length=limits.AUDIT_SUBJECT, pattern=PRINTABLE, description="Events about this subject (a username, client id …).")] = None,
-    type: Annotated[str | None, Query(max_length=limits.AUDIT_TYPE, pattern=PRINTABLE, description="Event type prefix, e.g. `login.` or `admin.change`.")] = None,
+    subject: Annotated[str | None, Query(
+        max_length=limits.AUDIT_SUBJECT, pattern=PRINTABLE,
+        description="Events about this subject (a username, client id …).")] = None,
+    type: Annotated[str | None, Query(
+        max_length=limits.AUDIT_TYPE, pattern=PRINTABLE,
+        description="Event type prefix, e.g. `login.` or `admin.change`.")] = None,
     before: Annotated[EventId | None, Query(description="Cursor: events older than this id.")] = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[AuditEventView]:

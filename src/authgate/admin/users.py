@@ -25,8 +25,11 @@ Limit = Annotated[int, Ge(1), Le(200), DECIMAL]
 @router.get("", openapi_extra=READ, summary="Search and page through users")
 def list_users(
     admin: Admin,
-    search: Annotated[str | None, Query(max_length=limits.EMAIL, pattern=PRINTABLE, description="Username or email prefix.")] = None,
-    after: Annotated[str | None, Query(max_length=limits.USERNAME, pattern=PRINTABLE, description="Cursor: the last username of the previous page.")] = None,
+    search: Annotated[str | None, Query(max_length=limits.EMAIL, pattern=PRINTABLE,
+                                        description="Username or email prefix.")] = None,
+    after: Annotated[str | None, Query(
+        max_length=limits.USERNAME, pattern=PRINTABLE,
+        description="Cursor: the last username of the previous page.")] = None,
     page: Annotated[PageNumber | None, Query(description="Page number instead of a cursor (seeks through the index).")] = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[UserView]:

@@ -107,7 +107,7 @@ class ClientDirectory:
         self._generation = _Generation.value
 
     def get(self, client_id: str) -> ClientRecord | None:
-        """The client, or None if unknown (unknown ids are cached too, so guessing costs no queries).
+        """The client, or None if unknown (unknown ids are cached too: guessing costs no queries).
 
         An id no client can have (too long for the column, or text it cannot hold) is unknown
         without a query: it is whatever a caller sent, and PostgreSQL would refuse to compare it.

@@ -31,7 +31,8 @@ class Form:
             # RFC 6749 Appendix A: no parameter's syntax admits a control character (VSCHAR, NQCHAR,
             # UNICODECHARNOCRLF; tab, CR and LF pass for JSON-valued ones such as OIDC `claims`).
             if not (text.is_acceptable(name) and text.is_acceptable(value)):
-                raise InvalidRequest(f"Parameter {text.shown(name)!r} contains a character no OAuth parameter may hold.")
+                raise InvalidRequest(f"Parameter {text.shown(name)!r} contains a character no "
+                                     "OAuth parameter may hold.")
             self._values.setdefault(name, []).append(value)
         # RFC 6749 §3.2: request and response parameters MUST NOT be included more than once.
         repeated = sorted(name for name, values in self._values.items() if len(values) > 1 and name not in REPEATABLE)
@@ -73,9 +74,8 @@ async def read_form(request: Request) -> Form:
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge("The request body is too large.")
     try:
-        decoded = body.decode("utf-8")
-        pairs = parse_qsl(decoded, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS,
-                          encoding="utf-8", errors="strict")
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                          max_num_fields=MAX_FIELDS, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
         raise InvalidRequest("The body is not valid UTF-8.") from None
     except ValueError:

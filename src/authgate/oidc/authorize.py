@@ -40,7 +40,7 @@ Params = dict[str, list[str]]
 async def authorize(request: Request) -> Response:
     # OIDC Core §3.1.2.1: the query string, or the POST form serialization.
     form = await read_page_form(request) if request.method == "POST" else read_page_query(request)
-    params: Params = {key: form.getlist(key) for key in form.keys()}
+    params: Params = form.lists()
     return await run_in_threadpool(_authorize, request, params)
 
 

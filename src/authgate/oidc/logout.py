@@ -50,7 +50,7 @@ class LogoutRequest:
 async def logout(request: Request) -> Response:
     if request.method == "POST":
         form = await read_page_form(request)
-        params = {key: value for key in form.keys() if (value := form.get(key)) is not None}
+        params = form.firsts()
     else:
         params = dict(request.query_params)
     return await run_in_threadpool(_logout, request, params)

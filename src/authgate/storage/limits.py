@@ -18,7 +18,15 @@ from typing import Any
 from sqlalchemy import BigInteger, Integer, SmallInteger, String
 
 from authgate.storage.models import (
-    Api, AuditEvent, BrowserSession, Client, ConsoleSession, LoginThrottle, Permission, Role, User,
+    Api,
+    AuditEvent,
+    BrowserSession,
+    Client,
+    ConsoleSession,
+    LoginThrottle,
+    Permission,
+    Role,
+    User,
 )
 
 
@@ -30,7 +38,7 @@ def length_of(column: Any) -> int:
 
 
 def largest_of(column: Any) -> int:
-    """The largest value an integer column holds on every database (PostgreSQL's `integer` is 32 bits)."""
+    """The largest value an integer column holds on every database (PostgreSQL integer: 32 bits)."""
     kind = column.property.columns[0].type
     if isinstance(kind, SmallInteger):
         return 2**15 - 1
@@ -81,4 +89,6 @@ def fit(value: str | None, max_length: int) -> str | None:
     cut to `max_length`, NUL and lone surrogates replaced by U+FFFD."""
     if value is None or (len(value) <= max_length and is_storable(value)):
         return value
-    return "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in value[:max_length])
+    return "".join(
+        "\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in value[:max_length]
+    )

@@ -152,10 +152,12 @@ async def _oauth_error(request: Request, error: Exception) -> Response:
 
 
 async def _unreadable_form(request: Request, error: Exception) -> Response:
-    """A hosted page's form that breaks `page_form`'s rule: a page saying so, whatever page it was."""
+    """A hosted page's form that breaks `page_form`'s rule: a page saying so, whichever it was."""
     assert isinstance(error, UnreadableForm)
-    logger.info("%s %s: unreadable form (%s)", request.method, request.url.path, error.field or "body")
-    return error_page(request, f"{error.message} Go back and check what you entered.", title="The form could not be read")
+    logger.info("%s %s: unreadable form (%s)", request.method, request.url.path,
+                error.field or "body")
+    return error_page(request, f"{error.message} Go back and check what you entered.",
+                      title="The form could not be read")
 
 
 async def _unavailable(request: Request, error: Exception) -> Response:

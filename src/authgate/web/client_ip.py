@@ -22,13 +22,16 @@ UNKNOWN = "unknown"
 
 
 @lru_cache(maxsize=16)
-def _networks(trusted: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+def _networks(
+    trusted: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
     return tuple(ipaddress.ip_network(value, strict=False) for value in trusted)
 
 
 def client_ip(request: HTTPConnection, trusted_proxies: tuple[str, ...] = ()) -> str:
     host = request.client.host if request.client else ""
-    peer = host if host and text.is_acceptable(host) and limits.is_storable(host, limits.IP_ADDRESS) else UNKNOWN
+    fits = text.is_acceptable(host) and limits.is_storable(host, limits.IP_ADDRESS)
+    peer = host if host and fits else UNKNOWN
     if not trusted_proxies or not _is_trusted(_address(peer), trusted_proxies):
         return peer
     forwarded = request.headers.get("x-forwarded-for", "")
@@ -43,7 +46,7 @@ def client_ip(request: HTTPConnection, trusted_proxies: tuple[str, ...] = ()) ->
 
 
 def _address(value: str) -> Address | None:
-    """The IP address `value` names, if it is one whose canonical text storage holds (a zone id may be long)."""
+    """The IP address `value` names, if its canonical text fits (a zone id may be long)."""
     try:
         address = ipaddress.ip_address(value)
     except ValueError:

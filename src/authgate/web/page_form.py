@@ -12,7 +12,7 @@ refused whole (`UnreadableForm`, a 400 page) before any handler acts on it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -43,27 +43,36 @@ class PageForm:
         self._pairs = list(pairs)
         for name, value in self._pairs:
             if not (text.is_acceptable(name) and text.is_acceptable(value)):
-                raise UnreadableForm("The request contains characters that no field accepts.", field=name)
+                raise UnreadableForm(
+                    "The request contains characters that no field accepts.", field=name
+                )
 
     def get(self, name: str) -> str | None:
         return next((value for key, value in self._pairs if key == name), None)
 
-    def getlist(self, name: str) -> list[str]:
-        return [value for key, value in self._pairs if key == name]
+    def lists(self) -> dict[str, list[str]]:
+        """Every field with all its values, in the order they came."""
+        fields: dict[str, list[str]] = {}
+        for name, value in self._pairs:
+            fields.setdefault(name, []).append(value)
+        return fields
 
-    def keys(self) -> Iterator[str]:
-        return iter(dict.fromkeys(key for key, _ in self._pairs))
+    def firsts(self) -> dict[str, str]:
+        """Every field with its first value."""
+        return {name: values[0] for name, values in self.lists().items()}
 
     def value(self, name: str, max_length: int) -> str:
-        """The field's text ('' when absent); refused when longer than the field holds, never cut short."""
+        """The field's text ('' when absent); refused, not cut short, when longer than the field."""
         value = self.get(name) or ""
         if len(value) > max_length:
-            raise UnreadableForm(f"This is too long: use at most {max_length} characters.", field=name)
+            raise UnreadableForm(
+                f"This is too long: use at most {max_length} characters.", field=name
+            )
         return value
 
 
 def read_page_query(request: Request) -> PageForm:
-    """The query string's parameters, read as strictly as a form body (Starlette's are decoded leniently)."""
+    """The query string's parameters, read as strictly as a form body (Starlette is lenient)."""
     return _parse(request.scope.get("query_string", b""))
 
 
@@ -83,8 +92,13 @@ async def read_page_form(request: Request) -> PageForm:
 
 def _parse(encoded: bytes) -> PageForm:
     try:
-        pairs = parse_qsl(encoded.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FIELDS,
-                          encoding="utf-8", errors="strict")
+        pairs = parse_qsl(
+            encoded.decode("utf-8"),
+            keep_blank_values=True,
+            max_num_fields=MAX_FIELDS,
+            encoding="utf-8",
+            errors="strict",
+        )
     except UnicodeDecodeError:
         raise UnreadableForm("The request is not valid UTF-8 text.") from None
     except ValueError:

@@ -153,7 +153,7 @@ async def signed_out(request: Request) -> Response:
 
 
 def safe_return(target: str | None) -> str:
-    """Only a console path: never another site (no open redirect), and text its session row holds."""
+    """Only a console path: never another site (no open redirect), and text its session holds."""
     if not target or not target.startswith("/admin") or target.startswith("//") or "\\" in target:
         return "/admin"
     if len(target) > min(1000, limits.CONSOLE_RETURN_TO) or not text.is_acceptable(target):

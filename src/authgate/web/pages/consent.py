@@ -39,8 +39,8 @@ async def consent_page(request: Request) -> Response:
 
 async def consent_submit(request: Request) -> Response:
     form = await read_page_form(request)
-    return await run_in_threadpool(_handle, request, form.value("return_to", navigation.MAX_LENGTH), form.value("decision", 10),
-                                   form.get(csrf.FIELD))
+    return_to, decision = form.value("return_to", navigation.MAX_LENGTH), form.value("decision", 10)
+    return await run_in_threadpool(_handle, request, return_to, decision, form.get(csrf.FIELD))
 
 
 def _handle(request: Request, raw_return_to: str | None, decision: str | None, token: object) -> Response:

@@ -40,9 +40,11 @@ def client_id_of(return_to: str) -> str | None:
     """The client the resumed request names, when it could name one (it is shown and audited)."""
     params = authorize_params(return_to)
     values = params.get("client_id") if params else None
-    if not values or not text.is_acceptable(values[0]) or not limits.is_storable(values[0], limits.CLIENT_ID):
+    if not values:
         return None
-    return values[0]
+    client_id = values[0]
+    fits = text.is_acceptable(client_id) and limits.is_storable(client_id, limits.CLIENT_ID)
+    return client_id if fits else None
 
 
 def with_return_to(path: str, return_to: str, **extra: str) -> str:

@@ -8,7 +8,6 @@ resumes what they came for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -19,8 +18,8 @@ from authgate.errors import AlreadyExists, InvalidInput
 from authgate.storage import limits
 from authgate.web import csrf
 from authgate.web.client_ip import client_ip
-from authgate.web.pages import navigation
 from authgate.web.page_form import PASSWORD, PageForm, UnreadableForm, read_page_form
+from authgate.web.pages import navigation
 from authgate.web.pages.rendering import not_found, redirect, render
 from authgate.web.sessions import BrowserSessions
 
@@ -38,7 +37,8 @@ class Field:
 
 def fields(min_length: int) -> list[Field]:
     return [
-        Field("username", "Username", "text", "username", True, limits.USERNAME, "Letters, digits and . _ @ + -"),
+        Field("username", "Username", "text", "username", True, limits.USERNAME,
+              "Letters, digits and . _ @ + -"),
         Field("email", "Email", "email", "email", False, limits.EMAIL),
         Field("name", "Full name", "text", "name", False, limits.DISPLAY_NAME),
         Field("password", "Password", "password", "new-password", True, PASSWORD,
@@ -59,9 +59,14 @@ def _register(request: Request, form: PageForm | None) -> Response:
     services = request.app.state.services
     if not services.settings.registration_enabled:
         return not_found(request)
-    raw = request.query_params.get("return_to") if form is None else form.value("return_to", navigation.MAX_LENGTH)
+    values: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    if form is None:
+        raw = request.query_params.get("return_to")
+    else:
+        raw = form.value("return_to", navigation.MAX_LENGTH)
+        values, problems = _read_fields(form, fields(services.settings.password_min_length))
     return_to = navigation.safe_return_to(raw)
-    values, problems = _read_fields(form, fields(services.settings.password_min_length)) if form else ({}, {})
 
     def show(errors: dict[str, str], status: int, error: str | None = None) -> Response:
         return render(request, "register.html", {
