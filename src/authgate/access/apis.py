@@ -69,7 +69,7 @@ class ApiService:
             raise AlreadyExists("API", identifier)
         # The name defaults to the identifier, cut to what the name column holds (an identifier
         # may be longer).
-        api = Api(identifier=identifier, name=name or identifier[:limits.API_NAME])
+        api = Api(identifier=identifier, name=_name(name) if name else identifier[:limits.API_NAME])
         self.session.add(api)
         self.session.flush()
         self.realm.changed("api.created", identifier)
@@ -79,7 +79,7 @@ class ApiService:
     def update(self, identifier: str, *, name: str | None = None) -> Api:
         api = self.get(identifier)
         if name is not None:
-            api.name = name
+            api.name = _name(name)
         self.realm.changed("api.updated", identifier)
         return api
 
@@ -88,7 +88,8 @@ class ApiService:
         name = validate_permission_name(name)
         if any(p.name == name for p in api.permissions):
             raise AlreadyExists("permission", f"{name} on {identifier}")
-        permission = Permission(name=name, description=description)
+        permission = Permission(name=name, description=text.checked(
+            description, limits.PERMISSION_DESCRIPTION, field="description", what="Description"))
         api.permissions.append(permission)
         self.session.flush()
         self.realm.changed("permission.created", identifier, permission=name)
@@ -149,3 +150,7 @@ def grants_of(permissions: Iterable[Permission]) -> dict[str, builtins.list[str]
     for permission in permissions:
         grouped.setdefault(permission.api.identifier, []).append(permission.name)
     return {identifier: sorted(names) for identifier, names in sorted(grouped.items())}
+
+
+def _name(name: str) -> str:
+    return text.checked(name, limits.API_NAME, field="name", what="Name")
