@@ -1,4 +1,4 @@
-"""What storage can hold: column lengths and integer ranges read from the models, and the text rule.
+"""What storage can hold: column lengths and integer ranges read from the models, and which text.
 
 The one source of truth for the edges (the OAuth form parser, the hosted
 pages' form reader, the admin API's schemas, the caller's address): they
@@ -23,7 +23,6 @@ from authgate.storage.models import (
     BrowserSession,
     Client,
     ConsoleSession,
-    LoginThrottle,
     Permission,
     Role,
     User,
@@ -66,7 +65,6 @@ AUDIT_TYPE = length_of(AuditEvent.type)
 AUDIT_ACTOR = length_of(AuditEvent.actor)
 AUDIT_SUBJECT = length_of(AuditEvent.subject)
 AUDIT_CLIENT_ID = length_of(AuditEvent.client_id)
-THROTTLE_KEY = length_of(LoginThrottle.key)
 CONSOLE_RETURN_TO = length_of(ConsoleSession.return_to)
 AUDIT_EVENT_ID = largest_of(AuditEvent.id)
 

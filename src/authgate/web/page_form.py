@@ -2,12 +2,12 @@
 
 Every page that takes a form (login, registration, consent, account,
 logout, /authorize by POST, and by GET its query string) reads it here, so
-one rule holds for all: a
-bounded body, valid UTF-8 (a browser percent-encodes it; raw bytes must
-decode too), every value acceptable text (`authgate.text`: no NUL or other
-control character) and no longer than the field it fills (`PageForm.value`,
-with the lengths of `storage.limits`). A form that breaks the rule is
-refused whole (`UnreadableForm`, a 400 page) before any handler acts on it.
+one rule holds for all: a bounded body, valid UTF-8 (a browser
+percent-encodes it; raw bytes must decode too), every value acceptable text
+(`authgate.text`: no NUL or other control character) and no longer than the
+field it fills (`PageForm.value`, with the lengths of `storage.limits`). A
+form that breaks the rule is refused whole (`UnreadableForm`, a 400 page)
+before any handler acts on it.
 """
 
 from __future__ import annotations

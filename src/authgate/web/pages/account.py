@@ -8,8 +8,6 @@ and ends the person's other sessions.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -20,8 +18,8 @@ from authgate.oidc import consents
 from authgate.storage import limits
 from authgate.web import csrf
 from authgate.web.client_ip import client_ip
+from authgate.web.page_form import PASSWORD, PageForm, read_page_form
 from authgate.web.pages import navigation
-from authgate.web.page_form import PASSWORD, read_page_form
 from authgate.web.pages.rendering import redirect, render
 from authgate.web.sessions import ActiveSession, BrowserSessions
 
@@ -55,7 +53,7 @@ async def password_submit(request: Request) -> Response:
     return await run_in_threadpool(_password, request, form)
 
 
-def _password(request: Request, form: Any) -> Response:
+def _password(request: Request, form: PageForm | None) -> Response:
     services = request.app.state.services
     session = _session_or_login(request, "/account/password")
     if not isinstance(session, ActiveSession):

@@ -21,8 +21,8 @@ from authgate.oidc.claims import SCOPE_DESCRIPTIONS
 from authgate.oidc.errors import RedirectError, ShowErrorPage
 from authgate.storage.models import Api
 from authgate.web import csrf
-from authgate.web.pages import navigation
 from authgate.web.page_form import read_page_form
+from authgate.web.pages import navigation
 from authgate.web.pages.rendering import error_page, redirect, render
 from authgate.web.sessions import ActiveSession, BrowserSessions
 

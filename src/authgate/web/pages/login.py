@@ -17,8 +17,8 @@ from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
 from authgate.storage import limits
 from authgate.web import csrf
 from authgate.web.client_ip import client_ip
-from authgate.web.pages import navigation
 from authgate.web.page_form import PASSWORD, read_page_form
+from authgate.web.pages import navigation
 from authgate.web.pages.rendering import redirect, render
 from authgate.web.sessions import BrowserSessions
 
