@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
+from authgate.storage import limits
 from authgate.storage.database import Database
 from authgate.storage.models import AuditEvent
 
@@ -43,8 +44,13 @@ def record(
     outcome: str = "success",
     **detail: Any,
 ) -> AuditEvent:
+    # Never lost for a value that does not fit: an identifier may be longer than the subject
+    # column (an API's is 400), and whatever reaches here is cut to fit rather than refused.
     event = AuditEvent(
-        type=type, actor=actor, subject=subject, client_id=client_id, ip=ip, outcome=outcome, detail=detail
+        type=type, actor=limits.fit(actor, limits.AUDIT_ACTOR),
+        subject=limits.fit(subject, limits.AUDIT_SUBJECT),
+        client_id=limits.fit(client_id, limits.AUDIT_CLIENT_ID),
+        ip=limits.fit(ip, limits.IP_ADDRESS), outcome=outcome, detail=detail,
     )
     session.add(event)
     return event

@@ -12,20 +12,23 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from authgate import text
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
+from authgate.storage import limits
 from authgate.storage.models import Api, Client, Permission, Role, client_permissions, role_permissions
 
 if TYPE_CHECKING:
     from authgate.services import Realm
 
 # Permissions travel in the space-separated `scope` parameter (RFC 6749 §3.3: NQCHAR, no space).
-_PERMISSION = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]{1,200}$")
+_PERMISSION = re.compile(rf"^[\x21\x23-\x5b\x5d-\x7e]{{1,{limits.PERMISSION_NAME}}}$")
 RESERVED_SCOPES = frozenset({"openid", "profile", "email", "offline_access", "address", "phone"})
 
 
 def validate_permission_name(name: str) -> str:
     if not _PERMISSION.match(name):
-        raise InvalidInput(f"Permission {name!r} must be 1–200 printable characters without spaces or quotes.", field="permissions")
+        raise InvalidInput(f"Permission {name!r} must be 1–{limits.PERMISSION_NAME} printable "
+                           "characters without spaces or quotes.", field="permissions")
     if name in RESERVED_SCOPES:
         raise InvalidInput(f"Permission {name!r} is an OpenID Connect scope name and cannot be used.", field="permissions")
     return name
@@ -33,8 +36,10 @@ def validate_permission_name(name: str) -> str:
 
 def validate_identifier(identifier: str) -> str:
     value = identifier.strip()
-    if not value or len(value) > 400 or any(ch.isspace() for ch in value):
-        raise InvalidInput("API identifier must be 1–400 characters without spaces (a URI is usual).", field="identifier")
+    storable = limits.is_storable(value, limits.API_IDENTIFIER) and text.is_acceptable(value)
+    if not value or not storable or any(ch.isspace() for ch in value):
+        raise InvalidInput(f"API identifier must be 1–{limits.API_IDENTIFIER} characters without "
+                           "spaces (a URI is usual).", field="identifier")
     return value
 
 
@@ -55,6 +60,8 @@ class ApiService:
         self.session: Session = realm.session
 
     def find(self, identifier: str) -> Api | None:
+        if not limits.is_storable(identifier, limits.API_IDENTIFIER):
+            return None  # no API has it; PostgreSQL would refuse to compare it
         return self.session.scalar(
             select(Api).where(Api.identifier == identifier).options(selectinload(Api.permissions))
         )
@@ -72,7 +79,9 @@ class ApiService:
         identifier = validate_identifier(identifier)
         if self.find(identifier) is not None:
             raise AlreadyExists("API", identifier)
-        api = Api(identifier=identifier, name=name or identifier)
+        # The name defaults to the identifier, cut to what the name column holds (an identifier
+        # may be longer).
+        api = Api(identifier=identifier, name=_name(name) if name else identifier[:limits.API_NAME])
         self.session.add(api)
         self.session.flush()
         self.realm.changed("api.created", identifier)
@@ -82,7 +91,7 @@ class ApiService:
     def update(self, identifier: str, *, name: str | None = None) -> Api:
         api = self.get(identifier)
         if name is not None:
-            api.name = name
+            api.name = _name(name)
         self.realm.changed("api.updated", identifier)
         return api
 
@@ -91,7 +100,8 @@ class ApiService:
         name = validate_permission_name(name)
         if any(p.name == name for p in api.permissions):
             raise AlreadyExists("permission", f"{name} on {identifier}")
-        permission = Permission(name=name, description=description)
+        permission = Permission(name=name, description=text.checked(
+            description, limits.PERMISSION_DESCRIPTION, field="description", what="Description"))
         api.permissions.append(permission)
         self.session.flush()
         self.realm.changed("permission.created", identifier, permission=name)
@@ -170,3 +180,7 @@ def grants_of(permissions: Iterable[Permission]) -> dict[str, builtins.list[str]
     for permission in permissions:
         grouped.setdefault(permission.api.identifier, []).append(permission.name)
     return {identifier: sorted(names) for identifier, names in sorted(grouped.items())}
+
+
+def _name(name: str) -> str:
+    return text.checked(name, limits.API_NAME, field="name", what="Name")

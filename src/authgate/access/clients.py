@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from authgate import tokens
+from authgate import text, tokens
 from authgate.clock import utcnow
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
+from authgate.storage import limits
 from authgate.storage.models import Client, Permission
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class ClientService:
         self.session: Session = realm.session
 
     def find(self, client_id: str) -> Client | None:
+        if not limits.is_storable(client_id, limits.CLIENT_ID):
+            return None  # no client has it; PostgreSQL would refuse to compare it
         return self.session.scalar(
             select(Client).where(Client.client_id == client_id).options(selectinload(Client.permissions).selectinload(Permission.api))
         )
@@ -146,7 +149,7 @@ class ClientService:
         if spec.default_audience is not None:
             self.realm.apis.get(spec.default_audience)
         client.type = spec.type
-        client.name = spec.name
+        client.name = text.checked(spec.name, limits.CLIENT_NAME, field="name", what="Name")
         client.redirect_uris = [validate_redirect_uri(u) for u in spec.redirect_uris]
         client.post_logout_redirect_uris = [validate_redirect_uri(u, "post_logout_redirect_uris") for u in spec.post_logout_redirect_uris]
         client.web_origins = [validate_origin(o) for o in spec.web_origins]

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from authgate import text
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
+from authgate.storage import limits
 from authgate.storage.models import Permission, Role
 
 if TYPE_CHECKING:
@@ -56,7 +58,7 @@ class RoleService:
             raise InvalidInput("Role name must be 1–150 letters, digits, spaces or . _ : -", field="name")
         if self.find(name) is not None:
             raise AlreadyExists("role", name)
-        role = Role(name=name, description=description)
+        role = Role(name=name, description=_description(description))
         role.permissions = self.realm.apis.resolve(permissions or {}, field="permissions")
         self.session.add(role)
         self.session.flush()
@@ -66,7 +68,7 @@ class RoleService:
     def update(self, name: str, *, description: str | None = None) -> Role:
         role = self.get(name)
         if description is not None:
-            role.description = description
+            role.description = _description(description)
         self.realm.changed("role.updated", name)
         return role
 
@@ -97,3 +99,7 @@ class RoleService:
         role = self.get(name)
         self.session.delete(role)
         self.realm.changed("role.deleted", name)
+
+
+def _description(description: str | None) -> str | None:
+    return text.checked(description, limits.ROLE_DESCRIPTION, field="description", what="Description")

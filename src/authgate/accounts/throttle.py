@@ -57,6 +57,7 @@ from authgate.accounts.users import normalize_username
 from authgate.clock import aware, utcnow
 from authgate.errors import InvalidInput
 from authgate.settings import Settings
+from authgate.storage import limits
 from authgate.storage.database import Database
 from authgate.storage.models import LoginThrottle
 
@@ -118,7 +119,10 @@ def account_key(username: str) -> str:
         name = normalize_username(username)
     except InvalidInput:
         name = username.strip().casefold()
-    if len(name) > 150 or any(ch in name for ch in "|*?[]\\"):
+    # Hashed when the name could not be a key as typed: too long, glob or separator characters,
+    # or text the key column cannot hold (or should not show: control characters).
+    storable = name.isprintable() and limits.is_storable(name, limits.USERNAME)
+    if not storable or any(ch in name for ch in "|*?[]\\"):
         return "h-" + hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()
     return name
 

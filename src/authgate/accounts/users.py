@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any, Unpack, cast
 from sqlalchemy import ColumnElement, Row, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
-from authgate import audit
+from authgate import audit, text
 from authgate.accounts.passwords import PasswordHasher, PasswordPolicy, Verification, validate_imported_hash
 from authgate.clock import utcnow
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
+from authgate.storage import limits
 from authgate.storage.models import RefreshToken, Role, User
 
 if TYPE_CHECKING:
@@ -40,10 +41,14 @@ def normalize_email(raw: str | None) -> str | None:
     if raw is None or raw == "":
         return None
     email = raw.strip()
-    if not _EMAIL.match(email):
+    if not _EMAIL.match(email) or not text.is_acceptable(email):
         raise InvalidInput("Email address is not valid.", field="email")
     local, _, domain = email.rpartition("@")
     return f"{local}@{domain.lower()}"
+
+
+def display_name(name: str | None) -> str | None:
+    return text.checked(name, limits.DISPLAY_NAME, field="name", what="Name")
 
 
 def _matching(prefix: str) -> ColumnElement[bool]:
@@ -140,7 +145,7 @@ class UserService:
         user = User(
             username=name_normalized,
             email=normalize_email(email),
-            name=name,
+            name=display_name(name),
             disabled=disabled,
             email_verified=email_verified,
             roles=self.realm.roles.get_many(roles),
@@ -164,7 +169,7 @@ class UserService:
         if email is not ...:
             user.email = normalize_email(email)
         if name is not ...:
-            user.name = name
+            user.name = display_name(name)
         if disabled is not None:
             user.disabled = disabled
         if email_verified is not None:

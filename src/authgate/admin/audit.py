@@ -12,10 +12,12 @@ from authgate import audit
 from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.schemas import DECIMAL, PRINTABLE, Page, QueryDateTime
 from authgate.errors import InvalidInput
+from authgate.storage import limits
 from authgate.views import AuditEventView
 
 router = APIRouter(prefix="/audit", tags=["audit"], route_class=AdminRoute)
-EventId = Annotated[int, Ge(1), Le(2**63 - 1), DECIMAL]
+# The audit_events.id column's range: PostgreSQL refuses to compare it with a larger number.
+EventId = Annotated[int, Ge(1), Le(limits.AUDIT_EVENT_ID), DECIMAL]
 Limit = Annotated[int, Ge(1), Le(500), DECIMAL]
 
 
@@ -23,8 +25,12 @@ Limit = Annotated[int, Ge(1), Le(500), DECIMAL]
 def list_events(
     admin: Admin,
     since: Annotated[QueryDateTime | None, Query(description="Only events at or after this instant (RFC 3339).")] = None,
-    subject: Annotated[str | None, Query(max_length=200, pattern=PRINTABLE, description="Events about this subject (a username, client id …).")] = None,
-    type: Annotated[str | None, Query(max_length=60, pattern=PRINTABLE, description="Event type prefix, e.g. `login.` or `admin.change`.")] = None,
+    subject: Annotated[str | None, Query(
+        max_length=limits.AUDIT_SUBJECT, pattern=PRINTABLE,
+        description="Events about this subject (a username, client id …).")] = None,
+    type: Annotated[str | None, Query(
+        max_length=limits.AUDIT_TYPE, pattern=PRINTABLE,
+        description="Event type prefix, e.g. `login.` or `admin.change`.")] = None,
     before: Annotated[EventId | None, Query(description="Cursor: events older than this id.")] = None,
     limit: Annotated[Limit, Query()] = 100,
 ) -> Page[AuditEventView]:

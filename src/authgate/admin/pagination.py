@@ -32,6 +32,7 @@ from authgate.storage.models import User
 logger = logging.getLogger("authgate.admin")
 STRIDE = 1000
 SAMPLE_TTL = 60.0
+LAST_PAGE = 1_000_000  # the highest page number asked for (the API and the console refuse more)
 
 
 @dataclass(frozen=True)

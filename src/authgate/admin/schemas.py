@@ -17,6 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic.json_schema import SkipJsonSchema
 
 from authgate.access.clients import GRANT_TYPES
+from authgate.storage import limits
 from authgate.views import ClientView
 
 T = TypeVar("T")
@@ -37,22 +38,36 @@ def _text(max_length: int, *, min_length: int = 0, pattern: str = PRINTABLE) -> 
     return StringConstraints(min_length=min_length, max_length=max_length, pattern=pattern)
 
 
+def _name(first: str, rest: str, max_length: int) -> str:
+    """A name's pattern: one character of `first`, then up to `max_length` - 1 of `rest`."""
+    return rf"^[{first}][{rest}]{{0,{max_length - 1}}}$"
+
+
 UNICODE = AfterValidator(_no_surrogates)
 
-# The domain's own rules (accounts/users.py, access/*.py), as patterns a client can read.
-Username = Annotated[str, _text(150, min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,149}$"), UNICODE]
-Email = Annotated[str, _text(320, pattern=r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}$"), UNICODE]
-DisplayName = Annotated[str, _text(200), UNICODE]
+# The domain's own rules (accounts/users.py, access/*.py), as patterns a client can read; every
+# length is the column's (storage/limits.py), so nothing valid here is too long to store.
+Username = Annotated[str, _text(limits.USERNAME, min_length=1,
+                                pattern=_name("A-Za-z0-9", "A-Za-z0-9._@+-", limits.USERNAME)), UNICODE]
+Email = Annotated[str, _text(limits.EMAIL,
+                             pattern=r"^[^@\s\x00-\x1f\x7f]{1,64}@[^@\s\x00-\x1f\x7f]{1,255}$"), UNICODE]
+DisplayName = Annotated[str, _text(limits.DISPLAY_NAME), UNICODE]
+ClientName = Annotated[str, _text(limits.CLIENT_NAME), UNICODE]
 Password = Annotated[str, _text(1024, min_length=1, pattern=r"^[^\x00]*$"), UNICODE]
-RoleName = Annotated[str, _text(150, min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._:-]{0,149}$"), UNICODE]
-Description = Annotated[str, _text(400), UNICODE]
-ApiIdentifier = Annotated[str, _text(400, min_length=1, pattern=r"^[^\s\x00-\x1f\x7f]+$"), UNICODE]
-ApiName = Annotated[str, _text(200), UNICODE]
+RoleName = Annotated[str, _text(limits.ROLE_NAME, min_length=1,
+                                pattern=_name("A-Za-z0-9", "A-Za-z0-9 ._:-", limits.ROLE_NAME)), UNICODE]
+Description = Annotated[str, _text(limits.DESCRIPTION), UNICODE]
+ApiIdentifier = Annotated[str, _text(limits.API_IDENTIFIER, min_length=1,
+                                     pattern=r"^[^\s\x00-\x1f\x7f]+$"), UNICODE]
+ApiName = Annotated[str, _text(limits.API_NAME), UNICODE]
 # RFC 6749 §3.3: a scope token is NQCHAR, no space, no quote, no backslash.
-PermissionName = Annotated[str, _text(200, min_length=1, pattern=r"^[\x21\x23-\x5b\x5d-\x7e]+$"), UNICODE]
-ClientId = Annotated[str, _text(200, min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$"), UNICODE]
+PermissionName = Annotated[str, _text(limits.PERMISSION_NAME, min_length=1,
+                                      pattern=r"^[\x21\x23-\x5b\x5d-\x7e]+$"), UNICODE]
+ClientId = Annotated[str, _text(limits.CLIENT_ID, min_length=1,
+                                pattern=_name("A-Za-z0-9", "A-Za-z0-9._:-", limits.CLIENT_ID)), UNICODE]
 ClientSecret = Annotated[str, _text(200, min_length=32, pattern=r"^[\x21-\x7e]+$"), UNICODE]
-SessionId = Annotated[str, _text(64, min_length=1, pattern=r"^[A-Za-z0-9_-]+$"), UNICODE]
+SessionId = Annotated[str, _text(limits.SESSION_ID, min_length=1, pattern=r"^[A-Za-z0-9_-]+$"),
+                      UNICODE]
 Uri = Annotated[str, _text(2000, min_length=1, pattern=r"^[^\s\x00-\x1f\x7f]+$"), UNICODE]
 Grants = dict[ApiIdentifier, list[PermissionName]]
 
@@ -179,7 +194,7 @@ class PermissionSet(Body):
 
 # --- clients --------------------------------------------------------------------------
 class ClientFields(Body):
-    name: DisplayName | None = None
+    name: ClientName | None = None
     redirect_uris: UriList = Field(default_factory=list)
     post_logout_redirect_uris: UriList = Field(default_factory=list)
     web_origins: UriList = Field(default_factory=list)
@@ -201,7 +216,7 @@ class ClientCreate(ClientFields):
 class ClientChange(Body):
     """Only the fields present change; lists replace what the client had; `null` clears name or default_audience."""
 
-    name: DisplayName | None = None
+    name: ClientName | None = None
     redirect_uris: Annotated[UriList | SkipJsonSchema[None], NOT_NULL] = None
     post_logout_redirect_uris: Annotated[UriList | SkipJsonSchema[None], NOT_NULL] = None
     web_origins: Annotated[UriList | SkipJsonSchema[None], NOT_NULL] = None

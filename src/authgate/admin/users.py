@@ -9,23 +9,27 @@ from fastapi import APIRouter, Path, Query
 
 from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.errors import CONFLICT, NOT_FOUND
-from authgate.admin.pagination import users_page
+from authgate.admin.pagination import LAST_PAGE, users_page
 from authgate.admin.schemas import DECIMAL, PRINTABLE, Page, PasswordSet, RoleList, RoleName, UserChange, UserCreate, Username
 from authgate.errors import InvalidInput
+from authgate.storage import limits
 from authgate.views import UserView
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=AdminRoute)
 READ, WRITE = requires("users:read"), requires("users:write")
 UsernameIn = Annotated[Username, Path(description="Compared case-insensitively.")]
-PageNumber = Annotated[int, Ge(1), Le(1_000_000), DECIMAL]
+PageNumber = Annotated[int, Ge(1), Le(LAST_PAGE), DECIMAL]
 Limit = Annotated[int, Ge(1), Le(200), DECIMAL]
 
 
 @router.get("", openapi_extra=READ, summary="Search and page through users")
 def list_users(
     admin: Admin,
-    search: Annotated[str | None, Query(max_length=320, pattern=PRINTABLE, description="Username or email prefix.")] = None,
-    after: Annotated[str | None, Query(max_length=150, pattern=PRINTABLE, description="Cursor: the last username of the previous page.")] = None,
+    search: Annotated[str | None, Query(max_length=limits.EMAIL, pattern=PRINTABLE,
+                                        description="Username or email prefix.")] = None,
+    after: Annotated[str | None, Query(
+        max_length=limits.USERNAME, pattern=PRINTABLE,
+        description="Cursor: the last username of the previous page.")] = None,
     page: Annotated[PageNumber | None, Query(description="Page number instead of a cursor (seeks through the index).")] = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[UserView]:

@@ -25,6 +25,7 @@ from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from authgate import audit
+from authgate.storage import limits
 from authgate.storage.database import Database
 from authgate.storage.models import Api, AuditEvent, Client, Permission, client_permissions
 from authgate.storage.single_flight import SingleFlight
@@ -107,7 +108,13 @@ class ClientDirectory:
         self._generation = _Generation.value
 
     def get(self, client_id: str) -> ClientRecord | None:
-        """The client, or None if unknown (unknown ids are cached too, so guessing costs no queries)."""
+        """The client, or None if unknown (unknown ids are cached too: guessing costs no queries).
+
+        An id no client can have (too long for the column, or text it cannot hold) is unknown
+        without a query: it is whatever a caller sent, and PostgreSQL would refuse to compare it.
+        """
+        if not limits.is_storable(client_id, limits.CLIENT_ID):
+            return None
         self._check_generation()
         cached = self._clients.get(client_id)
         if cached is not None and time.monotonic() - cached[0] < self._fresh_for:

@@ -1,7 +1,9 @@
 """The request body of the token, revocation and introspection endpoints (RFC 6749 §3.2).
 
 Checked before anything else: POST only, `application/x-www-form-urlencoded`
-only, a bounded body, UTF-8, and no parameter twice.
+only, a bounded body, UTF-8, no parameter twice, and no control character in
+any parameter (`Form` applies the last two wherever OAuth parameters arrive,
+the authorization endpoint's query string included).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from authgate import text
 from authgate.oauth2.errors import InvalidRequest, MethodNotAllowed, PayloadTooLarge
 
 MAX_BODY_BYTES = 16 * 1024
@@ -26,6 +29,15 @@ class Form:
         self._values: dict[str, list[str]] = {}
         for name, value in pairs:
             self._values.setdefault(name, []).append(value)
+        # RFC 6749 Appendix A: no parameter's syntax admits a control character (VSCHAR, NQCHAR,
+        # UNICODECHARNOCRLF; tab, CR and LF pass for JSON-valued ones such as OIDC `claims`).
+        # One search over everything (the token endpoint's hot path), the culprit only on failure.
+        everything = "".join(self._values) + "".join(map("".join, self._values.values()))
+        if not text.is_acceptable(everything):
+            culprit = next(name for name, values in self._values.items()
+                           if not text.is_acceptable(name + "".join(values)))
+            raise InvalidRequest(f"Parameter {text.shown(culprit)!r} contains a character no "
+                                 "OAuth parameter may hold.")
         # RFC 6749 §3.2: request and response parameters MUST NOT be included more than once.
         repeated = sorted(name for name, values in self._values.items() if len(values) > 1 and name not in REPEATABLE)
         if repeated:
@@ -66,9 +78,8 @@ async def read_form(request: Request) -> Form:
         if len(body) > MAX_BODY_BYTES:
             raise PayloadTooLarge("The request body is too large.")
     try:
-        text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=False, max_num_fields=MAX_FIELDS,
-                          encoding="utf-8", errors="strict")
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False,
+                          max_num_fields=MAX_FIELDS, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
         raise InvalidRequest("The body is not valid UTF-8.") from None
     except ValueError:

@@ -26,6 +26,7 @@ from authgate.oidc.authorization_request import AuthorizationRequest, parse
 from authgate.oidc.claims import subject_for
 from authgate.oidc.errors import RedirectError, ShowErrorPage
 from authgate.oidc.id_tokens import ACR_PASSWORD, IdTokenHintInvalid, read_hint
+from authgate.web.page_form import read_page_form, read_page_query
 from authgate.web.pages.rendering import error_page, redirect
 from authgate.web.sessions import ActiveSession, BrowserSessions
 
@@ -37,11 +38,9 @@ Params = dict[str, list[str]]
 
 
 async def authorize(request: Request) -> Response:
-    if request.method == "POST":
-        form = await request.form()  # OIDC Core §3.1.2.1: POST form serialization
-        params: Params = {key: [v for v in form.getlist(key) if isinstance(v, str)] for key in form.keys()}
-    else:
-        params = {key: request.query_params.getlist(key) for key in request.query_params.keys()}
+    # OIDC Core §3.1.2.1: the query string, or the POST form serialization.
+    form = await read_page_form(request) if request.method == "POST" else read_page_query(request)
+    params: Params = form.lists()
     return await run_in_threadpool(_authorize, request, params)
 
 

@@ -29,6 +29,7 @@ from authgate.oidc.id_tokens import IdTokenHintInvalid, audiences, read_hint
 from authgate.services import Services
 from authgate.web import csrf
 from authgate.web.client_ip import client_ip
+from authgate.web.page_form import read_page_form
 from authgate.web.pages.rendering import render
 from authgate.web.sessions import ActiveSession, BrowserSessions
 
@@ -48,8 +49,8 @@ class LogoutRequest:
 
 async def logout(request: Request) -> Response:
     if request.method == "POST":
-        form = await request.form()
-        params = {key: value for key, value in form.items() if isinstance(value, str)}
+        form = await read_page_form(request)
+        params = form.firsts()
     else:
         params = dict(request.query_params)
     return await run_in_threadpool(_logout, request, params)

@@ -19,6 +19,8 @@ from authgate.services import Services
 from authgate.settings import Settings, warn_insecure_defaults
 from authgate.storage.database import DatabaseUnavailable
 from authgate.web import headers
+from authgate.web.page_form import UnreadableForm
+from authgate.web.pages.rendering import error_page
 
 logger = logging.getLogger("authgate.web")
 
@@ -140,6 +142,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.hot_paths = _hot_paths()
     app.state.services = services
     app.add_exception_handler(OAuthError, _oauth_error)
+    app.add_exception_handler(UnreadableForm, _unreadable_form)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
     app.add_exception_handler(Exception, _unexpected)
     return app
@@ -150,6 +153,15 @@ async def _oauth_error(request: Request, error: Exception) -> Response:
     if error.debug:
         logger.info("%s %s: %s (%s)", request.method, request.url.path, error.error, error.debug)
     return error.response()
+
+
+async def _unreadable_form(request: Request, error: Exception) -> Response:
+    """A hosted page's form that breaks `page_form`'s rule: a page saying so, whichever it was."""
+    assert isinstance(error, UnreadableForm)
+    logger.info("%s %s: unreadable form (%s)", request.method, request.url.path,
+                error.field or "body")
+    return error_page(request, f"{error.message} Go back and check what you entered.",
+                      title="The form could not be read")
 
 
 async def _unavailable(request: Request, error: Exception) -> Response:

@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from authgate import text
 from authgate.admin.auth import identify
 from authgate.admin.console.sessions import PENDING_FOR, ConsoleSessions, PendingLogin
 from authgate.admin.console.view import Console, console_sessions, view
@@ -29,6 +30,7 @@ from authgate.bootstrap import CONSOLE_CLIENT_ID
 from authgate.guard.errors import GuardError
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oauth2.pkce import S256, s256
+from authgate.storage import limits
 from authgate.web.pages.rendering import redirect, render
 from authgate.web.sessions import is_secure
 
@@ -151,8 +153,10 @@ async def signed_out(request: Request) -> Response:
 
 
 def safe_return(target: str | None) -> str:
-    """Only a console path: never another site (no open redirect)."""
-    if not target or not target.startswith("/admin") or target.startswith("//") or "\\" in target or len(target) > 1000:
+    """Only a console path: never another site (no open redirect), and text its session holds."""
+    if not target or not target.startswith("/admin") or target.startswith("//") or "\\" in target:
+        return "/admin"
+    if len(target) > min(1000, limits.CONSOLE_RETURN_TO) or not text.is_acceptable(target):
         return "/admin"
     return target
 

@@ -10,6 +10,7 @@ from starlette.responses import Response
 from authgate import audit
 from authgate.admin.console.view import Console
 from authgate.clock import utcnow
+from authgate.storage import limits
 from authgate.views import AuditEventView, SigningKeyView
 
 AUDIT_PAGE = 50
@@ -38,7 +39,7 @@ def audit_log(console: Console) -> Response:
     """Newest first; `before` is the last id shown (keyset), so older pages stay cheap on a long log."""
     filters = {"since": console.value("since", 40).strip(), "subject": console.value("subject", 200).strip(),
                "type": console.value("type", 60).strip()}
-    before = console.value("before", 19)
+    before = console.number("before", limits.AUDIT_EVENT_ID)
     problem, since = None, None
     if filters["since"]:
         since = _since(filters["since"])
@@ -47,13 +48,13 @@ def audit_log(console: Console) -> Response:
     with console.caller.reader() as realm:
         events = [AuditEventView.of(event) for event in audit.query(
             realm.session, since=since, subject=filters["subject"] or None, type_prefix=filters["type"] or None,
-            before_id=int(before) if before.isdigit() and len(before) < 19 else None, limit=AUDIT_PAGE,
+            before_id=before, limit=AUDIT_PAGE,
         )]
     older = None
     if len(events) == AUDIT_PAGE:
         older = "?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": events[-1].id})
     return console.render("audit.html", {"events": events, "filters": filters, "older_href": older,
-                                         "paged": bool(before), "problem": problem,
+                                         "paged": before is not None, "problem": problem,
                                          "presets": presets(), "detail_lines": audit.detail_lines})
 
 

@@ -11,7 +11,7 @@ from authgate.accounts.login import unlock_account
 from authgate.admin import activity
 from authgate.admin.console.forms import checked, optional, problem_of, read
 from authgate.admin.console.view import Console
-from authgate.admin.pagination import users_page
+from authgate.admin.pagination import LAST_PAGE, users_page
 from authgate.admin.schemas import PasswordSet, RoleList, UserChange, UserCreate
 from authgate.errors import DomainError
 from authgate.views import RoleView, UserView
@@ -27,7 +27,7 @@ def user_list(console: Console) -> Response:
     """Keyset pages by username ("next" follows the last one), or a page number that seeks through the index."""
     search = console.value("q", 320).strip()
     after = console.value("after", 150) or None
-    number = int(console.value("page", 7)) if console.value("page", 7).isdigit() else None
+    number = console.number("page", LAST_PAGE)
     with console.caller.reader() as realm:
         if number:
             users = users_page(realm, number, size=PAGE_SIZE, prefix=search or None)

@@ -64,6 +64,13 @@ class Console:
         raw = source.get(name)
         return _text(raw)[:limit] if isinstance(raw, str) else ""
 
+    def number(self, name: str, largest: int) -> int | None:
+        """A whole number in 0…`largest` (it reaches a query: the column's range), else None."""
+        raw = self.value(name, 40)
+        if not (raw.isascii() and raw.isdigit()) or int(raw) > largest:
+            return None
+        return int(raw)
+
     def values(self, name: str) -> list[str]:
         source = self.form if self.form is not None else self.request.query_params
         return [_text(value) for value in source.getlist(name) if isinstance(value, str)][:500]

@@ -9,8 +9,6 @@ and is audited as one `password.changed`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,10 +16,12 @@ from starlette.responses import Response
 from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
 from authgate.errors import InvalidInput
 from authgate.oidc import consents
+from authgate.storage import limits
 from authgate.web import csrf
 from authgate.web.client_ip import client_ip
+from authgate.web.page_form import PASSWORD, PageForm, read_page_form
 from authgate.web.pages import navigation
-from authgate.web.pages.rendering import form_value, redirect, render
+from authgate.web.pages.rendering import redirect, render
 from authgate.web.sessions import ActiveSession, BrowserSessions
 
 FORM_EXPIRED = "This form expired or came from another site. Please try again."
@@ -50,11 +50,11 @@ async def password_page(request: Request) -> Response:
 
 
 async def password_submit(request: Request) -> Response:
-    form = await request.form()
+    form = await read_page_form(request)
     return await run_in_threadpool(_password, request, form)
 
 
-def _password(request: Request, form: Any) -> Response:
+def _password(request: Request, form: PageForm | None) -> Response:
     services = request.app.state.services
     session = _session_or_login(request, "/account/password")
     if not isinstance(session, ActiveSession):
@@ -73,7 +73,7 @@ def _password(request: Request, form: Any) -> Response:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
     except csrf.CsrfFailed:
         return show({}, 403, FORM_EXPIRED)
-    current, new = form_value(form, "current_password", 1024), form_value(form, "new_password", 1024)
+    current, new = form.value("current_password", PASSWORD), form.value("new_password", PASSWORD)
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
         PasswordLogin(services).reconfirm(session.username, current, ip=ip)
@@ -108,7 +108,7 @@ async def consents_page(request: Request) -> Response:
 
 
 async def consent_revoke(request: Request) -> Response:
-    form = await request.form()
+    form = await read_page_form(request)
 
     def revoke() -> Response:
         services = request.app.state.services
@@ -121,7 +121,7 @@ async def consent_revoke(request: Request) -> Response:
             return render(request, "consents.html", {
                 "consents": consents.list_for(services, session.user_id), "error": FORM_EXPIRED,
             }, status_code=403)
-        consents.revoke(services, session.user_id, form_value(form, "client_id", 200),
+        consents.revoke(services, session.user_id, form.value("client_id", limits.CLIENT_ID),
                         ip=client_ip(request, tuple(services.settings.trusted_proxies)))
         return redirect("/account/consents?revoked=1")
 

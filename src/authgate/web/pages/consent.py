@@ -21,8 +21,9 @@ from authgate.oidc.claims import SCOPE_DESCRIPTIONS
 from authgate.oidc.errors import RedirectError, ShowErrorPage
 from authgate.storage.models import Api
 from authgate.web import csrf
+from authgate.web.page_form import read_page_form
 from authgate.web.pages import navigation
-from authgate.web.pages.rendering import error_page, form_value, redirect, render
+from authgate.web.pages.rendering import error_page, redirect, render
 from authgate.web.sessions import ActiveSession, BrowserSessions
 
 
@@ -37,9 +38,9 @@ async def consent_page(request: Request) -> Response:
 
 
 async def consent_submit(request: Request) -> Response:
-    form = await request.form()
-    return await run_in_threadpool(_handle, request, form_value(form, "return_to", 8000), form_value(form, "decision", 10),
-                                   form.get(csrf.FIELD))
+    form = await read_page_form(request)
+    return_to, decision = form.value("return_to", navigation.MAX_LENGTH), form.value("decision", 10)
+    return await run_in_threadpool(_handle, request, return_to, decision, form.get(csrf.FIELD))
 
 
 def _handle(request: Request, raw_return_to: str | None, decision: str | None, token: object) -> Response:

@@ -14,10 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
+from authgate.storage import limits
 from authgate.web import csrf
 from authgate.web.client_ip import client_ip
+from authgate.web.page_form import PASSWORD, read_page_form
 from authgate.web.pages import navigation
-from authgate.web.pages.rendering import form_value, redirect, render
+from authgate.web.pages.rendering import redirect, render
 from authgate.web.sessions import BrowserSessions
 
 
@@ -28,16 +30,16 @@ async def login_page(request: Request) -> Response:
 
 
 async def login_submit(request: Request) -> Response:
-    form = await request.form()
-    return_to = navigation.safe_return_to(form_value(form, "return_to", 8000))
-    username = form_value(form, "username", 150).strip()
+    form = await read_page_form(request)
+    return_to = navigation.safe_return_to(form.value("return_to", navigation.MAX_LENGTH))
+    username = form.value("username", limits.USERNAME).strip()
     settings = request.app.state.services.settings
     try:
         csrf.check(request, form.get(csrf.FIELD), settings.issuer)
     except csrf.CsrfFailed:
         return await run_in_threadpool(
             _show, request, return_to, username, "This form expired or came from another site. Please try again.", 403)
-    password = form_value(form, "password", 1024)
+    password = form.value("password", PASSWORD)
     if not username or not password:
         return await run_in_threadpool(_show, request, return_to, username, "Enter your username and password.", 400)
     return await run_in_threadpool(_authenticate, request, return_to, username, password)

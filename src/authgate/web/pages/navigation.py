@@ -10,12 +10,16 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from authgate import text
+from authgate.storage import limits
+
 ALLOWED_PREFIXES = ("/authorize?", "/account", "/admin")
 DEFAULT = "/account"
+MAX_LENGTH = 8000
 
 
 def safe_return_to(value: str | None) -> str:
-    if not value or len(value) > 8000:
+    if not value or len(value) > MAX_LENGTH or not text.is_acceptable(value):
         return DEFAULT
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") or "\\" in value:
@@ -33,9 +37,14 @@ def authorize_params(return_to: str) -> dict[str, list[str]] | None:
 
 
 def client_id_of(return_to: str) -> str | None:
+    """The client the resumed request names, when it could name one (it is shown and audited)."""
     params = authorize_params(return_to)
     values = params.get("client_id") if params else None
-    return values[0][:200] if values else None
+    if not values:
+        return None
+    client_id = values[0]
+    fits = text.is_acceptable(client_id) and limits.is_storable(client_id, limits.CLIENT_ID)
+    return client_id if fits else None
 
 
 def with_return_to(path: str, return_to: str, **extra: str) -> str:

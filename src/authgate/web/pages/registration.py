@@ -8,7 +8,6 @@ resumes what they came for.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -16,10 +15,12 @@ from starlette.responses import Response
 
 from authgate import audit
 from authgate.errors import AlreadyExists, InvalidInput
+from authgate.storage import limits
 from authgate.web import csrf
 from authgate.web.client_ip import client_ip
+from authgate.web.page_form import PASSWORD, PageForm, UnreadableForm, read_page_form
 from authgate.web.pages import navigation
-from authgate.web.pages.rendering import form_value, not_found, redirect, render
+from authgate.web.pages.rendering import not_found, redirect, render
 from authgate.web.sessions import BrowserSessions
 
 
@@ -36,10 +37,11 @@ class Field:
 
 def fields(min_length: int) -> list[Field]:
     return [
-        Field("username", "Username", "text", "username", True, 150, "Letters, digits and . _ @ + -"),
-        Field("email", "Email", "email", "email", False, 320),
-        Field("name", "Full name", "text", "name", False, 200),
-        Field("password", "Password", "password", "new-password", True, 1024,
+        Field("username", "Username", "text", "username", True, limits.USERNAME,
+              "Letters, digits and . _ @ + -"),
+        Field("email", "Email", "email", "email", False, limits.EMAIL),
+        Field("name", "Full name", "text", "name", False, limits.DISPLAY_NAME),
+        Field("password", "Password", "password", "new-password", True, PASSWORD,
               f"At least {min_length} characters. A long phrase is easier to remember and harder to guess."),
     ]
 
@@ -49,17 +51,22 @@ async def register_page(request: Request) -> Response:
 
 
 async def register_submit(request: Request) -> Response:
-    form = await request.form()
+    form = await read_page_form(request)
     return await run_in_threadpool(_register, request, form)
 
 
-def _register(request: Request, form: Any) -> Response:
+def _register(request: Request, form: PageForm | None) -> Response:
     services = request.app.state.services
     if not services.settings.registration_enabled:
         return not_found(request)
-    raw = request.query_params.get("return_to") if form is None else form_value(form, "return_to", 8000)
+    values: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    if form is None:
+        raw = request.query_params.get("return_to")
+    else:
+        raw = form.value("return_to", navigation.MAX_LENGTH)
+        values, problems = _read_fields(form, fields(services.settings.password_min_length))
     return_to = navigation.safe_return_to(raw)
-    values = {name: form_value(form, name, 400).strip() for name in ("username", "email", "name")} if form else {}
 
     def show(errors: dict[str, str], status: int, error: str | None = None) -> Response:
         return render(request, "register.html", {
@@ -74,10 +81,12 @@ def _register(request: Request, form: Any) -> Response:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
     except csrf.CsrfFailed:
         return show({}, 403, "This form expired or came from another site. Please try again.")
+    if problems:
+        return show(problems, 400, "Please correct the errors below.")
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
         with services.realm(actor="self-registration") as realm:
-            user = realm.users.create(values["username"], password=form_value(form, "password", 1024),
+            user = realm.users.create(values["username"], password=values["password"],
                                       email=values["email"] or None, name=values["name"] or None)
             audit.record(realm.session, "user.registered", subject=user.username, ip=ip)
             user_id = user.id
@@ -91,3 +100,16 @@ def _register(request: Request, form: Any) -> Response:
     response = redirect(return_to)
     sessions.set_cookie(response, value)
     return response
+
+
+def _read_fields(form: PageForm, wanted: list[Field]) -> tuple[dict[str, str], dict[str, str]]:
+    """Each field's text (stripped, but the password), and a problem per field that is too long."""
+    values: dict[str, str] = {}
+    problems: dict[str, str] = {}
+    for field in wanted:
+        try:
+            value = form.value(field.name, field.maxlength)
+        except UnreadableForm as error:
+            value, problems[field.name] = "", error.message
+        values[field.name] = value if field.type == "password" else value.strip()
+    return values, problems

@@ -68,10 +68,5 @@ def new_nonce() -> str:
     return secrets.token_urlsafe(16)
 
 
-def form_value(form: Any, name: str, limit: int = 1000) -> str:
-    value = form.get(name)
-    return value[:limit] if isinstance(value, str) else ""
-
-
 def not_found(request: Request) -> Response:
     return error_page(request, "There is no such page here.", status_code=404, title="Not found")
