@@ -3,19 +3,47 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import Connection, text
 
 from authgate.storage.models import Base
 
 config = context.config
 engine = config.attributes["engine"]
 
+
+def _foreign_keys(connection: Connection, enforced: bool) -> None:
+    """SQLite alters a column by rebuilding its table, and dropping the old table would fire every
+    ON DELETE CASCADE that points at it (every user's roles and tokens, for the users table): the
+    migrations run with foreign keys off. The pragma is ignored inside a transaction, so it is set
+    on the driver's connection, outside the one Alembic opens."""
+    pragma = f"PRAGMA foreign_keys={'ON' if enforced else 'OFF'}"
+    connection.connection.driver_connection.execute(pragma)  # type: ignore[union-attr]
+
+
+def _check_foreign_keys(connection: Connection) -> None:
+    """What the rebuilds left must still hold together, or nothing of the migration is committed."""
+    broken = connection.execute(text("PRAGMA foreign_key_check")).all()
+    if broken:
+        raise RuntimeError(f"migration left rows whose foreign keys point nowhere: {broken[:5]}")
+
+
 with engine.connect() as connection:
-    context.configure(
-        connection=connection,
-        target_metadata=Base.metadata,
-        render_as_batch=connection.dialect.name == "sqlite",
-        compare_type=True,
-    )
-    with context.begin_transaction():
-        context.run_migrations()
-    connection.commit()
+    is_sqlite = connection.dialect.name == "sqlite"
+    if is_sqlite:
+        _foreign_keys(connection, enforced=False)
+    try:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            render_as_batch=is_sqlite,
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+            if is_sqlite:
+                _check_foreign_keys(connection)
+        connection.commit()
+    finally:
+        if is_sqlite:
+            connection.rollback()
+            _foreign_keys(connection, enforced=True)
