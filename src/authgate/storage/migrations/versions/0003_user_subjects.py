@@ -22,8 +22,9 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.add_column(sa.Column("subject", sa.String(length=64), nullable=True))
-    users = sa.table("users", sa.column("id", sa.Integer()),
-                     sa.column("subject", sa.String(length=64)))
+    users = sa.table(
+        "users", sa.column("id", sa.Integer()), sa.column("subject", sa.String(length=64))
+    )
     op.execute(users.update().values(subject=sa.cast(users.c.id, sa.String(length=64))))
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.alter_column("subject", existing_type=sa.String(length=64), nullable=False)
