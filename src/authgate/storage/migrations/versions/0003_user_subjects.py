@@ -4,6 +4,10 @@ Existing users keep the subject their tokens already carry, `str(id)`; users cre
 a random UUID4 (the model's default, authgate/subjects.py). On SQLite the NOT NULL change rebuilds
 the users table, which env.py runs with foreign-key actions off (a rebuild drops the old table).
 
+A downgrade drops the column: users created since the upgrade lose their random subject, and a
+later upgrade gives them `str(id)`, a different `sub` (their tokens and resource servers' records
+of them would no longer match).
+
 Revision ID: 0003
 Revises: 0002
 """
