@@ -12,10 +12,11 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import insert, select, update
 from starlette.testclient import TestClient
-from test_admin_support import AdminWorld, admin_world  # noqa: F401
+from test_admin_support import ADMIN_API, ROOT_PASSWORD, AdminWorld, admin_world  # noqa: F401
 from test_cli import authgate  # noqa: F401
 from test_token_world import BACKOFFICE_SECRET, PASSWORD, REPORT_SECRET, claims_of, load_world
 
@@ -228,3 +229,41 @@ def test_a_client_named_like_a_users_sub_never_carries_it(services, world):
         world, "/oauth/introspect", {"token": machine["access_token"]}, auth=("2", LEGACY_SECRET)
     )
     assert about["sub"] == "client/2" and "username" not in about, "not taken for barista"
+
+
+def test_the_admin_api_never_takes_a_user_for_a_client_of_the_same_name(admin_world: AdminWorld):  # noqa: F811
+    """root's sub is "2" (from before 0003) and root signs in through a client "2": still root."""
+    services = admin_world.server.services  # type: ignore[attr-defined]
+    with services.database.transaction() as session:
+        session.execute(update(User).where(User.username == "root").values(subject="2"))
+        session.execute(
+            insert(Client).values(
+                client_id="2",
+                type="public",
+                grant_types=["password"],
+                default_audience=ADMIN_API,
+                redirect_uris=[],
+                post_logout_redirect_uris=[],
+                web_origins=[],
+                first_party=True,
+                disabled=False,
+            )
+        )
+    issued = httpx.post(
+        f"{admin_world.url}/oauth/token",
+        timeout=30,
+        data={
+            "grant_type": "password",
+            "client_id": "2",
+            "username": "root",
+            "password": ROOT_PASSWORD,
+        },
+    )
+    assert issued.status_code == 200, issued.text
+    access_token = issued.json()["access_token"]
+    assert (claims_of(access_token)["sub"], claims_of(access_token)["client_id"]) == ("2", "2")
+    with admin_world.client(access_token) as api:
+        refused = api.post("/users/root/disable")
+    assert refused.status_code == 409 and refused.json()["error"] == "conflict", (
+        "root may not disable root"
+    )
