@@ -1,5 +1,6 @@
 """Alembic: the migrations build exactly the models' schema, on both databases, and re-running is a no-op."""
 
+import logging
 import uuid
 from datetime import timedelta
 
@@ -128,12 +129,16 @@ def _row_counts(database: Database) -> dict[str, int]:
         return {name: connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() for name in names}
 
 
-def test_upgrading_from_0002_keeps_every_row_and_every_users_sub(blank_database_url, make_settings):
+def test_upgrading_from_0002_keeps_every_row_and_every_users_sub(blank_database_url, make_settings, caplog):
     database = Database(blank_database_url)
     command.upgrade(migrate.alembic_config(database), "0002")
     _fill_at_0002(database)
     before = _row_counts(database)
-    assert migrate.upgrade(database) == ("0002", migrate.head_revision(database))
+    with caplog.at_level(logging.WARNING, logger="authgate.migrations"):
+        assert migrate.upgrade(database) == ("0002", migrate.head_revision(database))
+    assert [record.getMessage() for record in caplog.records if record.name == "authgate.migrations"] == [
+        "client 2: its client_id has the shape of a user's sub; the tokens it gets for itself now carry sub "
+        "'client/2'"], "the operator learns whose sub changed"
     assert _row_counts(database) == before, "no row lost (SQLite rebuilds users: no ON DELETE CASCADE may fire)"
     with database.engine.connect() as connection:
         subjects = dict(connection.execute(text("SELECT username, subject FROM users")).all())

@@ -14,8 +14,14 @@ Revises: 0002
 
 from __future__ import annotations
 
+import logging
+
 import sqlalchemy as sa
 from alembic import op
+
+from authgate.subjects import client_subject, has_user_subject_shape
+
+logger = logging.getLogger("authgate.migrations")
 
 revision = "0003"
 down_revision = "0002"
@@ -33,6 +39,17 @@ def upgrade() -> None:
     with op.batch_alter_table("users", schema=None) as batch_op:
         batch_op.alter_column("subject", existing_type=sa.String(length=64), nullable=False)
         batch_op.create_unique_constraint(batch_op.f("uq_users_subject"), ["subject"])
+    _name_clients_whose_sub_changes()
+
+
+def _name_clients_whose_sub_changes() -> None:
+    """A client created before 0003 whose client_id has a user subject's shape keeps its client_id,
+    but its own tokens now carry `client/<client_id>` (RFC 9068 §5): its operator should know."""
+    clients = sa.table("clients", sa.column("client_id", sa.String(length=200)))
+    for client_id in op.get_bind().scalars(sa.select(clients.c.client_id)):
+        if has_user_subject_shape(client_id):
+            logger.warning("client %s: its client_id has the shape of a user's sub; the tokens it gets "
+                           "for itself now carry sub %r", client_id, client_subject(client_id))
 
 
 def downgrade() -> None:
