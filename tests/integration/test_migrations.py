@@ -136,9 +136,9 @@ def test_upgrading_from_0002_keeps_every_row_and_every_users_sub(blank_database_
     before = _row_counts(database)
     with caplog.at_level(logging.WARNING, logger="authgate.migrations"):
         assert migrate.upgrade(database) == ("0002", migrate.head_revision(database))
-    assert [record.getMessage() for record in caplog.records if record.name == "authgate.migrations"] == [
-        "client 2: its client_id has the shape of a user's sub; the tokens it gets for itself now carry sub "
-        "'client/2'"], "the operator learns whose sub changed"
+    warned = [record.getMessage() for record in caplog.records if record.name == "authgate.migrations"]
+    assert warned == [("client 2: its client_id has the shape of a user's sub; the tokens it gets for itself "
+                       "now carry sub 'client/2'")], "the operator learns whose sub changed"
     assert _row_counts(database) == before, "no row lost (SQLite rebuilds users: no ON DELETE CASCADE may fire)"
     with database.engine.connect() as connection:
         subjects = dict(connection.execute(text("SELECT username, subject FROM users")).all())
