@@ -1,6 +1,7 @@
 """Alembic: the migrations build exactly the models' schema, on both databases, and re-running is a no-op."""
 
 import logging
+import sqlite3
 import uuid
 from datetime import timedelta
 
@@ -167,10 +168,25 @@ def test_upgrading_from_0002_keeps_every_row_and_every_users_sub(blank_database_
         services.database.dispose()
 
 
-def test_migrating_leaves_sqlite_foreign_keys_enforced(tmp_path):
-    """The SQLite migrations run with foreign keys off; the pooled connection gets them back."""
-    database = Database(f"sqlite:///{tmp_path / 'c.db'}")
-    migrate.upgrade(database)
+def test_on_sqlite_a_migration_leaving_rows_that_point_nowhere_changes_nothing(tmp_path):
+    """SQLite migrations run with foreign keys off (a table rebuild would cascade); a check before the
+    commit refuses what they would leave dangling, every migration of the run is rolled back, and the
+    connection goes back to the pool with foreign keys on."""
+    path = tmp_path / "dangling.db"
+    database = Database(f"sqlite:///{path}")
+    command.upgrade(migrate.alembic_config(database), "0002")
+    database.dispose()
+    raw = sqlite3.connect(path)  # a row a server with foreign keys on could never have written
+    raw.execute("INSERT INTO roles (id, name, created_at) VALUES (1, 'reader', '2026-01-01')")
+    raw.execute("INSERT INTO user_roles (user_id, role_id) VALUES (99, 1)")
+    raw.commit()
+    raw.close()
+    database = Database(f"sqlite:///{path}")
+    with pytest.raises(RuntimeError, match="user_roles"):
+        migrate.upgrade(database)
+    assert migrate.current_revision(database) == "0002"
     with database.engine.connect() as connection:
+        columns = [row[1] for row in connection.execute(text("PRAGMA table_info(users)"))]
+        assert "subject" not in columns, "0003 rolled back with the check"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
     database.dispose()

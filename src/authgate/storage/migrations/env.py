@@ -37,11 +37,15 @@ with engine.connect() as connection:
             target_metadata=Base.metadata,
             render_as_batch=is_sqlite,
             compare_type=True,
+            # SQLite's DDL is transactional too (the connection BEGINs explicitly): every migration of a
+            # run and the foreign-key check below commit together, or not at all.
+            transactional_ddl=True,
         )
         with context.begin_transaction():
+            before = context.get_context().get_current_heads()
             context.run_migrations()
-            if is_sqlite:
-                _check_foreign_keys(connection)
+            if is_sqlite and context.get_context().get_current_heads() != before:
+                _check_foreign_keys(connection)  # a whole-database scan: only after a change
         connection.commit()
     finally:
         if is_sqlite:
