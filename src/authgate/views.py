@@ -25,6 +25,7 @@ class View(BaseModel):
 
 class UserView(View):
     id: int
+    subject: str  # the `sub` of the user's tokens
     username: str
     email: str | None
     email_verified: bool
@@ -38,7 +39,8 @@ class UserView(View):
     @classmethod
     def of(cls, user: User) -> UserView:
         return cls(
-            id=user.id, username=user.username, email=user.email, email_verified=user.email_verified,
+            id=user.id, subject=user.subject, username=user.username, email=user.email,
+            email_verified=user.email_verified,
             name=user.name, disabled=user.disabled, roles=sorted(r.name for r in user.roles),
             created_at=user.created_at, last_login_at=user.last_login_at, has_password=bool(user.password_hash),
         )

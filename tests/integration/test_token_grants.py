@@ -5,6 +5,8 @@ Runs on SQLite and PostgreSQL, over real HTTP against the live server.
 
 from __future__ import annotations
 
+import uuid
+
 import jwt
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
@@ -53,7 +55,7 @@ def test_password_then_refresh_through_authlib(world):
     issued = session.fetch_token(world.token_url, username="barista", password=PASSWORD)
     claims = verify(world, issued["access_token"])
     user_id = claims["sub"]
-    assert user_id.isdigit(), "users are named by their stable id"
+    assert uuid.UUID(user_id).version == 4, "users are named by their random, stable subject"
     assert claims["permissions"] == ["get:drinks"], "post:drinks is not the barista's: left out, no error"
     assert claims["scope"] == "openid get:drinks"
     assert issued["refresh_token"]

@@ -176,6 +176,11 @@ users:
 """
 
 
+def _subject(services, user_id: int) -> str:
+    with services.database.reader() as session:
+        return session.scalars(select(User.subject).where(User.id == user_id)).one()
+
+
 def test_the_rotation_reads_the_users_standing_now(services, store, load_realm):
     load_realm(REALM)
     with services.database.transaction() as session:
@@ -184,11 +189,12 @@ def test_the_rotation_reads_the_users_standing_now(services, store, load_realm):
     seen: list[Holder | None] = []
     with services.database.transaction() as session:
         rotation = store.rotate(session, value, client_id="app", before_rotation=lambda grant, holder: seen.append(holder))
-    assert seen == [rotation.holder] == [Holder(ada, "ada", False, ("read", "write"))], "every held permission, sorted"
+    subject = _subject(services, ada)
+    assert seen == [rotation.holder] == [Holder(ada, "ada", subject, False, ("read", "write"))], "every held permission, sorted"
     with services.database.transaction() as session:
         session.execute(update(User).where(User.id == ada).values(disabled=True))
     retry = rotate(services, store, value)
-    assert retry.grace and retry.holder == Holder(ada, "ada", True, ("read", "write")), "a grace retry reads it too"
+    assert retry.grace and retry.holder == Holder(ada, "ada", subject, True, ("read", "write")), "a grace retry reads it too"
     assert rotate(services, store, issue(services, store)).holder is None, "a client's own family has no holder"
 
 
@@ -251,7 +257,7 @@ def test_rotate_unless_refused_is_one_autocommit_statement(services, store, load
         event.remove(services.database.engine, "before_cursor_execute", listener)
     assert len(sent) == 1, sent
     assert rotation is not None and not rotation.grace
-    assert rotation.holder == Holder(ada, "ada", False, ("read", "write"))
+    assert rotation.holder == Holder(ada, "ada", _subject(services, ada), False, ("read", "write"))
     assert rotation.grant.scope == ("openid", "read") and rotation.grant.user_id == ada
     assert rotate_unless_refused(services, store, value) is None, "rotated once: a retry is for `rotate` to answer"
     assert rotate(services, store, value).token == rotation.token, "the retry gets the same successor"

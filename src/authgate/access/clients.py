@@ -18,6 +18,7 @@ from authgate.clock import utcnow
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
 from authgate.storage import limits
 from authgate.storage.models import Client, Permission
+from authgate.subjects import has_user_subject_shape
 
 if TYPE_CHECKING:
     from authgate.services import Realm
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 GRANT_TYPES = ("authorization_code", "refresh_token", "client_credentials", "password")
 CLIENT_TYPES = ("public", "confidential")
 MIN_SECRET_LENGTH = 32
+# No "/": authgate/subjects.py gives an older client shaped like a user subject "client/<id>".
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
 
 
@@ -94,6 +96,10 @@ class ClientService:
         """Create a client; returns it and, for a generated secret, the secret (shown once)."""
         if not _CLIENT_ID.match(spec.client_id):
             raise InvalidInput("client_id must be 1–200 letters, digits or . _ : -", field="client_id")
+        if has_user_subject_shape(spec.client_id):
+            # RFC 9068 §5: a client's tokens carry its client_id as `sub`, never a user's.
+            raise InvalidInput("client_id must not be all digits or a UUID: users' subjects have those shapes",
+                               field="client_id")
         if self.find(spec.client_id) is not None:
             raise AlreadyExists("client", spec.client_id)
         client = Client(client_id=spec.client_id)

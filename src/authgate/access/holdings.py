@@ -30,6 +30,7 @@ class Holder:
 
     user_id: int
     username: str
+    subject: str  # the `sub` of the user's tokens
     disabled: bool
     permissions: tuple[str, ...]  # sorted
 
@@ -47,7 +48,8 @@ def held_by_user(user_id: ColumnElement[Any], audience: ColumnElement[Any]) -> S
 
 
 _USER_PERMISSIONS = held_by_user(bindparam("user_id"), bindparam("audience"))
-_USER_STANDING = select(User.username, User.disabled).where(User.id == bindparam("user_id"))
+_USER_STANDING = select(User.username, User.subject, User.disabled).where(
+    User.id == bindparam("user_id"))
 
 
 def user_permissions(session: Session, user_id: int, audience: str) -> list[str]:
@@ -61,7 +63,7 @@ def holder(session: Session, user_id: int, audience: str | None) -> Holder | Non
     if found is None:
         return None
     permissions = user_permissions(session, user_id, audience) if audience else []
-    return Holder(user_id, found.username, bool(found.disabled), tuple(permissions))
+    return Holder(user_id, found.username, found.subject, bool(found.disabled), tuple(permissions))
 
 
 def client_permissions_for(session: Session, client: Client, audience: str) -> list[str]:

@@ -81,6 +81,7 @@ class LoginUser:
 
     id: int
     username: str
+    subject: str  # the `sub` of the user's tokens
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ class VerifiedLogin:
 
     @property
     def user(self) -> LoginUser:
-        return LoginUser(self.credentials.id, self.credentials.username)
+        return LoginUser(self.credentials.id, self.credentials.username, self.credentials.subject)
 
     def record_values(self, now: datetime) -> dict[str, Any]:
         """The parameters of `RECORD_LOGIN`'s statements."""

@@ -260,6 +260,7 @@ class Credentials:
 
     id: int
     username: str
+    subject: str
     password_hash: str | None
     disabled: bool
 
@@ -267,7 +268,8 @@ class Credentials:
 # Every login runs these: built once, on the table (Core), they cost a fraction of an ORM query each.
 _users = cast(Table, User.__table__)
 # What `credentials_of` reads, for a statement that reads the user with something else (accounts/login.py).
-CREDENTIAL_COLUMNS = (_users.c.id, _users.c.username, _users.c.password_hash, _users.c.disabled)
+CREDENTIAL_COLUMNS = (_users.c.id, _users.c.username, _users.c.subject, _users.c.password_hash,
+                      _users.c.disabled)
 _CREDENTIALS = select(*CREDENTIAL_COLUMNS).where(_users.c.username == bindparam("username"))
 _LOGGED_IN = update(_users).where(_users.c.id == bindparam("user_id")).values(last_login_at=bindparam("at"))
 _REHASHED = update(_users).where(  # only over the hash that was verified: a password set meanwhile stays
@@ -295,7 +297,7 @@ def credentials_of(row: Row[Unpack[tuple[Any, ...]]] | None) -> Credentials | No
     """The `CREDENTIAL_COLUMNS` of a row; None for no row, or no user in it (an outer join that found none)."""
     if row is None or row.id is None:
         return None
-    return Credentials(row.id, row.username, row.password_hash, row.disabled)
+    return Credentials(row.id, row.username, row.subject, row.password_hash, row.disabled)
 
 
 def verify_password(hasher: PasswordHasher, credentials: Credentials | None, password: str) -> Verification:
@@ -316,9 +318,15 @@ def record_login(session: Session, credentials: Credentials, *, new_hash: str | 
                                     "new_hash": new_hash})
 
 
+def user_by_subject(session: Session, subject: str) -> User | None:
+    """The user a token's `sub` names; None for a client's `sub` or a user deleted since."""
+    return session.scalar(select(User).where(User.subject == subject))
+
+
 def role_names(user: User) -> list[str]:
     return sorted(role.name for role in user.roles)
 
 
 __all__ = ["CREDENTIAL_COLUMNS", "Credentials", "UserService", "credentials_of", "find_credentials", "login_name",
-           "normalize_email", "normalize_username", "record_login", "role_names", "Role", "verify_password"]
+           "normalize_email", "normalize_username", "record_login", "role_names", "Role", "user_by_subject",
+           "verify_password"]

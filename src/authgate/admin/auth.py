@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate.accounts.users import user_by_subject
 from authgate.admin import segments
 from authgate.admin.errors import COMMON_RESPONSES
 from authgate.bootstrap import ADMIN_API
@@ -30,9 +31,9 @@ from authgate.errors import Conflict
 from authgate.guard.bearer import bearer_token
 from authgate.guard.errors import InsufficientPermission, InvalidToken
 from authgate.oauth2.access_tokens import AccessTokenInvalid
-from authgate.oidc.claims import user_id_of
 from authgate.services import Realm, Services
-from authgate.storage.models import Client, User
+from authgate.storage.models import Client
+from authgate.subjects import client_subject
 
 SERVICES_KEY = "authgate.services"
 CALLER_KEY = "authgate.admin.caller"
@@ -100,14 +101,13 @@ def identify(services: Services, token: str) -> Caller:
 def _actor(services: Services, claims: dict[str, Any]) -> str:
     """`user:<username>` or `client:<client_id>`; an account disabled or deleted since the token was issued is refused."""
     subject, client_id = str(claims["sub"]), str(claims["client_id"])
-    user_id = user_id_of(subject)
     with services.database.reader() as session:
-        if subject == client_id:  # RFC 9068 §2.2: a client acting for itself is its own subject
+        if subject == client_subject(client_id):  # RFC 9068 §2.2: a client acting for itself
             client = session.scalar(select(Client).where(Client.client_id == client_id))
             if client is not None and not client.disabled:
                 return f"client:{client_id}"
-        elif user_id is not None:
-            user = session.get(User, user_id)
+        else:
+            user = user_by_subject(session, subject)
             if user is not None and not user.disabled:
                 return f"user:{user.username}"
     raise InvalidToken("The account behind this token no longer exists or is disabled.")

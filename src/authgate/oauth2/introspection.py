@@ -9,7 +9,7 @@ is ``{"active": false}`` and nothing more (RFC 7662 §2.2).
 
 Kept fast: the client record comes from the directory cache, a token's
 signature is checked once per process (oauth2/verified_tokens.py), revoked jtis are mirrored in memory (oauth2/revocation_list.py)
-and usernames are cached by user id for a minute (usernames never change; a
+and usernames are cached by subject for a minute (usernames never change; a
 deleted user's tokens stay valid until they expire, as with any JWT). When
 all of that is warm, an access token is introspected on the event loop with
 no I/O; anything else (a refresh token, a cold cache) goes to the threadpool.
@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from authgate.accounts.users import user_by_subject
 from authgate.clock import aware
 from authgate.oauth2.access_tokens import AccessTokenInvalid
 from authgate.oauth2.client_auth import AuthenticatedClient, Credentials, authenticate_client, read_credentials
@@ -33,6 +34,7 @@ from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.token_endpoint import error_response
 from authgate.services import Services
 from authgate.storage.models import User
+from authgate.subjects import client_subject
 
 INACTIVE: dict[str, Any] = {"active": False}
 USERNAME_CACHE_SECONDS = 60.0
@@ -112,7 +114,7 @@ def _access_token(services: Services, token: str, inline: bool) -> dict[str, Any
     for name in ("scope", "client_id", "exp", "iat", "nbf", "sub", "aud", "iss", "jti", "permissions"):
         if name in claims:
             answer[name] = claims[name]
-    if claims.get("sub") != claims.get("client_id"):
+    if claims.get("sub") != client_subject(str(claims.get("client_id"))):  # a user's token
         username = _usernames.get(services, str(claims.get("sub", "")), inline)
         if username is not None:
             answer["username"] = username
@@ -131,7 +133,7 @@ def _refresh_token(services: Services, client: AuthenticatedClient, token: str) 
             "active": True, "token_type": "refresh_token", "client_id": row.client_id,
             "scope": row.scope, "exp": int(aware(row.expires_at).timestamp()),
             "iat": int(aware(row.created_at).timestamp()), "iss": services.settings.issuer,
-            "sub": str(row.user_id) if row.user_id is not None else row.client_id,
+            "sub": user.subject if user is not None else client_subject(row.client_id),
         }
         if row.audience:
             answer["aud"] = row.audience
@@ -141,15 +143,13 @@ def _refresh_token(services: Services, client: AuthenticatedClient, token: str) 
 
 
 class _UsernameCache:
-    """user id → username, per Services, for USERNAME_CACHE_SECONDS."""
+    """user subject → username, per Services, for USERNAME_CACHE_SECONDS."""
 
     def __init__(self) -> None:
-        self._names: dict[tuple[int, int], tuple[float, str | None]] = {}
+        self._names: dict[tuple[int, str], tuple[float, str | None]] = {}
 
     def get(self, services: Services, subject: str, inline: bool) -> str | None:
-        if not subject.isdigit():
-            return None
-        key = (id(services), int(subject))
+        key = (id(services), subject)
         now = time.monotonic()
         cached = self._names.get(key)
         if cached is not None and now - cached[0] < USERNAME_CACHE_SECONDS:
@@ -157,7 +157,7 @@ class _UsernameCache:
         if inline:
             raise _NeedsIO()
         with services.database.reader() as session:
-            user = session.get(User, int(subject))
+            user = user_by_subject(session, subject)
             name = user.username if user is not None else None
         if len(self._names) > 50_000:
             self._names.clear()

@@ -366,7 +366,8 @@ def _holder_of(row: Row[Any]) -> Holder | None:
     """The holder columns of the one-statement rotation (NULL username: no user, or the user is gone)."""
     if row.username is None:
         return None
-    return Holder(row.user_id, row.username, bool(row.disabled), tuple(sorted(row.permissions)))
+    return Holder(row.user_id, row.username, row.subject, bool(row.disabled),
+                  tuple(sorted(row.permissions)))
 
 
 def _grant_of(row: RefreshToken | Row[Any]) -> RefreshGrant:
@@ -427,7 +428,7 @@ def _rotate_in_one_statement(claim: Update) -> Select[Any]:
     ).cte("successor")
     permissions = func.array(holdings.held_by_user(claimed.c.user_id, claimed.c.audience).scalar_subquery())
     return (
-        select(claimed, User.username, User.disabled, permissions.label("permissions"))
+        select(claimed, User.username, User.subject, User.disabled, permissions.label("permissions"))
         .add_cte(successor)
         .select_from(claimed.outerjoin(User, User.id == claimed.c.user_id))
     )

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authgate import audit
+from authgate.accounts.users import user_by_subject
 from authgate.oauth2.access_tokens import AccessTokenInvalid
 from authgate.oauth2.client_auth import AuthenticatedClient, authenticate_client
 from authgate.oauth2.errors import NO_STORE
@@ -79,7 +80,7 @@ def _revoke_access_token(services: Services, client: AuthenticatedClient, token:
     services.oauth2.revocations.revoked(claims)
     with services.database.transaction() as session:
         subject = str(claims.get("sub", ""))
-        user = session.get(User, int(subject)) if subject.isdigit() and subject != client.client_id else None
+        user = user_by_subject(session, subject)
         audit.record(session, audit.TOKEN_REVOKED, subject=user.username if user else subject[:200], client_id=client.client_id,
                      ip=ip, token_type="access_token", jti=claims["jti"], sub=subject)
     return True

@@ -23,7 +23,6 @@ from authgate.clock import utcnow
 from authgate.oauth2.errors import ConsentRequired, InvalidRequest, LoginRequired, OAuthError
 from authgate.oidc import authorization_codes, authorization_response, consents
 from authgate.oidc.authorization_request import AuthorizationRequest, parse
-from authgate.oidc.claims import subject_for
 from authgate.oidc.errors import RedirectError, ShowErrorPage
 from authgate.oidc.id_tokens import ACR_PASSWORD, IdTokenHintInvalid, read_hint
 from authgate.web.page_form import read_page_form, read_page_query
@@ -91,7 +90,7 @@ def _must_log_in_again(services: Services, auth: AuthorizationRequest, session: 
             hint = read_hint(services, auth.id_token_hint)
         except IdTokenHintInvalid as error:
             raise InvalidRequest("id_token_hint is not a valid ID token from this server.", debug=str(error)) from None
-        return str(hint.get("sub")) != subject_for(session.user_id)
+        return str(hint.get("sub")) != session.subject
     return False
 
 

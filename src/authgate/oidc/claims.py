@@ -1,8 +1,8 @@
 """Which user claims each OpenID scope releases (OIDC Core §5.4), for userinfo and ID tokens.
 
-`sub` is the user's database id as a string: stable and never reassigned,
-unlike a username that can be renamed (OIDC Core §5.7: sub is the only
-claim an RP may use as a key).
+`sub` is the user's subject (authgate/subjects.py): stable, unguessable and
+never reassigned, unlike a username that can be renamed (OIDC Core §5.7: sub
+is the only claim an RP may use as a key).
 """
 
 from __future__ import annotations
@@ -28,23 +28,10 @@ SCOPE_DESCRIPTIONS = {
 }
 
 
-def subject_of(user: User) -> str:
-    return subject_for(user.id)
-
-
-def subject_for(user_id: int) -> str:
-    return str(user_id)
-
-
-def user_id_of(subject: str) -> int | None:
-    """The inverse of `subject_for`; None for a subject that is not a user's (a machine client's)."""
-    return int(subject) if subject.isdigit() and len(subject) < 19 else None
-
-
 def user_claims(user: User, scope: Iterable[str]) -> dict[str, Any]:
     """`sub` always; profile and email claims per OIDC Core §5.4 when their scope was granted."""
     granted = set(scope)
-    claims: dict[str, Any] = {"sub": subject_of(user)}
+    claims: dict[str, Any] = {"sub": user.subject}
     if PROFILE in granted:
         claims["preferred_username"] = user.username
         if user.name:

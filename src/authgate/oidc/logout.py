@@ -24,7 +24,6 @@ from starlette.routing import Route
 from authgate import audit
 from authgate.oauth2.client_directory import ClientRecord
 from authgate.oidc.authorization_response import with_query
-from authgate.oidc.claims import user_id_of
 from authgate.oidc.id_tokens import IdTokenHintInvalid, audiences, read_hint
 from authgate.services import Services
 from authgate.web import csrf
@@ -104,7 +103,7 @@ def _hint_is_for(wanted: LogoutRequest, current: ActiveSession) -> bool:
     """A valid hint naming the logged-in user (and, when it has one, this very session)."""
     if wanted.hint is None:
         return False
-    if user_id_of(str(wanted.hint.get("sub"))) != current.user_id:
+    if str(wanted.hint.get("sub")) != current.subject:
         return False
     sid = wanted.hint.get("sid")
     return sid is None or sid == current.sid

@@ -21,9 +21,9 @@ from starlette.routing import Route
 
 from authgate.oauth2.access_tokens import AccessTokenInvalid
 from authgate.oauth2.errors import NO_STORE, InsufficientScope, InvalidRequest, InvalidToken, OAuthError
-from authgate.oidc.claims import OPENID, user_claims, user_id_of
+from authgate.accounts.users import user_by_subject
+from authgate.oidc.claims import OPENID, user_claims
 from authgate.services import Services
-from authgate.storage.models import User
 from authgate.web import cors
 
 MAX_BODY = 16 * 1024
@@ -101,9 +101,8 @@ def _release(services: Services, claims: dict[str, Any]) -> dict[str, Any]:
     granted = str(claims.get("scope", "")).split()
     if OPENID not in granted:
         raise InsufficientScope(OPENID)  # OIDC Core §5.3: the token must carry openid
-    user_id = user_id_of(str(claims.get("sub")))
     with services.database.reader() as session:
-        user = session.get(User, user_id) if user_id is not None else None
+        user = user_by_subject(session, str(claims.get("sub")))
         if user is None or user.disabled:
             raise InvalidToken(debug="the token's user no longer exists or is disabled")
         return user_claims(user, granted)

@@ -29,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from authgate.clock import utcnow
+from authgate.subjects import new_user_subject
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -74,6 +75,8 @@ class User(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The `sub` of the user's tokens (authgate/subjects.py): never the id, which is sequential.
+    subject: Mapped[str] = mapped_column(String(64), unique=True, default=new_user_subject)
     # Stored case-folded; prefix search uses the index (see migration for PostgreSQL opclass).
     username: Mapped[str] = mapped_column(String(150), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))

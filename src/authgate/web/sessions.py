@@ -36,6 +36,7 @@ class ActiveSession:
     sid: str
     user_id: int
     username: str
+    subject: str  # the user's `sub`
     auth_time: datetime
 
 
@@ -78,20 +79,21 @@ class BrowserSessions:
         now = utcnow()
         with self.services.database.reader() as session:
             row = session.execute(
-                select(BrowserSession, User.username, User.disabled)
+                select(BrowserSession, User.username, User.subject, User.disabled)
                 .join(User, User.id == BrowserSession.user_id)
                 .where(BrowserSession.id_hash == tokens.digest(value))
             ).first()
         if row is None:
             return None
-        browser_session, username, disabled = row
+        browser_session, username, subject, disabled = row
         idle_deadline = aware(browser_session.last_seen_at) + timedelta(seconds=self.settings.session_idle_ttl)
         if disabled or aware(browser_session.expires_at) <= now or idle_deadline <= now:
             self.end(value)
             return None
         if now - aware(browser_session.last_seen_at) >= TOUCH_EVERY:
             self._touch(browser_session.id_hash, now)
-        return ActiveSession(browser_session.sid, browser_session.user_id, username, aware(browser_session.auth_time))
+        return ActiveSession(browser_session.sid, browser_session.user_id, username, subject,
+                             aware(browser_session.auth_time))
 
     def end(self, value: str | None) -> str | None:
         """End the session named by a cookie value; returns its sid when there was one."""

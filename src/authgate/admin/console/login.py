@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from authgate import text
+from authgate.accounts.users import user_by_subject
 from authgate.admin.auth import identify
 from authgate.admin.console.sessions import PENDING_FOR, ConsoleSessions, PendingLogin
 from authgate.admin.console.view import Console, console_sessions, view
@@ -30,6 +31,7 @@ from authgate.bootstrap import CONSOLE_CLIENT_ID
 from authgate.guard.errors import GuardError
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oauth2.pkce import S256, s256
+from authgate.services import Services
 from authgate.storage import limits
 from authgate.web.pages.rendering import redirect, render
 from authgate.web.sessions import is_secure
@@ -104,7 +106,8 @@ def _start(request: Request, sessions: ConsoleSessions, value: str, pending: Pen
     except (jwt.PyJWTError, GuardError, LookupError) as error:
         logger.info("console: tokens refused: %s", error)
         return _failed(request, "The sign-in could not be completed. Please try again.")
-    if caller.subject != str(id_claims["sub"]):
+    user_id = _user_id(services, caller.subject)
+    if caller.subject != str(id_claims["sub"]) or user_id is None:
         return _failed(request, "The sign-in could not be completed. Please try again.")
     if not caller.actor.startswith("user:") or not caller.permissions:
         sessions.end(value)
@@ -112,13 +115,20 @@ def _start(request: Request, sessions: ConsoleSessions, value: str, pending: Pen
             "title": "No access", "message": "Your account has no administration permissions. Ask an administrator for a role.",
         }, status_code=403)
     fresh = sessions.complete(
-        value, user_id=int(id_claims["sub"]), username=caller.actor.removeprefix("user:"),
+        value, user_id=user_id, username=caller.actor.removeprefix("user:"),
         access_token=str(tokens["access_token"]), id_token=str(tokens["id_token"]),
         expires_at=datetime.fromtimestamp(int(caller.claims["exp"]), UTC),
     )
     response = redirect(pending.return_to)
     _set_cookie(response, sessions, fresh, max(60, int(caller.claims["exp"]) - int(caller.claims["iat"])))
     return response
+
+
+def _user_id(services: Services, subject: str) -> int | None:
+    """The console session names its user by id (deleting the user ends it)."""
+    with services.database.reader() as session:
+        user = user_by_subject(session, subject)
+        return user.id if user is not None else None
 
 
 def _id_token_claims(services: Any, token: str, nonce: str) -> dict[str, Any]:

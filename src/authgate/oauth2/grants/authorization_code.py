@@ -22,7 +22,7 @@ from authgate.oauth2.refresh_tokens import RefreshGrant
 from authgate.oauth2.token_response import TokenResponse
 from authgate.oidc import authorization_codes, id_tokens
 from authgate.oidc.authorization_codes import CodeGrant
-from authgate.oidc.claims import OPENID, subject_of
+from authgate.oidc.claims import OPENID
 from authgate.oidc.scopes import userinfo_audience
 from authgate.storage.models import User
 
@@ -59,7 +59,7 @@ class AuthorizationCodeGrant:
         audience = grant.audience or userinfo_audience(services)
         permissions, scope = scopes.granted_scope(requested, user_permissions(session, user.id, audience))
         access = services.access_tokens.issue(
-            subject=subject_of(user), client_id=client.client_id, audience=audience, scope=scope,
+            subject=user.subject, client_id=client.client_id, audience=audience, scope=scope,
             permissions=permissions, auth_time=auth_time,
         )
         refresh_token, family_id = None, None

@@ -1,7 +1,8 @@
 """The client credentials grant (RFC 6749 §4.4): a machine client acting for itself.
 
-The token's `sub` is the client_id; its `permissions` are the client's direct
-permissions for the audience, narrowed by any requested permission names.
+The token's `sub` is the client's (`client_subject`: its client_id, never a
+user's `sub`); its `permissions` are the client's direct permissions for the
+audience, narrowed by any requested permission names.
 No refresh token (RFC 6749 §4.4.3: SHOULD NOT) and no OIDC scope (no user).
 This path touches no database table when the client directory is warm.
 """
@@ -14,6 +15,7 @@ from authgate.oauth2 import scopes
 from authgate.oauth2.errors import InvalidScope
 from authgate.oauth2.grants import TokenRequest
 from authgate.oauth2.token_response import TokenResponse
+from authgate.subjects import client_subject
 
 
 class ClientCredentialsGrant:
@@ -29,6 +31,7 @@ class ClientCredentialsGrant:
         audience = scopes.resolve_audience(request.form, client, request.services.oauth2.clients)
         permissions, scope = scopes.granted_scope(requested, client.permissions_for(audience))
         access = request.services.access_tokens.issue(
-            subject=client.client_id, client_id=client.client_id, audience=audience, scope=scope, permissions=permissions,
+            subject=client_subject(client.client_id), client_id=client.client_id, audience=audience,
+            scope=scope, permissions=permissions,
         )
         return TokenResponse(access, scope=scope, subject_name=client.client_id)

@@ -76,7 +76,7 @@ class PasswordGrant:
                     refresh_token = services.oauth2.refresh_tokens.issue(session, replace(family, scope=tuple(scope)))
         # Signed after the commit: signing may read keys; a transaction never waits for a second connection.
         access = services.access_tokens.issue(
-            subject=str(user.id), client_id=client.client_id, audience=audience, scope=scope,
+            subject=user.subject, client_id=client.client_id, audience=audience, scope=scope,
             permissions=permissions, auth_time=int(auth_time.timestamp()),
         )
         return TokenResponse(access, scope=scope, refresh_token=refresh_token, subject_name=user.username)

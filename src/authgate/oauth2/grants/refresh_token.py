@@ -27,6 +27,7 @@ from authgate.oauth2.grants import TokenRequest
 from authgate.oauth2.refresh_tokens import RefreshGrant, RefreshTokenReused, Rotation
 from authgate.oauth2.token_response import TokenResponse
 from authgate.storage.models import User
+from authgate.subjects import client_subject
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -81,7 +82,8 @@ class RefreshTokenGrant:
     def _respond(self, services: Services, rotation: Rotation, scope: tuple[str, ...], permissions: list[str],
                  user: User | None) -> TokenResponse:
         grant, holder = rotation.grant, rotation.holder
-        subject, name = (str(holder.user_id), holder.username) if holder is not None else (grant.client_id, grant.client_id)
+        subject, name = ((holder.subject, holder.username) if holder is not None
+                         else (client_subject(grant.client_id), grant.client_id))
         oidc = [n for n in scope if n in scopes.OIDC_SCOPES]
         granted = [*oidc, *permissions]
         auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
