@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.datastructures import URLPath
@@ -129,7 +130,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         warn_insecure_defaults(settings)
         services.oauth2.warmer.start()
         yield
+        # uvicorn runs this once every connection is answered and closed, on SIGTERM, Ctrl-C and a
+        # worker restart alike; its process then re-raises SIGTERM, so nothing later (atexit) would run.
         services.oauth2.warmer.stop()
+        await run_in_threadpool(services.oauth2.issuance_log.close)
         services.database.dispose()
 
     app = App(routes=collect_routes(), lifespan=lifespan)
