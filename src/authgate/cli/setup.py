@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -76,8 +77,21 @@ def _prepare_and_serve(host: str, port: int, workers: int) -> None:
     services.database.dispose()  # workers open their own connections
     uvicorn.run(
         "authgate.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level.lower(), access_log=settings.access_log, proxy_headers=False, server_header=False,
+        log_config=_log_config(settings.log_level), log_level=settings.log_level.lower(),
+        access_log=settings.access_log, proxy_headers=False, server_header=False,
     )
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging plus authgate's loggers, applied by uvicorn in every worker process (a spawned
+    worker has no other handler: its info lines, e.g. an aborted request's, went nowhere)."""
+    import uvicorn.config
+
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["authgate"] = {"format": "%(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["authgate"] = {"class": "logging.StreamHandler", "formatter": "authgate", "stream": "ext://sys.stderr"}
+    config["loggers"]["authgate"] = {"handlers": ["authgate"], "level": level.upper(), "propagate": False}
+    return config
 
 
 @handle_errors

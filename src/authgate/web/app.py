@@ -9,7 +9,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
@@ -19,6 +19,7 @@ from authgate.oauth2.errors import NO_STORE, OAuthError, TemporarilyUnavailable
 from authgate.services import Services
 from authgate.settings import Settings, warn_insecure_defaults
 from authgate.storage.database import DatabaseUnavailable
+from authgate.web.aborted import is_aborted, log_aborted, on_aborted
 
 logger = logging.getLogger("authgate.web")
 
@@ -114,7 +115,10 @@ class App(Starlette):
         scope["app"] = self
         try:
             response = await endpoint(Request(scope, receive))
-        except Exception:  # noqa: BLE001 - what ServerErrorMiddleware would do, in the protocol's shape
+        except Exception as error:  # noqa: BLE001 - what ServerErrorMiddleware would do, in the protocol's shape
+            if is_aborted(error):
+                log_aborted(scope.get("method", ""), scope["path"])
+                return
             logger.exception("unexpected error during %s %s", scope.get("method"), scope["path"])
             response = _server_error()
         await response(scope, receive, send)
@@ -141,6 +145,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
+    app.add_exception_handler(ClientDisconnect, on_aborted)
     app.add_exception_handler(Exception, _unexpected)
     return app
 
