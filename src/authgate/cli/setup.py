@@ -18,6 +18,7 @@ from authgate.provisioning import apply_realm, load_realm_file
 from authgate.provisioning.apply import ApplyResult, describe
 
 DEMO_REALM = Path(__file__).resolve().parent.parent / "demo" / "realm.yaml"
+APP = "authgate.web.app:create_app"
 
 
 @handle_errors
@@ -68,18 +69,25 @@ def _issuer_follows(host: str, port: int) -> None:
 
 @handle_errors
 def _prepare_and_serve(host: str, port: int, workers: int) -> None:
+    # Imported when serving, not for every command.
     import uvicorn
+
+    from authgate.web import workers as serve_workers
 
     _issuer_follows(host, port)
     settings = context.settings()
     services = context.services(prepares_schema=True)
     bootstrap.prepare(services)
     services.database.dispose()  # workers open their own connections
-    uvicorn.run(
-        "authgate.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_config=_log_config(settings.log_level), log_level=settings.log_level.lower(),
-        access_log=settings.access_log, proxy_headers=False, server_header=False,
-    )
+    options: dict[str, Any] = {
+        "factory": True, "host": host, "port": port, "workers": workers,
+        "log_config": _log_config(settings.log_level), "log_level": settings.log_level.lower(),
+        "access_log": settings.access_log, "proxy_headers": False, "server_header": False,
+    }
+    if workers > 1 and serve_workers.spreads_connections():
+        serve_workers.run(uvicorn.Config(APP, **options))
+    else:
+        uvicorn.run(APP, **options)
 
 
 def _log_config(level: str) -> dict[str, Any]:

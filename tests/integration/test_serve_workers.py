@@ -1,0 +1,115 @@
+"""`authgate serve --workers 2`: each worker listens on a socket of its own (SO_REUSEPORT, web/workers.py),
+so connections opened together spread over the workers instead of all landing on the first to wake;
+a worker killed with SIGKILL is replaced, on a socket of its own again.
+
+Read from /proc: which listening sockets each worker holds, and how many connections.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from test_graceful_stop import serving
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads connections on Linux")
+
+CONNECTIONS = 16  # all on one worker by chance: 2 in 2^16
+
+
+def workers_of(supervisor: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{supervisor}/task").iterdir():
+        children += [int(pid) for pid in (task / "children").read_text().split()]
+    return [pid for pid in children if _is_worker(pid)]
+
+
+def _is_worker(pid: int) -> bool:
+    try:
+        return b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:  # it has just exited
+        return False
+
+
+def socket_inodes(pid: int) -> set[str]:
+    inodes = set()
+    try:
+        fds = list(Path(f"/proc/{pid}/fd").iterdir())
+    except FileNotFoundError:  # it has just exited
+        return inodes
+    for fd in fds:
+        try:
+            target = os.readlink(fd)
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:["):-1])
+    return inodes
+
+
+def tcp_sockets(port: int) -> dict[str, tuple[str, str]]:
+    """inode → (state, remote port) of the TCP sockets whose local port is `port`."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found[fields[9]] = (fields[3], fields[2].rsplit(":", 1)[1])
+    return found
+
+
+LISTEN, ESTABLISHED = "0A", "01"
+
+
+def listeners_and_connections(pid: int, port: int) -> tuple[set[str], int]:
+    mine = socket_inodes(pid)
+    sockets = {inode: state for inode, (state, _) in tcp_sockets(port).items() if inode in mine}
+    return ({inode for inode, state in sockets.items() if state == LISTEN},
+            sum(state == ESTABLISHED for state in sockets.values()))
+
+
+def wait_for_workers(supervisor: int, port: int, count: int) -> list[int]:
+    """The supervisor's workers once `count` of them listen."""
+    deadline = time.monotonic() + 60
+    while True:
+        workers = workers_of(supervisor)
+        if len(workers) == count and all(listeners_and_connections(pid, port)[0] for pid in workers):
+            return workers
+        assert time.monotonic() < deadline, f"workers: {workers}"
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # no storage involved: one database is enough
+def test_workers_listen_on_sockets_of_their_own_and_share_connections(database_url, tmp_path):
+    with serving(database_url, tmp_path, "--workers", "2") as (process, url, log):
+        port = int(url.rsplit(":", 1)[1])
+        workers = wait_for_workers(process.pid, port, 2)
+        listeners = [listeners_and_connections(pid, port)[0] for pid in workers]
+        assert all(len(each) == 1 for each in listeners) and listeners[0] != listeners[1], listeners
+
+        connections = [socket.create_connection(("127.0.0.1", port)) for _ in range(CONNECTIONS)]  # at once, as wrk
+        try:
+            deadline = time.monotonic() + 15
+            while sum(held := [listeners_and_connections(pid, port)[1] for pid in workers]) < CONNECTIONS:
+                assert time.monotonic() < deadline, held
+                time.sleep(0.05)
+            assert all(held), f"every connection on one worker: {held}"
+        finally:
+            for connection in connections:
+                connection.close()
+
+        os.kill(workers[0], signal.SIGKILL)
+        replaced = wait_for_workers(process.pid, port, 2)
+        assert workers[0] not in replaced and workers[1] in replaced
+        new_listeners = [listeners_and_connections(pid, port)[0] for pid in replaced]
+        assert new_listeners[0] != new_listeners[1], "the replacement listens on a socket of its own"
+        assert httpx.get(url + "/healthz").status_code == 200
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    assert "Traceback" not in log.read_text(), log.read_text()
