@@ -16,25 +16,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_graceful_stop import serving
+from test_graceful_stop import serving, workers_of
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads connections on Linux")
 
 CONNECTIONS = 16  # all on one worker by chance: 2 in 2^16
-
-
-def workers_of(supervisor: int) -> list[int]:
-    children = []
-    for task in Path(f"/proc/{supervisor}/task").iterdir():
-        children += [int(pid) for pid in (task / "children").read_text().split()]
-    return [pid for pid in children if _is_worker(pid)]
-
-
-def _is_worker(pid: int) -> bool:
-    try:
-        return b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except FileNotFoundError:  # it has just exited
-        return False
 
 
 def socket_inodes(pid: int) -> set[str]:

@@ -19,6 +19,7 @@ from authgate.provisioning.apply import ApplyResult, describe
 
 DEMO_REALM = Path(__file__).resolve().parent.parent / "demo" / "realm.yaml"
 APP = "authgate.web.app:create_app"
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 @handle_errors
@@ -83,6 +84,10 @@ def _prepare_and_serve(host: str, port: int, workers: int) -> None:
         "factory": True, "host": host, "port": port, "workers": workers,
         "log_config": _log_config(settings.log_level), "log_level": settings.log_level.lower(),
         "access_log": settings.access_log, "proxy_headers": False, "server_header": False,
+        # uvicorn's 5 s: on a busy host a starting worker (imports, app start-up) took longer, was
+        # killed and started again in a loop, and a restart (SIGHUP) gave up. A worker answers the
+        # check from a thread of its own, so a longer bound delays only the detection of a hung one.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
     }
     if workers > 1 and serve_workers.spreads_connections():
         serve_workers.run(uvicorn.Config(APP, **options))
