@@ -1,6 +1,7 @@
 """`authgate serve --workers 2`: each worker listens on a socket of its own (SO_REUSEPORT, web/workers.py),
 so connections opened together spread over the workers instead of all landing on the first to wake;
-a worker killed with SIGKILL is replaced, on a socket of its own again.
+a second server on the same address still fails to start; a worker killed with SIGKILL is replaced,
+on a socket of its own again.
 
 Read from /proc: which listening sockets each worker holds, and how many connections.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -17,6 +19,8 @@ from pathlib import Path
 import httpx
 import pytest
 from test_graceful_stop import serving, workers_of
+
+from testkit import TEST_MASTER_KEY
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads connections on Linux")
 
@@ -89,6 +93,13 @@ def test_workers_listen_on_sockets_of_their_own_and_share_connections(database_u
         finally:
             for connection in connections:
                 connection.close()
+
+        second = subprocess.run([sys.executable, "-m", "authgate", "serve", "--port", str(port), "--workers", "2"],
+                                env={**os.environ, "AUTHGATE_DATABASE_URL": database_url,
+                                     "AUTHGATE_DATA_DIR": str(tmp_path / "data"), "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY},
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert second.returncode == 1 and "Address already in use" in second.stderr, "not silently sharing the port"
+        assert "Traceback" not in second.stderr, second.stderr
 
         os.kill(workers[0], signal.SIGKILL)
         replaced = wait_for_workers(process.pid, port, 2, gone=workers[0])

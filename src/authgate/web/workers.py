@@ -39,9 +39,14 @@ def spreads_connections() -> bool:
 
 def run(config: Config) -> None:
     """Serve with `config.workers` processes under uvicorn's supervisor, each on a socket of its own."""
+    try:
+        address = _free_address(config.host, config.port)
+    except OSError as error:  # as uvicorn says it: one line, exit 1
+        logger.error("cannot listen on %s:%d: %s", config.host, config.port, error.strerror or error)
+        raise SystemExit(1) from None
     supervisor_socket = PerWorkerSocket(_family(config.host), socket.SOCK_STREAM)
     _reuse_port(supervisor_socket)
-    supervisor_socket.bind((config.host, config.port))
+    supervisor_socket.bind(address)
     host, port = supervisor_socket.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     logger.info("listening on http://%s:%d: %d workers, one SO_REUSEPORT socket each", shown, port, config.workers)
@@ -62,6 +67,16 @@ def worker_socket(family: socket.AddressFamily, host: str, port: int) -> socket.
     _reuse_port(sock)
     sock.bind((host, port))
     return sock
+
+
+def _free_address(host: str, port: int) -> tuple[str, int]:
+    """Bound without SO_REUSEPORT: a server already on the address (even one of ours) fails here,
+    where a SO_REUSEPORT socket would silently join its group and take a share of its connections."""
+    with socket.socket(_family(host), socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind((host, port))
+        bound_host, bound_port = probe.getsockname()[:2]
+        return bound_host, bound_port
 
 
 def _reuse_port(sock: socket.socket) -> None:
