@@ -93,6 +93,14 @@ class Settings(BaseSettings):
             "one database lookup per check."
         ),
     )
+    audit_flush_seconds: float = Field(
+        0.1, gt=0, le=10,
+        description=(
+            "token.issued audit events are written in batches, at most this long after the token: a crash "
+            "(kill -9) of a server process loses the events of its last this-many seconds; a graceful stop "
+            "(SIGTERM, Ctrl-C, a worker restart) writes them all."
+        ),
+    )
     id_token_ttl: int = Field(3600, ge=30, description="Lifetime of ID tokens.")
     refresh_token_ttl: int = Field(30 * 86400, ge=60, description="Absolute lifetime of a refresh token family.")
     refresh_token_idle_ttl: int = Field(14 * 86400, ge=60, description="A refresh token unused this long expires.")

@@ -100,7 +100,7 @@ def test_batched_audit_events_survive_a_lost_connection(pg, pg_database, monkeyp
 
     migrate.upgrade(pg)
     monkeypatch.setattr(database_module, "PING_AFTER_IDLE_SECONDS", 3600)
-    log = IssuanceLog(pg)
+    log = IssuanceLog(pg, flush_delay=0.1)
     terminate(pg_database, backend_pid(pg))
     log.record(subject="pool-test", client_id="c", grant_type="client_credentials", ip="127.0.0.1")
     assert log.flush() == 0, "the connection died: nothing written, nothing raised"

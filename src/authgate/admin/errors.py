@@ -15,7 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
@@ -23,6 +23,7 @@ from authgate.errors import AlreadyExists, Conflict, DomainError, InvalidInput, 
 from authgate.guard.errors import GuardError, log_refusal
 from authgate.oauth2.errors import NO_STORE, TemporarilyUnavailable
 from authgate.storage.database import DatabaseUnavailable
+from authgate.web.aborted import is_aborted, on_aborted
 
 logger = logging.getLogger("authgate.admin")
 REALM = "authgate-admin"
@@ -91,6 +92,8 @@ def _field_of(location: Any) -> str | None:
 async def on_http_error(request: Request, error: Exception) -> Response:
     """Routing's own errors: unknown path, and a method the path does not take."""
     assert isinstance(error, HTTPException)
+    if is_aborted(error):  # FastAPI's 400 for a body it could not read: the client went away
+        return await on_aborted(request, error)
     if error.status_code == 405:
         allowed = _allowed_methods(request)
         return error_response(405, "method_not_allowed", f"{request.method} is not allowed here.",
@@ -143,6 +146,7 @@ HANDLERS: dict[type[Exception], Any] = {
     GuardError: on_guard_error,
     DatabaseUnavailable: on_unavailable,
     IntegrityError: on_integrity_error,
+    ClientDisconnect: on_aborted,
     Exception: on_unexpected,
 }
 

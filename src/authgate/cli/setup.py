@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 import os
 import secrets
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -22,6 +23,8 @@ from authgate.provisioning.apply import ApplyResult, describe
 from authgate.provisioning.realm_file import RealmFile
 
 DEMO_REALM = Path(__file__).resolve().parent.parent / "demo" / "realm.yaml"
+APP = "authgate.web.app:create_app"
+WORKER_HEALTHCHECK_SECONDS = 30
 
 
 @handle_errors
@@ -72,17 +75,41 @@ def _issuer_follows(host: str, port: int) -> None:
 
 @handle_errors
 def _prepare_and_serve(host: str, port: int, workers: int) -> None:
+    # Imported when serving, not for every command.
     import uvicorn
+
+    from authgate.web import workers as serve_workers
 
     _issuer_follows(host, port)
     settings = context.settings()
     services = context.services(prepares_schema=True)
     bootstrap.prepare(services)
     services.database.dispose()  # workers open their own connections
-    uvicorn.run(
-        "authgate.web.app:create_app", factory=True, host=host, port=port, workers=workers,
-        log_level=settings.log_level.lower(), access_log=settings.access_log, proxy_headers=False, server_header=False,
-    )
+    options: dict[str, Any] = {
+        "factory": True, "host": host, "port": port, "workers": workers,
+        "log_config": _log_config(settings.log_level), "log_level": settings.log_level.lower(),
+        "access_log": settings.access_log, "proxy_headers": False, "server_header": False,
+        # uvicorn's 5 s: on a busy host a starting worker (imports, app start-up) took longer, was
+        # killed and started again in a loop, and a restart (SIGHUP) gave up. A worker answers the
+        # check from a thread of its own, so a longer bound delays only the detection of a hung one.
+        "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
+    }
+    if workers > 1 and serve_workers.spreads_connections():
+        serve_workers.run(uvicorn.Config(APP, **options))
+    else:
+        uvicorn.run(APP, **options)
+
+
+def _log_config(level: str) -> dict[str, Any]:
+    """uvicorn's logging plus authgate's loggers, applied by uvicorn in every worker process (a spawned
+    worker has no other handler: its info lines, e.g. an aborted request's, went nowhere)."""
+    import uvicorn.config
+
+    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
+    config["formatters"]["authgate"] = {"format": "%(levelname)s %(name)s: %(message)s"}
+    config["handlers"]["authgate"] = {"class": "logging.StreamHandler", "formatter": "authgate", "stream": "ext://sys.stderr"}
+    config["loggers"]["authgate"] = {"handlers": ["authgate"], "level": level.upper(), "propagate": False}
+    return config
 
 
 @handle_errors

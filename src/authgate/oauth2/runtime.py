@@ -44,7 +44,7 @@ class OAuthRuntime:
 
     @cached_property
     def issuance_log(self) -> IssuanceLog:
-        return IssuanceLog(self.services.database)
+        return IssuanceLog(self.services.database, flush_delay=self.services.settings.audit_flush_seconds)
 
     @cached_property
     def revocations(self) -> RevocationList:

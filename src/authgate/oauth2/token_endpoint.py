@@ -26,6 +26,7 @@ from authgate.oauth2.token_response import TokenResponse
 from authgate.services import Services
 from authgate.storage.database import DatabaseUnavailable
 from authgate.web import cors
+from authgate.web.aborted import is_aborted
 from authgate.web.client_ip import client_ip
 
 logger = logging.getLogger("authgate.oauth2")
@@ -103,7 +104,11 @@ def check_client_may_use(client: AuthenticatedClient, grant: Grant) -> None:
 
 
 def error_response(error: Exception, request: Request, headers: dict[str, str]) -> Response:
-    """Render any failure of the protocol endpoints: OAuthError as itself, outage as 503, the rest as 500."""
+    """Render any failure of the protocol endpoints: OAuthError as itself, outage as 503, the rest as 500.
+
+    A client that went away is not answered: its error goes on to the server's edge (web/aborted.py)."""
+    if is_aborted(error):
+        raise error
     if isinstance(error, OAuthError):
         if error.debug:
             logger.info("%s %s: %s (%s)", request.method, request.url.path, error.error, error.debug)

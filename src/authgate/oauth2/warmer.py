@@ -26,6 +26,7 @@ from collections.abc import Callable
 logger = logging.getLogger("authgate.oauth2")
 
 TICK_SECONDS = 0.2
+THREAD_NAME = "authgate-cache-warmer"
 
 
 class Warmer:
@@ -40,7 +41,7 @@ class Warmer:
         if self._thread is not None and self._thread.is_alive():
             return
         self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="authgate-cache-warmer", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

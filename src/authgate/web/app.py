@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
@@ -19,6 +20,7 @@ from authgate.services import Services
 from authgate.settings import Settings, warn_insecure_defaults
 from authgate.storage.database import DatabaseUnavailable
 from authgate.web import headers
+from authgate.web.aborted import is_aborted, log_aborted, on_aborted
 from authgate.web.page_form import UnreadableForm
 from authgate.web.pages.rendering import error_page
 
@@ -118,7 +120,10 @@ class App(Starlette):
         scope["app"] = self
         try:
             response = await endpoint(Request(scope, receive))
-        except Exception:  # noqa: BLE001 - what ServerErrorMiddleware would do, in the protocol's shape
+        except Exception as error:  # noqa: BLE001 - what ServerErrorMiddleware would do, in the protocol's shape
+            if is_aborted(error):
+                log_aborted(scope.get("method", ""), scope["path"])
+                return
             logger.exception("unexpected error during %s %s", scope.get("method"), scope["path"])
             response = _server_error()
         headers.nosniff(response)
@@ -135,7 +140,10 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         warn_insecure_defaults(settings)
         services.oauth2.warmer.start()
         yield
+        # uvicorn runs this once every connection is answered and closed, on SIGTERM, Ctrl-C and a
+        # worker restart alike; its process then re-raises SIGTERM, so nothing later (atexit) would run.
         services.oauth2.warmer.stop()
+        await run_in_threadpool(services.oauth2.issuance_log.close)
         services.database.dispose()
 
     app = App(routes=collect_routes(), lifespan=lifespan)
@@ -144,6 +152,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.add_exception_handler(OAuthError, _oauth_error)
     app.add_exception_handler(UnreadableForm, _unreadable_form)
     app.add_exception_handler(DatabaseUnavailable, _unavailable)
+    app.add_exception_handler(ClientDisconnect, on_aborted)
     app.add_exception_handler(Exception, _unexpected)
     return app
 
