@@ -5,14 +5,29 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
 from sqlalchemy import create_engine, text
 
 from authgate.storage.models import Base
+
+T = TypeVar("T")
+
+
+def in_own_thread(call: Callable[[], T]) -> T:
+    """Run `call` in a fresh thread and return its result.
+
+    A browser test's Playwright (sync API) keeps an event loop running in the xdist worker's main
+    thread for the rest of the session; `asyncio.run` and Django's `async_to_sync` refuse to run
+    under it, so tests that drive an event loop of their own do it from a thread with none.
+    """
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(call).result()
 
 # TEST FIXTURE ONLY: a fixed master key so test runs are reproducible. Never use outside tests.
 TEST_MASTER_KEY = "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMhISE="

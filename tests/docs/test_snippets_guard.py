@@ -21,6 +21,7 @@ from django.test import AsyncClient, Client, override_settings
 
 from authgate.testing import TestIssuer
 from django_project import configure
+from testkit import in_own_thread
 
 SNIPPETS = Path(__file__).resolve().parents[2] / "docs" / "snippets"
 
@@ -60,27 +61,30 @@ def response_of(response: Any) -> tuple[int, str | None, Any]:
 
 
 def test_django_views_snippet(snippet_settings: None, issuer: TestIssuer) -> None:
-    with override_settings(ROOT_URLCONF=load_snippet("django_views").__name__):
-        client = Client()
-        status, _, body = response_of(client.get(
-            "/drinks-detail", headers=issuer.auth_headers("get:drinks-detail", sub="ada")))
-        assert (status, body["reader"]) == (200, "ada")
-        status, challenge, _ = response_of(client.get("/drinks-detail"))
-        assert (status, challenge) == (401, 'Bearer realm="https://coffee.example/api"')
+    def exercise() -> None:
+        with override_settings(ROOT_URLCONF=load_snippet("django_views").__name__):
+            client = Client()
+            status, _, body = response_of(client.get(
+                "/drinks-detail", headers=issuer.auth_headers("get:drinks-detail", sub="ada")))
+            assert (status, body["reader"]) == (200, "ada")
+            status, challenge, _ = response_of(client.get("/drinks-detail"))
+            assert (status, challenge) == (401, 'Bearer realm="https://coffee.example/api"')
 
-        deleted = asyncio.run(AsyncClient().delete(
-            "/drinks/4", headers=issuer.auth_headers("delete:drinks")))
-        assert response_of(deleted)[::2] == (200, {"id": 4, "may": ["delete:drinks"]})
-        status, challenge, _ = response_of(client.delete(
-            "/drinks/4", headers=issuer.auth_headers("get:drinks")))
-        assert status == 403 and challenge is not None and "insufficient_scope" in challenge
+            deleted = asyncio.run(AsyncClient().delete(
+                "/drinks/4", headers=issuer.auth_headers("delete:drinks")))
+            assert response_of(deleted)[::2] == (200, {"id": 4, "may": ["delete:drinks"]})
+            status, challenge, _ = response_of(client.delete(
+                "/drinks/4", headers=issuer.auth_headers("get:drinks")))
+            assert status == 403 and challenge is not None and "insufficient_scope" in challenge
 
-        assert response_of(client.get("/whoami", headers=issuer.auth_headers(sub="bo")))[2] == {
-            "sub": "bo"}
-        assert response_of(client.get("/whoami"))[2] == {"sub": None}
-        status, challenge, _ = response_of(client.get(
-            "/whoami", headers={"Authorization": "Bearer " + issuer.expired_token()}))
-        assert status == 401 and challenge is not None and "token expired" in challenge
+            assert response_of(client.get("/whoami", headers=issuer.auth_headers(sub="bo")))[2] == {
+                "sub": "bo"}
+            assert response_of(client.get("/whoami"))[2] == {"sub": None}
+            status, challenge, _ = response_of(client.get(
+                "/whoami", headers={"Authorization": "Bearer " + issuer.expired_token()}))
+            assert status == 401 and challenge is not None and "token expired" in challenge
+
+    in_own_thread(exercise)
 
 
 def test_drf_views_snippet(snippet_settings: None, issuer: TestIssuer) -> None:

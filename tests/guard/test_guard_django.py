@@ -21,6 +21,7 @@ from authgate.guard import Claims
 from authgate.guard.django import GuardMiddleware, requires_auth, settings_guard
 from authgate.testing import TestIssuer
 from django_project import configure
+from testkit import in_own_thread
 
 configure()
 MIDDLEWARE = "authgate.guard.django.GuardMiddleware"
@@ -101,9 +102,9 @@ def get(path: str, token: str | None = None, *, authorization: str | None = None
     if authorization is not None:
         headers["Authorization"] = authorization
     if asynchronous:
-        response = asyncio.run(AsyncClient().get(path, headers=headers))
+        response = in_own_thread(lambda: asyncio.run(AsyncClient().get(path, headers=headers)))
     else:
-        response = Client().get(path, headers=headers)
+        response = in_own_thread(lambda: Client().get(path, headers=headers))
     challenge = response.headers.get("WWW-Authenticate")
     body = json.loads(response.content) if response.content else None
     return response.status_code, parse_challenge(challenge) if challenge else None, body

@@ -16,6 +16,7 @@ from guard_testkit import parse_challenge, password_token
 
 from authgate.testing import TestIssuer
 from django_project import configure
+from testkit import in_own_thread
 
 configure()  # DRF reads its settings when a view class is defined
 
@@ -116,8 +117,8 @@ def call(method: str, path: str, token: str | None = None, *,
         headers["Authorization"] = f"Bearer {token}"
     if authorization is not None:
         headers["Authorization"] = authorization
-    response = getattr(Client(), method)(path, data={"title": "latte"},
-                                         content_type="application/json", headers=headers)
+    response = in_own_thread(lambda: getattr(Client(), method)(
+        path, data={"title": "latte"}, content_type="application/json", headers=headers))
     challenge = response.headers.get("WWW-Authenticate")
     return response.status_code, parse_challenge(challenge) if challenge else None, \
         json.loads(response.content)

@@ -28,6 +28,7 @@ from oidc_client.flow import PARTNER_SECRET, SPA_REDIRECT, BrowserLike, Flow
 from oidc_client.servers import serve_world
 from sqlalchemy import String, Text, select
 
+from authgate.masterkey import derived_key
 from authgate.provisioning import apply_realm
 from authgate.provisioning.realm_file import parse_realm
 from authgate.storage.models import (
@@ -40,6 +41,7 @@ from authgate.storage.models import (
     RefreshToken,
     User,
 )
+from authgate.web import csrf, sessions
 
 pytestmark = pytest.mark.xdist_group("test_fuzz_edges")
 
@@ -395,9 +397,11 @@ def problem(place: str, response: httpx.Response) -> str | None:
 
 
 def send(
-    http: httpx.Client, probe: Probe, name: str, bad: bytes, suffix: bool, user: str
+    world: Any, http: httpx.Client, probe: Probe, name: str, bad: bytes, suffix: bool, user: str
 ) -> httpx.Response:
     params = {key: value.replace("{user}", user) for key, value in probe.base.items()}
+    if probe.csrf:  # this browser's genuine token, so the probe reaches the field it fuzzes
+        params["csrf_token"] = genuine_csrf(world, http)
     encoded = encode(params, name, bad, suffix=suffix)
     headers = dict(probe.headers)
     if probe.csrf:
@@ -408,6 +412,13 @@ def send(
         return http.request("GET", probe.path + "?" + encoded.decode("latin-1"), headers=headers)
     headers["Content-Type"] = "application/x-www-form-urlencoded"
     return http.request("POST", probe.path, content=encoded, headers=headers)
+
+
+def genuine_csrf(world: Any, http: httpx.Client) -> str:
+    """The form token the server expects with cookie CSRF and this client's hosted session."""
+    settings = world.services.settings
+    session = http.cookies.get(sessions.cookie_name(settings.issuer)) or ""
+    return csrf.token_of(derived_key(settings, csrf.KEY_PURPOSE), CSRF, session)
 
 
 def test_malformed_parameters_get_the_places_own_error(world: Any) -> None:
@@ -428,7 +439,8 @@ def test_malformed_parameters_get_the_places_own_error(world: Any) -> None:
                     http.cookies.set("authgate_csrf", CSRF)
                 requests += 1
                 try:
-                    found = problem(probe.place, send(http, probe, name, bad, suffix, next(users)))
+                    answer = send(world, http, probe, name, bad, suffix, next(users))
+                    found = problem(probe.place, answer)
                 except httpx.TransportError as error:  # the server dropped the connection
                     found = f"no answer ({error!r})"
                 if found:
@@ -453,7 +465,8 @@ def test_forwarded_for_that_is_not_one_address_is_not_stored(world: Any, kind: s
             http.post(
                 "/login",
                 content=urlencode(
-                    {"username": "other", "password": "wrong-password", "csrf_token": CSRF}
+                    {"username": "other", "password": "wrong-password",
+                     "csrf_token": genuine_csrf(world, http)}
                 ),
                 headers=headers,
             ),

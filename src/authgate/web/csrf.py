@@ -30,6 +30,8 @@ from authgate.web.sessions import is_secure
 
 COOKIE = "authgate_csrf"
 FIELD = "csrf_token"
+#: What the HMAC key is derived for (`masterkey.derived_key`); also the tokens' domain separator.
+KEY_PURPOSE = b"authgate csrf v1"
 
 
 class CsrfFailed(Exception):
@@ -56,8 +58,13 @@ def remember(response: Response, secret: str, issuer: str) -> None:
 def token_for(request: Request, secret: str, session: str | None = None) -> str:
     """The form token for this browser's secret and `session` (None: the hosted-login session's)."""
     bound = session if session is not None else _hosted_session(request)
-    message = b"\x00".join((b"authgate csrf v1", secret.encode(), bound.encode()))
-    digest = hmac.new(_key(request), message, hashlib.sha256).digest()
+    return token_of(_key(request), secret, bound)
+
+
+def token_of(key: bytes, secret: str, session: str) -> str:
+    """The form token for a browser's `secret` bound to `session` ("" before any session)."""
+    message = b"\x00".join((KEY_PURPOSE, secret.encode(), session.encode()))
+    digest = hmac.new(key, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
@@ -86,7 +93,7 @@ def _key(request: Request) -> bytes:
     state = request.app.state
     key: bytes | None = getattr(state, "csrf_key", None)
     if key is None:
-        key = state.csrf_key = derived_key(state.services.settings, b"authgate csrf v1")
+        key = state.csrf_key = derived_key(state.services.settings, KEY_PURPOSE)
     return key
 
 
