@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
 
+from authgate.guard import resource_metadata
 from authgate.guard.bearer import bearer_token
 from authgate.guard.claims import Claims
 from authgate.guard.config import GuardConfig
@@ -51,25 +53,42 @@ class Guard:
 
     def verify(self, token: str) -> Claims:
         """Verify a bare token (no permission check); raises ``GuardError``."""
-        return self.verifier.verify(token)
+        with self._naming_metadata():
+            return self.verifier.verify(token)
 
     async def verify_async(self, token: str) -> Claims:
         """As ``verify``, without blocking the event loop on a key fetch."""
-        return await self.verifier.verify_async(token)
+        with self._naming_metadata():
+            return await self.verifier.verify_async(token)
 
     def authorize(
         self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
     ) -> Claims:
         """Check an ``Authorization`` header value against ``requirement``."""
-        token = self._token(authorization)
-        return self._permitted(self.verifier.verify(token), requirement)
+        with self._naming_metadata():
+            token = self._token(authorization)
+            return self._permitted(self.verifier.verify(token), requirement)
 
     async def authorize_async(
         self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
     ) -> Claims:
         """As ``authorize``, for async code."""
-        token = self._token(authorization)
-        return self._permitted(await self.verifier.verify_async(token), requirement)
+        with self._naming_metadata():
+            token = self._token(authorization)
+            return self._permitted(await self.verifier.verify_async(token), requirement)
+
+    def resource_metadata(self) -> dict[str, Any]:
+        """This API's protected resource metadata (RFC 9728 §2); needs ``resource`` in the config."""
+        return resource_metadata.document(self.config)
+
+    @contextmanager
+    def _naming_metadata(self) -> Iterator[None]:
+        """Every refusal names this API's metadata document (RFC 9728 §5.1), when it has one."""
+        try:
+            yield
+        except GuardError as err:
+            err.resource_metadata = err.resource_metadata or self.config.resource_metadata_url
+            raise
 
     def requires_auth(
         self, *permissions: PermissionSpec, any_of: Iterable[str] | None = None
