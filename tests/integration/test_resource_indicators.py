@@ -104,3 +104,29 @@ def test_authorization_errors_go_back_to_the_redirect_uri(
     assert location.startswith(REDIRECT + "?")  # RFC 6749 §4.1.2.1, not an error page
     query = query_of(location)
     assert query["error"] == error and query["state"] == flow.state and query["iss"] == live_server.url
+
+
+def test_a_loopback_redirect_may_name_any_port(browser: BrowserLike, live_server: Any, dynamic_client: str) -> None:
+    other_port = "http://127.0.0.1:61234/callback"
+    flow = Flow(client_id=dynamic_client, redirect_uri=other_port, scope="read:books",
+                extra={"resource": MCP_RESOURCE})
+    response = browser.authorize(flow, "barista")
+    assert response.status_code == 302 and response.headers["location"].startswith(other_port + "?")  # RFC 8252 §7.3
+    assert browser.redeem(flow, query_of(response.headers["location"])["code"]).status_code == 200
+    for refused in ("http://127.0.0.1:61234/elsewhere", "http://localhost:7777/callback",
+                    "https://127.0.0.1:7777/callback"):
+        page = browser.get(Flow(client_id=dynamic_client, redirect_uri=refused, extra={"resource": MCP_RESOURCE}).url())
+        assert page.status_code == 400 and "location" not in page.headers
+    # Clients an administrator registered keep exact matching.
+    page = browser.get(Flow(redirect_uri="http://127.0.0.1:5001/callback").url())
+    assert page.status_code == 400
+
+
+def test_issuing_a_code_records_the_dynamic_clients_use(browser: BrowserLike, live_server: Any,
+                                                        dynamic_client: str) -> None:
+    with live_server.services.reader() as realm:
+        assert realm.clients.get(dynamic_client).last_used_at is None
+    flow = Flow(client_id=dynamic_client, redirect_uri=REDIRECT, scope="read:books", extra={"resource": MCP_RESOURCE})
+    browser.code_for(flow, "barista")
+    with live_server.services.reader() as realm:
+        assert realm.clients.get(dynamic_client).last_used_at is not None
