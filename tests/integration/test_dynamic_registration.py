@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
@@ -139,6 +140,16 @@ def test_open_registration_is_rate_limited_per_address(make_client: Callable[...
     assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
     with client.app_services.reader() as realm:  # type: ignore[attr-defined]
         assert len([c for c in realm.clients.list() if c.dynamic]) == 3
+
+
+def test_the_rate_limit_holds_with_redis_counters(make_client: Callable[..., TestClient]) -> None:
+    prefix = f"authgate-test:{uuid.uuid4().hex}:"
+    client = make_client(client_registration="open", client_registration_rate=2,
+                         redis_url="redis://127.0.0.1:6379/0", redis_key_prefix=prefix)
+    assert [register(client).status_code for _ in range(3)] == [201, 201, 429]
+    services: Services = client.app_services  # type: ignore[attr-defined]
+    assert services.throttle.counters.state(["register:testclient"])  # TestClient's address.locked_for > 0
+    assert services.throttle.counters.state(["register:198.51.100.7"]).locked_for == 0  # another address
 
 
 def test_token_policy_needs_a_valid_initial_access_token(make_client: Callable[..., TestClient]) -> None:

@@ -130,3 +130,14 @@ def test_issuing_a_code_records_the_dynamic_clients_use(browser: BrowserLike, li
     browser.code_for(flow, "barista")
     with live_server.services.reader() as realm:
         assert realm.clients.get(dynamic_client).last_used_at is not None
+
+
+def test_consent_says_a_self_registered_client_named_itself(browser: BrowserLike, live_server: Any,
+                                                            dynamic_client: str) -> None:
+    flow = Flow(client_id=dynamic_client, redirect_uri=REDIRECT, scope="read:books", extra={"resource": MCP_RESOURCE})
+    response = browser.get(flow.url())
+    login = browser.submit_login(response.headers["location"], "barista")
+    consent = browser.get(browser.get(login.headers["location"]).headers["location"])
+    assert consent.status_code == 200, consent.text
+    assert "MCP client</strong> wants to access" in consent.text
+    assert "registered itself" in consent.text and "127.0.0.1:7777" in consent.text
