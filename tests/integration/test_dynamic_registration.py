@@ -148,7 +148,7 @@ def test_the_rate_limit_holds_with_redis_counters(make_client: Callable[..., Tes
                          redis_url="redis://127.0.0.1:6379/0", redis_key_prefix=prefix)
     assert [register(client).status_code for _ in range(3)] == [201, 201, 429]
     services: Services = client.app_services  # type: ignore[attr-defined]
-    assert services.throttle.counters.state(["register:testclient"])  # TestClient's address.locked_for > 0
+    assert services.throttle.counters.state(["register:testclient"]).locked_for > 0  # TestClient's address
     assert services.throttle.counters.state(["register:198.51.100.7"]).locked_for == 0  # another address
 
 
