@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import httpx
@@ -53,42 +52,46 @@ class Guard:
 
     def verify(self, token: str) -> Claims:
         """Verify a bare token (no permission check); raises ``GuardError``."""
-        with self._naming_metadata():
+        try:
             return self.verifier.verify(token)
+        except GuardError as err:
+            raise self._naming_metadata(err)
 
     async def verify_async(self, token: str) -> Claims:
         """As ``verify``, without blocking the event loop on a key fetch."""
-        with self._naming_metadata():
+        try:
             return await self.verifier.verify_async(token)
+        except GuardError as err:
+            raise self._naming_metadata(err)
 
     def authorize(
         self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
     ) -> Claims:
         """Check an ``Authorization`` header value against ``requirement``."""
-        with self._naming_metadata():
+        try:
             token = self._token(authorization)
             return self._permitted(self.verifier.verify(token), requirement)
+        except GuardError as err:
+            raise self._naming_metadata(err)
 
     async def authorize_async(
         self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
     ) -> Claims:
         """As ``authorize``, for async code."""
-        with self._naming_metadata():
+        try:
             token = self._token(authorization)
             return self._permitted(await self.verifier.verify_async(token), requirement)
+        except GuardError as err:
+            raise self._naming_metadata(err)
 
     def resource_metadata(self) -> dict[str, Any]:
         """This API's protected resource metadata (RFC 9728 §2); needs ``resource`` in the config."""
         return resource_metadata.document(self.config)
 
-    @contextmanager
-    def _naming_metadata(self) -> Iterator[None]:
+    def _naming_metadata(self, err: GuardError) -> GuardError:
         """Every refusal names this API's metadata document (RFC 9728 §5.1), when it has one."""
-        try:
-            yield
-        except GuardError as err:
-            err.resource_metadata = err.resource_metadata or self.config.resource_metadata_url
-            raise
+        err.resource_metadata = err.resource_metadata or self.config.resource_metadata_url
+        return err
 
     def requires_auth(
         self, *permissions: PermissionSpec, any_of: Iterable[str] | None = None
