@@ -164,6 +164,24 @@ class Settings(BaseSettings):
     session_idle_ttl: int = Field(1800, ge=60, description="A browser session idle this long ends.")
     session_absolute_ttl: int = Field(12 * 3600, ge=300, description="A browser session ends this long after login.")
 
+    # --- dynamic client registration (RFC 7591 / RFC 7592) ------------------------
+    client_registration: Literal["off", "open", "token"] = Field(
+        "off",
+        description=(
+            "Who may register clients at the registration endpoint: off (no endpoint), open (anyone; "
+            "public third-party clients only, rate-limited per address) or token (an initial access "
+            "token from `authgate client registration-token`)."
+        ),
+    )
+    client_registration_rate: int = Field(
+        10, ge=1, description="Registrations one address may make per lockout_window before it must wait."
+    )
+    dynamic_client_max_idle: int = Field(
+        30 * 86400, ge=3600,
+        description="A dynamically registered client unused this long (seconds) is removed by "
+                    "`authgate client purge-dynamic`.",
+    )
+
     log_level: str = Field("INFO", description="Python logging level name.")
     access_log: bool = Field(
         False, description="Log every HTTP request (uvicorn's access log); off by default, it costs time per request."

@@ -87,6 +87,9 @@ class ClientView(View):
     permissions: dict[str, list[str]]
     disabled: bool
     created_at: UtcDatetime
+    # Registered itself (RFC 7591); removed once unused for AUTHGATE_DYNAMIC_CLIENT_MAX_IDLE.
+    dynamic: bool = False
+    last_used_at: UtcDatetime | None = None
 
     @classmethod
     def of(cls, client: Client) -> ClientView:
@@ -96,6 +99,7 @@ class ClientView(View):
             web_origins=list(client.web_origins), grant_types=list(client.grant_types), first_party=client.first_party,
             default_audience=client.default_audience, permissions=grants_of(client.permissions),
             disabled=client.disabled, created_at=client.created_at,
+            dynamic=bool(client.dynamic), last_used_at=client.last_used_at,
         )
 
 

@@ -16,7 +16,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[2] / "src"
 SERVER_MODULES = ("sqlalchemy", "starlette", "fastapi", "flask", "pydantic", "uvicorn", "alembic",
                   "jinja2", "argon2", "authgate.storage", "authgate.settings",
-                  "django", "rest_framework", "asgiref", "pytest")
+                  "django", "rest_framework", "asgiref", "pytest", "mcp")
 BASE_PACKAGES = ("PyJWT", "cryptography", "cffi", "pycparser", "httpx", "httpcore", "h11", "anyio",
                  "idna", "certifi", "typing_extensions")
 

@@ -67,7 +67,7 @@ def delete_client(admin: Admin, client_id: ClientIdIn) -> None:
 
 def spec_of(view: ClientView) -> ClientSpec:
     """What a client is now, as a spec to change (its secret untouched)."""
-    return ClientSpec(**view.model_dump(exclude={"created_at"}))
+    return ClientSpec(**view.model_dump(exclude={"created_at", "dynamic", "last_used_at"}))
 
 
 def keep_console_client(client_id: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -21,6 +22,7 @@ from authgate.cli.options import (
 )
 from authgate.cli.output import console, details, emit_json, handle_errors, table
 from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
+from authgate.clock import utcnow
 from authgate.views import ClientView
 
 app = typer.Typer(help="Manage OAuth clients.", no_args_is_help=True)
@@ -123,7 +125,7 @@ def change(
     """Change a client: its name, enabled state, and what its lists hold."""
     with context.services().realm(ACTOR) as realm:
         current = ClientView.of(realm.clients.get(client_id))
-        spec = ClientSpec(**current.model_dump(exclude={"created_at"}))
+        spec = ClientSpec(**current.model_dump(exclude={"created_at", "dynamic", "last_used_at"}))
         grants = parse_grants(permission) if permission is not None else current.permissions
         state = either(disable, disabled)
         spec = replace(
@@ -174,3 +176,38 @@ def remove(client_id: ClientId, yes: YesFlag = False) -> None:
     with context.services().realm(ACTOR) as realm:
         realm.clients.delete(client_id)
     console.print(f"client {client_id} removed")
+
+
+@app.command("registration-token")
+@handle_errors
+def registration_token(
+    lifetime: Annotated[int, typer.Option(min=60, max=30 * 86400, help="Seconds it stays valid.")] = 86400,
+    json_output: JsonFlag = False,
+) -> None:
+    """Print an initial access token for dynamic client registration (AUTHGATE_CLIENT_REGISTRATION=token)."""
+    from authgate.registration import initial_tokens
+
+    settings = context.settings()
+    token = initial_tokens.issue(settings, utcnow(), timedelta(seconds=lifetime))
+    if json_output:
+        emit_json({"initial_access_token": token, "expires_in": lifetime})
+        return
+    if settings.client_registration != "token":
+        console.print("note: AUTHGATE_CLIENT_REGISTRATION is not 'token'; the registration endpoint ignores it")
+    console.print(f"initial access token (valid {lifetime} s): [bold]{token}[/]")
+
+
+@app.command("purge-dynamic")
+@handle_errors
+def purge_dynamic(json_output: JsonFlag = False) -> None:
+    """Remove dynamically registered clients unused for AUTHGATE_DYNAMIC_CLIENT_MAX_IDLE seconds."""
+    from authgate.registration import registrations
+
+    services = context.services()
+    max_idle = timedelta(seconds=services.settings.dynamic_client_max_idle)
+    with services.realm(ACTOR) as realm:
+        removed = registrations.purge_idle(realm, utcnow(), max_idle)
+    if json_output:
+        emit_json({"removed": removed})
+        return
+    console.print(f"{len(removed)} idle dynamically registered client(s) removed")

@@ -3,7 +3,8 @@
 ``GuardMiddleware(app, guard=guard)`` verifies the bearer token of every
 HTTP and WebSocket request that has one and puts the claims in
 ``scope["auth"]`` and ``scope["state"]["auth"]`` (``request.state.auth`` in
-Starlette). Requests without a token pass with ``None`` unless
+Starlette). It answers the API's protected resource metadata (RFC 9728)
+when the guard's config names a ``resource``. Requests without a token pass with ``None`` unless
 ``required=True``. A ``GuardError`` raised further down (for instance by
 ``@guard.requires_auth`` on a Starlette endpoint) is answered here as well,
 so add it with ``app.add_middleware(GuardMiddleware, guard=guard)``.
@@ -16,6 +17,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 from authgate.guard.errors import GuardError
+from authgate.guard.resource_metadata import metadata_paths
 
 if TYPE_CHECKING:
     from authgate.guard.guard import Guard
@@ -43,10 +45,16 @@ class GuardMiddleware:
         self.app = app
         self.guard = guard
         self.required = required
+        resource = guard.config.resource
+        #: Where RFC 9728 metadata is answered (none when the guard names no resource).
+        self.metadata_paths = metadata_paths(resource) if resource is not None else frozenset()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
+            return
+        if scope["type"] == "http" and scope.get("path") in self.metadata_paths:
+            await self.send_metadata(send)
             return
         authorization = _authorization(scope)
         try:
@@ -73,11 +81,25 @@ class GuardMiddleware:
                 raise
             await self.refuse(err, scope, send)
 
+    async def send_metadata(self, send: Send) -> None:
+        """The protected resource metadata (RFC 9728 §3.2), public and cacheable."""
+        body = json.dumps(self.guard.resource_metadata()).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"cache-control", b"public, max-age=300"),
+            (b"access-control-allow-origin", b"*"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
     async def refuse(self, err: GuardError, scope: Scope, send: Send) -> None:
         """Send the RFC 6750 §3 response (or close a WebSocket with 1008)."""
         if scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": WEBSOCKET_POLICY_VIOLATION})
             return
+        # Errors raised by the app below did not pass through the guard: name the metadata here.
+        err.resource_metadata = err.resource_metadata or self.guard.config.resource_metadata_url
         body = json.dumps(err.to_dict()).encode()
         headers = [
             (b"content-type", b"application/json"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 #: Asymmetric algorithms the guard can verify. HMAC (``HS*``) is absent on
 #: purpose: a resource server never shares a secret with the issuer, and an
@@ -62,6 +63,14 @@ class GuardConfig:
     claims_cache_ttl: float = 300.0
     #: Realm for ``WWW-Authenticate`` (RFC 6750 §3); defaults to the audience.
     realm: str | None = None
+    #: This API's resource identifier URL (RFC 9728 §2 ``resource``). When
+    #: set, its protected resource metadata is served (``GuardMiddleware``)
+    #: and every challenge names it (``resource_metadata``, RFC 9728 §5.1).
+    resource: str | None = None
+    #: The permissions this API knows, listed as ``scopes_supported``.
+    scopes_supported: Sequence[str] = ()
+    #: Issuers of this API's tokens, as listed in its metadata; default: ``issuer``.
+    authorization_servers: Sequence[str] = ()
     #: Wall clock for ``exp``/``nbf``/``iat``; tests pass a fake one.
     clock: Callable[[], float] = field(default=time.time)
     #: Monotonic clock for refetch intervals and key age.
@@ -76,6 +85,8 @@ class GuardConfig:
             )
         if not self.audiences:
             raise ValueError("audience must name at least one audience")
+        if self.resource is not None and urlsplit(self.resource).scheme not in ("http", "https"):
+            raise ValueError("resource must be an http(s) URL (RFC 9728 §2)")
         if self.max_token_bytes <= 0 or self.leeway < 0:
             raise ValueError("max_token_bytes must be positive and leeway non-negative")
 
@@ -85,6 +96,13 @@ class GuardConfig:
         if isinstance(self.audience, str):
             return frozenset({self.audience})
         return frozenset(self.audience)
+
+    @property
+    def resource_metadata_url(self) -> str | None:
+        """Where this API's RFC 9728 metadata is, when it names its ``resource``."""
+        from authgate.guard.resource_metadata import metadata_url
+
+        return metadata_url(self.resource) if self.resource is not None else None
 
     @property
     def challenge_realm(self) -> str:

@@ -33,6 +33,8 @@ class GuardError(Exception):
         super().__init__(description)
         self.description = description
         self.scope = scope
+        #: The protected resource metadata URL (RFC 9728 §5.1), set by the guard that refused.
+        self.resource_metadata: str | None = None
 
     def www_authenticate(self, realm: str) -> str:
         """The challenge for the ``WWW-Authenticate`` header (RFC 6750 §3)."""
@@ -42,6 +44,8 @@ class GuardError(Exception):
             parts.append(f"error_description={_quoted(self.description)}")
         if self.scope:
             parts.append(f"scope={_quoted(self.scope)}")
+        if self.resource_metadata:
+            parts.append(f"resource_metadata={_quoted(self.resource_metadata)}")  # RFC 9728 §5.1
         return "Bearer " + ", ".join(parts)
 
     def headers(self, realm: str) -> dict[str, str]:

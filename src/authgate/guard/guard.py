@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from authgate.guard import resource_metadata
 from authgate.guard.bearer import bearer_token
 from authgate.guard.claims import Claims
 from authgate.guard.config import GuardConfig
@@ -51,25 +52,46 @@ class Guard:
 
     def verify(self, token: str) -> Claims:
         """Verify a bare token (no permission check); raises ``GuardError``."""
-        return self.verifier.verify(token)
+        try:
+            return self.verifier.verify(token)
+        except GuardError as err:
+            raise self._naming_metadata(err)
 
     async def verify_async(self, token: str) -> Claims:
         """As ``verify``, without blocking the event loop on a key fetch."""
-        return await self.verifier.verify_async(token)
+        try:
+            return await self.verifier.verify_async(token)
+        except GuardError as err:
+            raise self._naming_metadata(err)
 
     def authorize(
         self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
     ) -> Claims:
         """Check an ``Authorization`` header value against ``requirement``."""
-        token = self._token(authorization)
-        return self._permitted(self.verifier.verify(token), requirement)
+        try:
+            token = self._token(authorization)
+            return self._permitted(self.verifier.verify(token), requirement)
+        except GuardError as err:
+            raise self._naming_metadata(err)
 
     async def authorize_async(
         self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
     ) -> Claims:
         """As ``authorize``, for async code."""
-        token = self._token(authorization)
-        return self._permitted(await self.verifier.verify_async(token), requirement)
+        try:
+            token = self._token(authorization)
+            return self._permitted(await self.verifier.verify_async(token), requirement)
+        except GuardError as err:
+            raise self._naming_metadata(err)
+
+    def resource_metadata(self) -> dict[str, Any]:
+        """This API's protected resource metadata (RFC 9728 §2); needs ``resource`` in the config."""
+        return resource_metadata.document(self.config)
+
+    def _naming_metadata(self, err: GuardError) -> GuardError:
+        """Every refusal names this API's metadata document (RFC 9728 §5.1), when it has one."""
+        err.resource_metadata = err.resource_metadata or self.config.resource_metadata_url
+        return err
 
     def requires_auth(
         self, *permissions: PermissionSpec, any_of: Iterable[str] | None = None

@@ -61,6 +61,8 @@ class GuardWSGIMiddleware:
         self, err: GuardError, start_response: StartResponse, exc_info: Any = None
     ) -> list[bytes]:
         """Start the RFC 6750 §3 response and return its body."""
+        # Errors raised by the app below did not pass through the guard: name the metadata here.
+        err.resource_metadata = err.resource_metadata or self.guard.config.resource_metadata_url
         body = json.dumps(err.to_dict()).encode()
         status = f"{err.status_code} {_REASONS.get(err.status_code, 'Error')}"
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(body)))]

@@ -47,6 +47,9 @@ class ClientRecord:
     default_audience: str | None
     disabled: bool
     name: str | None = None
+    # Registered itself (RFC 7591); its registered `scope` is the default of requests that name none.
+    dynamic: bool = False
+    registered_scope: str | None = None
     # Direct permissions (machine clients), by API identifier.
     permissions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -225,5 +228,6 @@ class ClientDirectory:
             post_logout_redirect_uris=tuple(client.post_logout_redirect_uris or ()),
             web_origins=tuple(client.web_origins or ()), first_party=bool(client.first_party),
             default_audience=client.default_audience, disabled=bool(client.disabled), name=client.name,
+            dynamic=bool(client.dynamic), registered_scope=client.registered_scope,
             permissions={identifier: tuple(sorted(names)) for identifier, names in grouped.items()},
         )

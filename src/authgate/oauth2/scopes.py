@@ -96,6 +96,14 @@ def resolve_audience(form: Form, client: ClientRecord, directory: ClientDirector
     return audience
 
 
+def requested_target(form: Form) -> str | None:
+    """The audience a token request names (`resource`, RFC 8707 §2.2, or `audience`); None if it names none."""
+    wanted = list(dict.fromkeys([*form.get_all("resource"), *filter(None, [form.get("audience")])]))
+    if len(wanted) > 1:
+        raise InvalidTarget("Tokens are issued for one audience at a time.")
+    return wanted[0] if wanted else None
+
+
 def join(names: Sequence[str]) -> str:
     return " ".join(names)
 

@@ -12,6 +12,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from authgate.oauth2 import pkce
 from authgate.oauth2.client_directory import ClientRecord
@@ -27,6 +28,7 @@ from authgate.oidc.errors import (
     ShowErrorPage,
 )
 from authgate.oidc.scopes import RequestedAccess, resolve_access
+from authgate.registration.metadata import LOOPBACK_HOSTS
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -83,7 +85,7 @@ def _client_and_target(services: Services, form: Form) -> tuple[ResponseTarget, 
             # RFC 6749 §3.1.2.3: may be omitted only when exactly one is registered.
             raise ShowErrorPage("The request has no redirect_uri and the application has several.")
         redirect_uri = client.redirect_uris[0]
-    elif redirect_uri not in client.redirect_uris:
+    elif redirect_uri not in client.redirect_uris and not _loopback_port_varies(client, redirect_uri):
         # RFC 6749 §3.1.2.3 / OAuth 2.1 §2.3.1: exact string comparison.
         raise ShowErrorPage("The address to return to (redirect_uri) is not registered for this application.",
                             debug=f"unregistered redirect_uri for {client_id}")
@@ -92,6 +94,28 @@ def _client_and_target(services: Services, form: Form) -> tuple[ResponseTarget, 
     if response_mode not in RESPONSE_MODES:
         raise RedirectError(InvalidRequest("response_mode must be query or form_post."), target)
     return target, client
+
+
+def _loopback_port_varies(client: ClientRecord, redirect_uri: str) -> bool:
+    """RFC 8252 §7.3: a native app's loopback redirect URI may name any port at request time.
+
+    Applied to dynamically registered clients (the MCP SDK listens on a random port);
+    everything but the port must match a registered `http://127.0.0.1/…` or `http://[::1]/…` URI.
+    """
+    if not client.dynamic:
+        return False
+    try:
+        requested = urlsplit(redirect_uri)
+        requested.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        return False
+    if requested.scheme != "http" or requested.hostname not in LOOPBACK_HOSTS:
+        return False
+    for registered in map(urlsplit, client.redirect_uris):
+        if (registered.scheme, registered.hostname, registered.path, registered.query) == (
+                requested.scheme, requested.hostname, requested.path, requested.query):
+            return True
+    return False
 
 
 def _parse_rest(services: Services, form: Form, client: ClientRecord, target: ResponseTarget) -> AuthorizationRequest:

@@ -25,6 +25,7 @@ from authgate.oidc import authorization_codes, authorization_response, consents
 from authgate.oidc.authorization_request import AuthorizationRequest, parse
 from authgate.oidc.errors import RedirectError, ShowErrorPage
 from authgate.oidc.id_tokens import ACR_PASSWORD, IdTokenHintInvalid, read_hint
+from authgate.registration import registrations
 from authgate.web.page_form import read_page_form, read_page_query
 from authgate.web.pages.rendering import error_page, redirect
 from authgate.web.sessions import ActiveSession, BrowserSessions
@@ -77,6 +78,8 @@ def _decide(request: Request, auth: AuthorizationRequest, params: Params) -> Res
         code_challenge=auth.code_challenge, code_challenge_method=auth.code_challenge_method,
         auth_time=session.auth_time, acr=ACR_PASSWORD if auth.acr_requested else None, session_id=session.sid,
     ))
+    if auth.client.dynamic:
+        registrations.mark_used(services.database, auth.client.client_id, utcnow())
     return authorization_response.success(request, auth.target, code)
 
 

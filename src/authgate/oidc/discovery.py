@@ -25,6 +25,7 @@ PATHS = {
     "introspection_endpoint": "/oauth/introspect",
     "end_session_endpoint": "/logout",
 }
+REGISTRATION_PATH = "/oauth/register"
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
 PUBLIC = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
 
@@ -59,6 +60,8 @@ def metadata(settings: Settings) -> dict[str, Any]:
         # RFC 9068: access tokens are JWTs signed with this algorithm.
         access_token_signing_alg_values_supported=[settings.signing_algorithm],
     )
+    if settings.client_registration != "off":
+        document["registration_endpoint"] = issuer + REGISTRATION_PATH  # RFC 7591 §3, RFC 8414 §2
     return document
 
 

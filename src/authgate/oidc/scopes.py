@@ -41,7 +41,8 @@ class RequestedAccess:
 
 
 def resolve_access(services: Services, client: ClientRecord, form: Form) -> RequestedAccess:
-    requested = scopes.parse_scope(form.get("scope"))
+    # A client's registered scope (RFC 7591 §2) is its default, never a ceiling.
+    requested = scopes.parse_scope(form.get("scope") or client.registered_scope)
     scopes.check_offline_access(requested, client)
     names_api = bool(form.get_all("resource") or form.get("audience") or client.default_audience)
     if not names_api:

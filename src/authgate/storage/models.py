@@ -162,6 +162,13 @@ class Client(Base):
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     secret_rotated_at: Mapped[datetime | None]
+    # Dynamic client registration (RFC 7591): set for clients that registered themselves.
+    dynamic: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The `scope` the client registered: its default when an authorization request names none.
+    registered_scope: Mapped[str | None] = mapped_column(String(2000))
+    # RFC 7592 §3: the registration access token, as its digest.
+    registration_token_hash: Mapped[str | None] = mapped_column(String(64))
+    last_used_at: Mapped[datetime | None] = mapped_column(index=True)
 
     permissions: Mapped[list[Permission]] = relationship(secondary=client_permissions)
 

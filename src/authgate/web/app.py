@@ -31,10 +31,12 @@ def collect_routes() -> list[BaseRoute]:
     """Each package lists its own routes; a new endpoint touches its package and one line here."""
     from authgate.oauth2 import endpoints as oauth2_endpoints
     from authgate.oidc import discovery, endpoints
+    from authgate.registration import endpoint as registration
     from authgate.web import health
 
     # The token endpoints first: routes are matched in order, and they are the hot path.
-    return [*oauth2_endpoints.routes(), *health.routes, *discovery.routes, *endpoints.routes, LazyRoutes("/admin", _admin_routes)]
+    return [*oauth2_endpoints.routes(), *health.routes, *discovery.routes, *endpoints.routes, *registration.routes(),
+            LazyRoutes("/admin", _admin_routes)]
 
 
 def _admin_routes() -> list[BaseRoute]:

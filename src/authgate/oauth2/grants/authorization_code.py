@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from authgate.access.holdings import user_permissions
 from authgate.oauth2 import pkce, scopes
-from authgate.oauth2.errors import InvalidGrant
+from authgate.oauth2.errors import InvalidGrant, InvalidTarget
 from authgate.oauth2.grants import TokenRequest
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oauth2.refresh_tokens import RefreshGrant
@@ -57,6 +57,10 @@ class AuthorizationCodeGrant:
         auth_time = int(grant.auth_time.timestamp())
         # An OpenID login that named no API gets a token for userinfo only (see oidc/scopes.py).
         audience = grant.audience or userinfo_audience(services)
+        target = scopes.requested_target(request.form)
+        if target is not None and target != audience:
+            # RFC 8707 §2.2: the token request may only name the resource the code was issued for.
+            raise InvalidTarget("The resource is not the one this authorization code was issued for.")
         permissions, scope = scopes.granted_scope(requested, user_permissions(session, user.id, audience))
         access = services.access_tokens.issue(
             subject=user.subject, client_id=client.client_id, audience=audience, scope=scope,

@@ -109,10 +109,7 @@ def _id_token_user(session: Session, rotation: Rotation) -> User:
 
 
 def _requested_target(request: TokenRequest) -> str | None:
-    wanted = list(dict.fromkeys([*request.form.get_all("resource"), *filter(None, [request.form.get("audience")])]))
-    if len(wanted) > 1:
-        raise InvalidTarget("Tokens are issued for one audience at a time.")
-    return wanted[0] if wanted else None
+    return scopes.requested_target(request.form)
 
 
 def _rotate_in_one_statement(

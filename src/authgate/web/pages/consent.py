@@ -9,6 +9,7 @@ client's verified redirect URI (RFC 6749 §4.1.2.1).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -75,6 +76,8 @@ def _show(request: Request, auth: AuthorizationRequest, session: ActiveSession, 
     return render(request, "consent.html", {
         "client_name": auth.client.name or auth.client.client_id, "username": session.username,
         "items": describe(request, auth), "return_to": return_to, "error": error,
+        # A self-registered client chose its own name: say so, next to the redirect target it will get.
+        "self_registered": auth.client.dynamic, "redirect_host": urlsplit(auth.target.redirect_uri).netloc,
     }, status_code=status)
 
 
