@@ -34,7 +34,7 @@ from authgate.provisioning.realm_file import parse_realm
 from authgate.services import Services
 from authgate.settings import Settings
 from authgate.web.app import create_app
-from testkit import LiveServer, free_port
+from testkit import LiveServer, free_port, in_own_thread
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
@@ -268,7 +268,7 @@ def test_mcp_client_registers_signs_in_and_is_refused_a_tool_it_may_not_use(worl
                                             and "resource_metadata=" in c for c in challenges)
         assert storage.client_info.client_id == client_id  # the step-up used the same registration
 
-    anyio.run(session_as, world, "reader", steps)
+    in_own_thread(lambda: anyio.run(session_as, world, "reader", steps))
     assert "Forbidden Book" not in world.snippet.BOOKS  # the tool never ran
     clients = dynamic_clients(world.services)
     assert len(clients) == 1 and clients[0].startswith("dyn-")
@@ -284,7 +284,7 @@ def test_step_up_on_the_same_client_id_succeeds_for_a_person_who_holds_the_permi
         assert storage.client_info.client_id == client_id
         assert "write:books" in storage.tokens.scope.split()
 
-    anyio.run(session_as, world, "editor", steps)
+    in_own_thread(lambda: anyio.run(session_as, world, "editor", steps))
     assert [status for status, _ in world.responses].count(403) == 1  # refused once, then stepped up
     assert world.snippet.BOOKS.count("Kindred") == 1
     assert len(dynamic_clients(world.services)) == 1

@@ -13,6 +13,7 @@ from starlette.testclient import TestClient
 from authgate.guard import Guard
 from authgate.guard.mcp import McpGuard
 from authgate.testing import TestIssuer
+from testkit import in_own_thread
 
 RESOURCE = "http://127.0.0.1:8766/mcp"
 PRM_URL = "http://127.0.0.1:8766/.well-known/oauth-protected-resource/mcp"
@@ -61,12 +62,13 @@ def call(tool: str) -> dict[str, Any]:
 
 
 def test_verify_token_gives_the_sdk_an_access_token(mcp_guard: McpGuard, issuer: TestIssuer) -> None:
-    access = anyio.run(mcp_guard.verify_token, issuer.token("read:books", sub="ada"))
+    access = in_own_thread(lambda: anyio.run(mcp_guard.verify_token, issuer.token("read:books", sub="ada")))
     assert access is not None
     assert access.scopes == ["read:books"] and access.subject == "ada" and access.client_id == "dyn-abc"
     assert access.resource == RESOURCE and access.claims and access.claims["iss"] == issuer.url
-    assert anyio.run(mcp_guard.verify_token, "not-a-token") is None
-    assert anyio.run(mcp_guard.verify_token, issuer.token("read:books", aud="https://other.example")) is None
+    assert in_own_thread(lambda: anyio.run(mcp_guard.verify_token, "not-a-token")) is None
+    wrong_audience = issuer.token("read:books", aud="https://other.example")
+    assert in_own_thread(lambda: anyio.run(mcp_guard.verify_token, wrong_audience)) is None
 
 
 def test_auth_settings_name_the_issuer_and_resource(mcp_guard: McpGuard, issuer: TestIssuer) -> None:
