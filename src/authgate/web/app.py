@@ -128,7 +128,9 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         warn_insecure_defaults(settings)
         services.oauth2.warmer.start()
+        services.outbox.start()
         yield
+        services.outbox.stop()
         services.oauth2.warmer.stop()
         services.database.dispose()
 
