@@ -53,6 +53,8 @@ def mail_services(make_settings: Callable[..., Settings], database_url: str, smt
 
 
 def sender(services: Services, clock: FakeClock) -> OutboxSender:
+    """A sender on `clock`, which is first moved to at least a second past the real time that stamped the queue."""
+    clock.now = max(clock.now, time.time() + 1)
     return OutboxSender(services.database, {KIND: deliverer_for(services.settings)}, services.mailer.sealer,
                         RetryPolicy.from_settings(services.settings), clock=at(clock))
 

@@ -114,8 +114,13 @@ class OutboxSender:
     def claim(self) -> list[Envelope]:
         now = self.clock()
         lease_end = now + timedelta(seconds=self.policy.lease)
+        is_due = (OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+        # An idle poll only reads (on SQLite a write transaction would take the database's one writer lock).
+        with self.database.reader() as session:
+            if session.scalar(select(OutboxMessage.id).where(*is_due).limit(1)) is None:
+                return []
         with self.database.transaction() as session:
-            due = (select(OutboxMessage).where(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now)
+            due = (select(OutboxMessage).where(*is_due)
                    .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch))
             if not self.database.is_sqlite:
                 due = due.with_for_update(skip_locked=True)

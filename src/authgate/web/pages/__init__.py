@@ -13,7 +13,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from authgate.web.pages import account, consent, login, registration
+from authgate.web.pages import account, consent, login, password_reset, registration
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -29,5 +29,10 @@ routes: list[BaseRoute] = [
     Route("/account/password", account.password_submit, methods=["POST"]),
     Route("/account/consents", account.consents_page, methods=["GET"]),
     Route("/account/consents/revoke", account.consent_revoke, methods=["POST"]),
+    Route("/password/forgot", password_reset.forgot_page, methods=["GET"]),
+    Route("/password/forgot", password_reset.forgot_submit, methods=["POST"]),
+    Route("/password/reset", password_reset.reset_page, methods=["GET"]),
+    Route("/password/reset", password_reset.reset_submit, methods=["POST"]),
+    Route("/password/reset/done", password_reset.reset_done, methods=["GET"]),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
