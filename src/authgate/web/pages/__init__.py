@@ -13,7 +13,9 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from authgate.web.pages import account, consent, login, password_reset, registration
+from authgate.web.pages import (
+    account, consent, email_verification, invitation, login, password_reset, registration,
+)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -34,5 +36,11 @@ routes: list[BaseRoute] = [
     Route("/password/reset", password_reset.reset_page, methods=["GET"]),
     Route("/password/reset", password_reset.reset_submit, methods=["POST"]),
     Route("/password/reset/done", password_reset.reset_done, methods=["GET"]),
+    Route("/email/verify", email_verification.verify_page, methods=["GET"]),
+    Route("/email/verify", email_verification.verify_submit, methods=["POST"]),
+    Route("/account/email", email_verification.account_email_page, methods=["GET"]),
+    Route("/account/email", email_verification.account_email_submit, methods=["POST"]),
+    Route("/invitation", invitation.invitation_page, methods=["GET"]),
+    Route("/invitation", invitation.invitation_submit, methods=["POST"]),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]
