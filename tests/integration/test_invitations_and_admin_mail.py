@@ -11,12 +11,12 @@ import httpx
 import pytest
 from oidc_client.flow import BrowserLike, Flow, hidden_fields
 from oidc_client.servers import serve_world
-from smtp_mailbox import SmtpServer, code_in, link_in
 from sqlalchemy import select
 from test_admin_support import ROOT_PASSWORD, TOOL_REALM, apply, password_token
 
 from authgate import bootstrap
 from authgate.storage.models import AuditEvent, User
+from smtp_mailbox import SmtpServer, code_in, link_in
 
 pytestmark = pytest.mark.xdist_group("test_invitations_and_admin_mail")
 PASSWORD = "macchiato-foam-ristretto-8080"
@@ -165,3 +165,13 @@ def test_admins_send_resets_and_verification_and_see_the_outbox(live_server: Any
     assert one["status"] == "sent" and one["attempts"] >= 1
     assert live_server.admin.get("/outbox/" + "0" * 32).status_code == 404
     assert live_server.admin.get("/outbox/not-an-id").status_code == 422
+
+
+def test_an_admin_change_of_address_is_unverified_and_sends_a_link(live_server: Any, smtp: SmtpServer) -> None:
+    name = "c" + secrets.token_hex(4)
+    live_server.admin.post("/users", json={"username": name, "email": f"{name}@coffee.example", "email_verified": True})
+    changed = live_server.admin.patch(f"/users/{name}", json={"email": f"{name}-2@coffee.example"})
+    assert changed.status_code == 200 and changed.json()["email_verified"] is False
+    [message] = delivered(live_server, smtp, f"{name}-2@coffee.example")
+    assert "Confirm your email" in message["Subject"]
+    assert smtp.mailbox.to(f"{name}@coffee.example") == []  # created verified: no message then

@@ -11,9 +11,9 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
-from smtp_mailbox import SmtpServer, html_of, text_of
 from sqlalchemy import select
 
 from authgate import bootstrap
@@ -24,6 +24,7 @@ from authgate.services import Services
 from authgate.settings import Settings
 from authgate.storage.models import AuditEvent, OutboxMessage
 from authgate.testing.clock import FakeClock
+from smtp_mailbox import SmtpServer, html_of, text_of
 
 
 @pytest.fixture
@@ -91,11 +92,15 @@ def test_a_rolled_back_change_sends_nothing(backend: str, mail_services: Service
     assert sender(mail_services, clock).run_once().claimed == 0 and smtp.mailbox.messages == []
 
 
-def test_the_body_is_not_stored_in_the_clear(backend: str, mail_services: Services) -> None:
+def test_the_body_is_sealed_while_queued_and_dropped_once_sent(backend: str, mail_services: Services,
+                                                                clock: FakeClock) -> None:
     queue(mail_services)
     with mail_services.reader() as realm:
         row = realm.session.scalars(select(OutboxMessage)).one()
-        assert b"ABCD-EFGH" not in (row.sealed or b"") and "ABCD-EFGH" not in str(row.payload)
+        assert row.sealed and b"ABCD-EFGH" not in row.sealed and "ABCD-EFGH" not in str(row.payload)
+    sender(mail_services, clock).run_once()
+    with mail_services.reader() as realm:
+        assert realm.session.scalars(select(OutboxMessage.sealed)).one() is None
 
 
 def test_an_smtp_outage_is_retried_with_backoff_and_every_message_arrives_once(
@@ -200,5 +205,25 @@ def test_without_smtp_the_message_is_written_to_the_log_in_full(
             assert sender(services, clock).run_once().sent == 1
         assert "To: ada@example.com" in caplog.text and "http://x/password/reset?token=t" in caplog.text
         assert "ABCD-EFGH" in caplog.text
+    finally:
+        services.database.dispose()
+
+
+def test_the_templates_directory_overrides_a_packaged_template(
+        backend: str, make_settings: Callable[..., Settings], database_url: str, smtp: SmtpServer, clock: FakeClock,
+        tmp_path: Path) -> None:
+    branded = tmp_path / "branding"
+    branded.mkdir()
+    (branded / "password_reset.subject.txt").write_text("{{ product_name }}: new password for {{ name }}")
+    services = Services(make_settings(database_url=database_url, smtp_url=smtp.url, email_templates_dir=branded,
+                                      product_name="Brew Bar", email_link_base="https://id.brew.example"))
+    bootstrap.prepare(services)
+    try:
+        assert services.mailer.link("/x") == "https://id.brew.example/x"
+        queue(services)
+        sender(services, clock).run_once()
+        [received] = smtp.mailbox.messages
+        assert received["Subject"] == "Brew Bar: new password for Ada"  # the override
+        assert "Brew Bar" in text_of(received)  # the packaged body, with the product name from settings
     finally:
         services.database.dispose()

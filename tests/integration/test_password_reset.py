@@ -16,11 +16,12 @@ import httpx
 import pytest
 from oidc_client.flow import BrowserLike, Flow, hidden_fields, query_of
 from oidc_client.servers import serve_world
-from smtp_mailbox import SmtpServer, code_in, link_in
 from sqlalchemy import select, update
 
 from authgate.clock import utcnow
-from authgate.storage.models import AuditEvent, EmailToken
+from authgate.outbox import OutboxSender
+from authgate.storage.models import AuditEvent, EmailToken, OutboxMessage
+from smtp_mailbox import SmtpServer, code_in, link_in
 
 pytestmark = pytest.mark.xdist_group("test_password_reset")
 OLD, NEW = "first-pour-over-bloom-1911", "second-french-press-plunge-2202"
@@ -55,6 +56,11 @@ def delivered(server: Any, smtp: SmtpServer, to: str, count: int = 1) -> list[An
         server.services.outbox.run_until_idle()
         time.sleep(0.01)
     return smtp.mailbox.to(to)
+
+
+def last_error(server: Any, to: str) -> str | None:
+    with server.services.reader() as realm:
+        return realm.session.scalar(select(OutboxMessage.last_error).where(OutboxMessage.target == to))
 
 
 def forgot(browser: BrowserLike, email: str, *, drop_csrf: bool = False) -> httpx.Response:
@@ -213,3 +219,28 @@ def test_bad_addresses_get_a_form_error_and_no_message(live_server: Any, smtp: S
 
 def test_without_the_csrf_token_nothing_is_sent(live_server: Any, person: dict[str, str]) -> None:
     assert forgot(BrowserLike(live_server.url), person["email"], drop_csrf=True).status_code == 403
+
+
+def test_while_smtp_is_down_requests_are_answered_and_the_message_arrives_after(
+        live_server: Any, smtp: SmtpServer, person: dict[str, str]) -> None:
+    smtp.stop()
+    try:
+        browser = BrowserLike(live_server.url)
+        started = time.monotonic()
+        answer = forgot(browser, person["email"])
+        assert answer.status_code == 200 and "Check your email" in answer.text
+        assert time.monotonic() - started < 5  # the request never waits on SMTP
+        live_server.services.outbox.run_until_idle()  # an attempt fails (here or on the server's thread)
+        deadline = time.monotonic() + 10
+        while last_error(live_server, person["email"]) is None:
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+    finally:
+        smtp.start()
+    # An hour later for this sender (the backoff is over); the server's own thread waits out the real backoff.
+    services = live_server.services
+    later = OutboxSender(services.database, services.outbox.deliverers, services.mailer.sealer,
+                         services.outbox.policy, clock=lambda: utcnow() + timedelta(hours=1))
+    assert later.run_until_idle().sent == 1
+    [message] = delivered(live_server, smtp, person["email"])
+    assert submit_reset(browser, link_in(message, "/password/reset").removeprefix(live_server.url), NEW).status_code == 303

@@ -77,7 +77,11 @@ def change_user(admin: Admin, username: UsernameIn, body: UserChange) -> UserVie
             disabled=body.disabled,
             email_verified=body.email_verified,
         )
-        return UserView.of(user)
+        if "email" in given and user.email is not None and not user.email_verified:
+            EmailVerification(admin.services).send(realm.session, user, actor=admin.actor)
+        view = UserView.of(user)
+    admin.services.outbox.wake()
+    return view
 
 
 @router.post("/{username}/disable", openapi_extra=WRITE, responses={**NOT_FOUND, **CONFLICT}, summary="Disable a user")

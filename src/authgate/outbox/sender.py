@@ -152,8 +152,9 @@ class OutboxSender:
             logger.exception("outbox: %s delivery of %s raised", envelope.kind, envelope.message_id)
             return self._failed(envelope, f"{type(error).__name__}", permanent=False)
         with self.database.transaction() as session:
+            # The body (links, codes) is dropped once delivered: nothing needs it again.
             session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
-                            .values(status="sent", sent_at=self.clock(), last_error=None))
+                            .values(status="sent", sent_at=self.clock(), last_error=None, sealed=None))
         return "sent"
 
     def _failed(self, envelope: Envelope, reason: str, *, permanent: bool) -> str:
@@ -162,7 +163,7 @@ class OutboxSender:
         with self.database.transaction() as session:
             if final:
                 session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
-                                .values(status="failed", last_error=reason))
+                                .values(status="failed", last_error=reason, sealed=None))
                 audit.record(session, f"{envelope.kind}.failed", subject=envelope.target[:200], outcome="failure",
                              message_id=envelope.message_id, attempts=envelope.attempt, reason=reason)
             else:
