@@ -102,12 +102,14 @@ class Services:
     @cached_property
     def outbox(self) -> OutboxSender:
         """The background sender of queued messages; the app's lifespan starts and stops it."""
+        from authgate.accounts.password_reset import REQUEST_KIND, ResetRequests
         from authgate.mail.delivery import deliverer_for
         from authgate.mail.mailer import KIND
         from authgate.outbox import OutboxSender, RetryPolicy
 
-        return OutboxSender(self.database, {KIND: deliverer_for(self.settings)}, self.mailer.sealer,
-                            RetryPolicy.from_settings(self.settings), poll_interval=self.settings.outbox_poll_interval)
+        deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self)}
+        return OutboxSender(self.database, deliverers, self.mailer.sealer, RetryPolicy.from_settings(self.settings),
+                            poll_interval=self.settings.outbox_poll_interval)
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:

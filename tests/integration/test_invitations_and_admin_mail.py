@@ -175,3 +175,39 @@ def test_an_admin_change_of_address_is_unverified_and_sends_a_link(live_server: 
     [message] = delivered(live_server, smtp, f"{name}-2@coffee.example")
     assert "Confirm your email" in message["Subject"]
     assert smtp.mailbox.to(f"{name}@coffee.example") == []  # created verified: no message then
+
+
+def console_login(server: Any) -> httpx.Client:
+    browser = httpx.Client(base_url=server.url, follow_redirects=True, timeout=30)
+    page = browser.get("/admin/mail")
+    fields = hidden_fields(page.text)
+    landed = browser.post("/login", data={**fields, "username": "root", "password": ROOT_PASSWORD})
+    assert landed.url.path == "/admin/mail", landed.url
+    return browser
+
+
+def console_post(browser: httpx.Client, path: str, data: dict[str, str], page: str) -> httpx.Response:
+    return browser.post(path, data={**{k: v for k, v in hidden_fields(browser.get(page).text).items()
+                                       if k == "csrf_token"}, **data})
+
+
+def test_the_console_invites_resends_revokes_sends_resets_and_shows_the_outbox(live_server: Any, smtp: SmtpServer) -> None:
+    browser = console_login(live_server)
+    email = f"console-{secrets.token_hex(4)}@coffee.example"
+    invited = console_post(browser, "/admin/invitations", {"email": email, "roles": "barista"}, "/admin/mail")
+    assert f"Invitation to {email} queued." in invited.text and email in invited.text
+    assert "Resend" in invited.text
+    again = console_post(browser, f"/admin/invitations/{email}/resend", {}, "/admin/mail")
+    assert "sent again" in again.text
+    assert len(delivered(live_server, smtp, email, count=2)) == 2
+    page = browser.get("/admin/mail").text
+    assert email in page and "You are invited" in page and ">sent<" in page
+    revoked = console_post(browser, f"/admin/invitations/{email}/revoke", {}, "/admin/mail")
+    assert "revoked" in revoked.text
+    bad = console_post(browser, "/admin/invitations", {"email": "x@coffee.example\r\nBcc: y@example.com"}, "/admin/mail")
+    assert "Not invited" in bad.text
+    reset = console_post(browser, "/admin/users/barista/send-reset", {}, "/admin/users/barista")
+    assert "Password reset message queued." in reset.text
+    assert any("Reset your" in str(m["Subject"]) for m in delivered(live_server, smtp, "barista@coffee.example"))
+    none = console_post(browser, "/admin/users/other/send-reset", {}, "/admin/users/other")
+    assert "has no email address" in none.text

@@ -60,7 +60,8 @@ def delivered(server: Any, smtp: SmtpServer, to: str, count: int = 1) -> list[An
 
 def last_error(server: Any, to: str) -> str | None:
     with server.services.reader() as realm:
-        return realm.session.scalar(select(OutboxMessage.last_error).where(OutboxMessage.target == to))
+        return realm.session.scalar(select(OutboxMessage.last_error).where(OutboxMessage.target == to,
+                                                                             OutboxMessage.kind == "mail"))
 
 
 def forgot(browser: BrowserLike, email: str, *, drop_csrf: bool = False) -> httpx.Response:
@@ -143,6 +144,11 @@ def test_an_unknown_address_gets_the_same_page_and_no_message(live_server: Any, 
     known, unknown = forgot(browser, person["email"]), forgot(browser, "nobody-here@coffee.example")
     assert known.status_code == unknown.status_code == 200
     assert known.text == unknown.text  # the same page, byte for byte (same browser, same CSRF token)
+    with live_server.services.reader() as realm:  # the same work: one queued request each, looked up later
+        requested = realm.session.scalars(select(OutboxMessage.target).where(
+            OutboxMessage.kind == "password_reset_request",
+            OutboxMessage.target.in_([person["email"], "nobody-here@coffee.example"]))).all()
+        assert sorted(requested) == sorted([person["email"], "nobody-here@coffee.example"])
     delivered(live_server, smtp, person["email"])
     assert smtp.mailbox.to("nobody-here@coffee.example") == []
 

@@ -3,9 +3,10 @@
     PasswordReset(services).request(email, ip=ip)         # always the same answer to the person
     PasswordReset(services).complete(new_password, token=…)  # or email=…, code=…
 
-No enumeration: `request` reads the same rows and composes (renders and
-seals) the same message whether or not an account has that address; it
-only keeps the message when one has. Requests are counted per address and
+No enumeration: `request` does the same work for every address (one
+outbox row); the lookup and the message happen later, in the background
+sender (`ResetRequests`), so neither the page nor its timing says whether
+an account has the address. Requests are counted per address and
 per client address with the login throttle; past its limit nothing is sent
 (and the answer is still the same). The link and code work once, for
 `password_reset_ttl`, and only the newest message's do. Completing it sets
@@ -31,6 +32,7 @@ from authgate.accounts.throttle import account_key
 from authgate.clock import utcnow
 from authgate.errors import InvalidInput
 from authgate.mail.addresses import checked_address
+from authgate.outbox import Envelope, enqueue
 from authgate.storage.models import BrowserSession, ConsoleSession, User
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ logger = logging.getLogger("authgate.accounts")
 REQUESTED = "password.reset_requested"
 RESET = "password.reset"
 TEMPLATE = "password_reset"
+REQUEST_KIND = "password_reset_request"  # an outbox kind: a request to look up, not a message
 
 
 class ResetThrottled(Exception):
@@ -72,26 +75,34 @@ class PasswordReset:
         self.services = services
         self.settings = services.settings
 
-    def request(self, raw_email: str, *, ip: str, actor: str = "self-service") -> int:
-        """Queue a reset message to every enabled account with this address; returns how many (never shown)."""
+    def request(self, raw_email: str, *, ip: str) -> bool:
+        """Accept a request for `raw_email`: queue it (True), or drop it when throttled (False, never shown).
+
+        The request itself only queues `REQUEST_KIND` in the outbox, the same
+        one write for any address; `ResetRequests` (the outbox's deliverer for
+        that kind) looks the address up later and queues the messages. So
+        neither the answer nor its timing depends on whether an account has it.
+        """
         email = checked_address(raw_email)  # InvalidInput: a form error (the syntax reveals nothing)
         throttle = self.services.throttle
         if throttle.check(request_key(email), ip).retry_after > 0:
             logger.info("password reset request for a throttled address/client; nothing sent")
-            return 0
+            return False
         throttle.failed(request_key(email), ip)  # every request counts: the limit is on requests
-        sent = 0
+        with self.services.database.transaction() as session:
+            enqueue(session, kind=REQUEST_KIND, target=email, payload={"email": email, "ip": ip}, secret={},
+                    sealer=self.services.mailer.sealer)
+        self.services.outbox.wake()
+        return True
+
+    def send_to_address(self, email: str, *, ip: str | None, actor: str = "self-service") -> int:
+        """Queue a reset message to every enabled account with this address; returns how many."""
         with self.services.realm(actor=actor) as realm:
             users = realm.session.scalars(select(User).where(User.email == email, User.disabled.is_(False))
                                           .order_by(User.id)).all()
-            if not users:
-                self._compose_unsent(email)
             for user in users:
                 self.send_to(realm.session, user, actor=actor, ip=ip)
-                sent += 1
-        if sent:
-            self.services.outbox.wake()
-        return sent
+        return len(users)
 
     def send_to(self, session: Session, user: User, *, actor: str, ip: str | None = None) -> None:
         """Issue a token and queue the message, in the caller's transaction (also used by admins)."""
@@ -103,15 +114,6 @@ class PasswordReset:
         mailer.queue(session, to=user.email, template=TEMPLATE, context=self._context(
             user.name or user.username, mailer.link(f"/password/reset?token={issued.token}"), issued.code))
         audit.record(session, REQUESTED, actor=actor, subject=user.username, ip=ip)
-
-    def _compose_unsent(self, email: str) -> None:
-        """The work a real request does (render, seal), for an address no account has: same time, no message."""
-        mailer = self.services.mailer
-        values = self._context("someone", mailer.link("/password/reset?token=" + "x" * 43), "XXXX-XXXX")
-        for part in ("subject.txt", "txt", "html"):
-            mailer.templates.get_template(f"{TEMPLATE}.{part}").render(
-                {"product_name": self.settings.product_name, "to": email, **values})
-        mailer.sealer.seal("unsent", {"text": "x" * 600, "html": "x" * 1200})
 
     def _context(self, name: str, link: str, code: str) -> dict[str, object]:
         return {"name": name, "link": link, "code": code, "minutes": self.settings.password_reset_ttl // 60}
@@ -154,3 +156,16 @@ class PasswordReset:
         EmailTokens(realm.session, now=utcnow()).void(user_id=user.id, purpose=PASSWORD_RESET)
         audit.record(realm.session, RESET, actor=user.username, subject=user.username, ip=ip)
         return ResetDone(user.id, user.username)
+
+
+class ResetRequests:
+    """The outbox's deliverer for `REQUEST_KIND`: turns a queued request into the messages it calls for."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def deliver(self, envelope: Envelope) -> None:
+        sent = PasswordReset(self.services).send_to_address(str(envelope.payload["email"]),
+                                                            ip=envelope.payload.get("ip"))
+        if sent:
+            self.services.outbox.wake()
