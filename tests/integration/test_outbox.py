@@ -227,3 +227,12 @@ def test_the_templates_directory_overrides_a_packaged_template(
         assert "Brew Bar" in text_of(received)  # the packaged body, with the product name from settings
     finally:
         services.database.dispose()
+
+
+def test_a_name_with_a_header_injection_stays_in_the_body(backend: str, mail_services: Services, smtp: SmtpServer,
+                                                         clock: FakeClock) -> None:
+    queue(mail_services, name="Ada\r\nBcc: victim@example.com\r\nSubject: owned")
+    sender(mail_services, clock).run_once()
+    [received] = smtp.mailbox.messages
+    assert received["Bcc"] is None and received.get_all("Subject") == ["Reset your Coffee Co password"]
+    assert received.get_all("To") == ["ada@example.com"]
