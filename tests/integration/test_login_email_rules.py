@@ -53,3 +53,37 @@ def test_a_changed_address_is_no_longer_verified(backend: str, services: Service
     with services.realm("test") as realm:
         realm.users.create("ada", email="ada@example.com", email_verified=True)
         assert realm.users.update("ada", email="ada@elsewhere.example").email_verified is False
+
+
+def test_the_login_page_asks_to_confirm_first_and_sends_a_new_link(
+        backend: str, make_settings: Callable[..., Settings], database_url: str) -> None:
+    from oidc_client.flow import BrowserLike
+    from sqlalchemy import select
+
+    from authgate.storage.models import OutboxMessage
+    from authgate.web.app import create_app
+    from testkit import LiveServer, free_port
+
+    port = free_port()
+    services = Services(make_settings(database_url=database_url, issuer=f"http://127.0.0.1:{port}",
+                                      login_requires_verified_email=True))
+    bootstrap.prepare(services)
+    with services.realm("test") as realm:
+        realm.users.create("ada", password=PASSWORD, email="ada@example.com")
+    server = LiveServer(create_app(services=services), port).start()
+    browser = BrowserLike(server.url)
+    try:
+        login = "/login"
+        refused = browser.submit_login(login, "ada", PASSWORD)
+        assert refused.status_code == 403 and "Confirm your email address first" in refused.text
+        assert browser.submit_login(login, "ada", "wrong-password-here-123").status_code == 401
+        with services.reader() as realm:
+            subjects = realm.session.scalars(select(OutboxMessage.payload)).all()
+            assert [m["subject"] for m in subjects] == ["Confirm your email address for authgate"]
+        with services.realm("test") as realm:
+            realm.users.update("ada", email_verified=True)
+        assert browser.submit_login(login, "ada", PASSWORD).status_code == 303
+    finally:
+        browser.close()
+        server.stop()
+        services.database.dispose()
