@@ -23,7 +23,9 @@ class Mailbox:
         self.refuse_with: str | None = None
         self._lock = threading.Lock()
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: Any
+    ) -> str:
         if self.refuse_with:
             return self.refuse_with
         envelope.rcpt_tos.append(address)

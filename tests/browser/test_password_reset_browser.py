@@ -28,9 +28,15 @@ OLD, NEW = "aeropress-inverted-bloom-3030", "moka-pot-stovetop-crema-4040"  # TE
 def reset_world(tmp_path: Path) -> Iterator[tuple[Any, SmtpServer]]:
     smtp = SmtpServer().start()
     port = testkit.free_port()
-    settings = Settings(data_dir=tmp_path / "data", master_key=testkit.TEST_MASTER_KEY,
-                        issuer=f"http://127.0.0.1:{port}", database_url=f"sqlite:///{tmp_path / 'authgate.db'}",
-                        smtp_url=smtp.url, outbox_poll_interval=0.2, product_name="Coffee Co")
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        master_key=testkit.TEST_MASTER_KEY,
+        issuer=f"http://127.0.0.1:{port}",
+        database_url=f"sqlite:///{tmp_path / 'authgate.db'}",
+        smtp_url=smtp.url,
+        outbox_poll_interval=0.2,
+        product_name="Coffee Co",
+    )
     services = Services(settings)
     bootstrap.prepare(services)
     with services.realm("test") as realm:
@@ -42,7 +48,9 @@ def reset_world(tmp_path: Path) -> Iterator[tuple[Any, SmtpServer]]:
     smtp.stop()
 
 
-def test_a_person_resets_their_password_from_the_received_message(page: Any, reset_world: Any, screenshot: Any) -> None:
+def test_a_person_resets_their_password_from_the_received_message(
+    page: Any, reset_world: Any, screenshot: Any
+) -> None:
     server, smtp = reset_world
     page.goto(server.url + "/login")
     page.get_by_role("link", name="Forgot your password?").click()
@@ -59,7 +67,9 @@ def test_a_person_resets_their_password_from_the_received_message(page: Any, res
     page.get_by_role("button", name="Set the new password").click()
     expect(page.get_by_role("heading", name="Password changed")).to_be_visible()
     page.goto(server.url + "/login")
-    page.get_by_label("Username").fill("dana@coffee.example")  # login by the (not yet verified) address: refused
+    page.get_by_label("Username").fill(
+        "dana@coffee.example"
+    )  # login by the (not yet verified) address: refused
     page.get_by_label("Password").fill(NEW)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("alert")).to_contain_text("incorrect")

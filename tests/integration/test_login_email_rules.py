@@ -16,13 +16,17 @@ PASSWORD = "cold-brew-overnight-steep-5151"
 
 @pytest.fixture
 def strict(make_settings: Callable[..., Settings], database_url: str) -> Iterator[Services]:
-    services = Services(make_settings(database_url=database_url, login_requires_verified_email=True))
+    services = Services(
+        make_settings(database_url=database_url, login_requires_verified_email=True)
+    )
     bootstrap.prepare(services)
     yield services
     services.database.dispose()
 
 
-def test_an_unverified_address_is_refused_only_after_the_right_password(backend: str, strict: Services) -> None:
+def test_an_unverified_address_is_refused_only_after_the_right_password(
+    backend: str, strict: Services
+) -> None:
     with strict.realm("test") as realm:
         realm.users.create("ada", password=PASSWORD, email="ada@example.com")
     login = PasswordLogin(strict)
@@ -36,9 +40,13 @@ def test_an_unverified_address_is_refused_only_after_the_right_password(backend:
     assert login.authenticate("ada", PASSWORD, ip="192.0.2.1").username == "ada"
 
 
-def test_an_address_two_accounts_have_verified_names_neither(backend: str, services: Services) -> None:
+def test_an_address_two_accounts_have_verified_names_neither(
+    backend: str, services: Services
+) -> None:
     with services.realm("test") as realm:
-        realm.users.create("ada", password=PASSWORD, email="shared@example.com", email_verified=True)
+        realm.users.create(
+            "ada", password=PASSWORD, email="shared@example.com", email_verified=True
+        )
         realm.users.create("bob", password=PASSWORD, email="solo@example.com", email_verified=True)
     login = PasswordLogin(services)
     assert login.authenticate("solo@example.com", PASSWORD, ip="192.0.2.1").username == "bob"
@@ -56,7 +64,8 @@ def test_a_changed_address_is_no_longer_verified(backend: str, services: Service
 
 
 def test_the_login_page_asks_to_confirm_first_and_sends_a_new_link(
-        backend: str, make_settings: Callable[..., Settings], database_url: str) -> None:
+    backend: str, make_settings: Callable[..., Settings], database_url: str
+) -> None:
     from oidc_client.flow import BrowserLike
     from sqlalchemy import select
 
@@ -65,8 +74,13 @@ def test_the_login_page_asks_to_confirm_first_and_sends_a_new_link(
     from testkit import LiveServer, free_port
 
     port = free_port()
-    services = Services(make_settings(database_url=database_url, issuer=f"http://127.0.0.1:{port}",
-                                      login_requires_verified_email=True))
+    services = Services(
+        make_settings(
+            database_url=database_url,
+            issuer=f"http://127.0.0.1:{port}",
+            login_requires_verified_email=True,
+        )
+    )
     bootstrap.prepare(services)
     with services.realm("test") as realm:
         realm.users.create("ada", password=PASSWORD, email="ada@example.com")

@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from smtp_mailbox import SmtpServer, link_in
 
+from smtp_mailbox import SmtpServer, link_in
 from testkit import TEST_MASTER_KEY
 
 
@@ -27,9 +27,14 @@ def authgate(database_url: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[Ca
 
     from authgate.cli import app, context
 
-    env = {"AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
-           "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY, "AUTHGATE_SMTP_URL": smtp.url,
-           "AUTHGATE_ISSUER": "http://127.0.0.1:8000", "COLUMNS": "200"}
+    env = {
+        "AUTHGATE_DATABASE_URL": database_url,
+        "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
+        "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY,
+        "AUTHGATE_SMTP_URL": smtp.url,
+        "AUTHGATE_ISSUER": "http://127.0.0.1:8000",
+        "COLUMNS": "200",
+    }
     runner = CliRunner()
 
     def forget() -> None:
@@ -54,9 +59,13 @@ def authgate(database_url: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[Ca
     forget()
 
 
-def test_invite_deliver_list_and_revoke(backend: str, authgate: Callable[..., Any], smtp: SmtpServer) -> None:
+def test_invite_deliver_list_and_revoke(
+    backend: str, authgate: Callable[..., Any], smtp: SmtpServer
+) -> None:
     authgate("role", "add", "barista")
-    invited = json.loads(authgate("user", "invite", "ann@example.com", "--role", "barista", "--json").stdout)
+    invited = json.loads(
+        authgate("user", "invite", "ann@example.com", "--role", "barista", "--json").stdout
+    )
     assert invited["username"] == "ann@example.com" and invited["roles"] == ["barista"]
     pending = json.loads(authgate("mail", "list", "--status", "pending", "--json").stdout)
     assert [m["target"] for m in pending] == ["ann@example.com"] and "text" not in pending[0]
@@ -72,24 +81,40 @@ def test_invite_deliver_list_and_revoke(backend: str, authgate: Callable[..., An
     assert authgate("user", "show", "ann@example.com", check=False).exit_code != 0
 
 
-def test_send_reset_and_verification(backend: str, authgate: Callable[..., Any], smtp: SmtpServer) -> None:
+def test_send_reset_and_verification(
+    backend: str, authgate: Callable[..., Any], smtp: SmtpServer
+) -> None:
     authgate("user", "add", "bo", "--email", "bo@example.com")  # queues a verification message
     authgate("user", "send-reset", "bo")
     authgate("user", "send-verification", "bo")
     assert "3 sent" in authgate("mail", "deliver").stdout
     subjects = sorted(str(m["Subject"]) for m in smtp.mailbox.to("bo@example.com"))
-    assert subjects == ["Confirm your email address for authgate"] * 2 + ["Reset your authgate password"]
+    assert subjects == ["Confirm your email address for authgate"] * 2 + [
+        "Reset your authgate password"
+    ]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (("user", "invite", "not-an-address"), "valid email address"),
-    (("user", "invite", "a@example.com\r\nBcc: b@example.com"), "valid email address"),
-    (("user", "send-reset", "nobody"), "does not exist"),
-    (("mail", "list", "--status", "lost"), "expected one of"),
-    (("mail", "show", "f" * 32), "does not exist"),
-])
-def test_bad_input_is_one_line_and_a_non_zero_exit(backend: str, authgate: Callable[..., Any], smtp: SmtpServer,
-                                                   args: tuple[str, ...], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("user", "invite", "not-an-address"), "valid email address"),
+        (("user", "invite", "a@example.com\r\nBcc: b@example.com"), "valid email address"),
+        (("user", "send-reset", "nobody"), "does not exist"),
+        (("mail", "list", "--status", "lost"), "expected one of"),
+        (("mail", "show", "f" * 32), "does not exist"),
+    ],
+)
+def test_bad_input_is_one_line_and_a_non_zero_exit(
+    backend: str,
+    authgate: Callable[..., Any],
+    smtp: SmtpServer,
+    args: tuple[str, ...],
+    message: str,
+) -> None:
     result = authgate(*args, check=False)
-    assert result.exit_code != 0 and message in result.stderr and len(result.stderr.strip().splitlines()) <= 2
+    assert (
+        result.exit_code != 0
+        and message in result.stderr
+        and len(result.stderr.strip().splitlines()) <= 2
+    )
     assert "0 sent" in authgate("mail", "deliver").stdout and smtp.mailbox.messages == []

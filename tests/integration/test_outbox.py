@@ -45,9 +45,19 @@ def at(clock: FakeClock) -> Callable[[], datetime]:
 
 
 @pytest.fixture
-def mail_services(make_settings: Callable[..., Settings], database_url: str, smtp: SmtpServer) -> Iterator[Services]:
-    services = Services(make_settings(database_url=database_url, smtp_url=smtp.url, outbox_max_attempts=4,
-                                      outbox_retry_base=30, outbox_lease=60, product_name="Coffee Co"))
+def mail_services(
+    make_settings: Callable[..., Settings], database_url: str, smtp: SmtpServer
+) -> Iterator[Services]:
+    services = Services(
+        make_settings(
+            database_url=database_url,
+            smtp_url=smtp.url,
+            outbox_max_attempts=4,
+            outbox_retry_base=30,
+            outbox_lease=60,
+            product_name="Coffee Co",
+        )
+    )
     bootstrap.prepare(services)
     yield services
     services.database.dispose()
@@ -56,44 +66,72 @@ def mail_services(make_settings: Callable[..., Settings], database_url: str, smt
 def sender(services: Services, clock: FakeClock) -> OutboxSender:
     """A sender on `clock`, which is first moved to at least a second past the real time that stamped the queue."""
     clock.now = max(clock.now, time.time() + 1)
-    return OutboxSender(services.database, {KIND: deliverer_for(services.settings)}, services.mailer.sealer,
-                        RetryPolicy.from_settings(services.settings), clock=at(clock))
+    return OutboxSender(
+        services.database,
+        {KIND: deliverer_for(services.settings)},
+        services.mailer.sealer,
+        RetryPolicy.from_settings(services.settings),
+        clock=at(clock),
+    )
 
 
 def queue(services: Services, to: str = "ada@example.com", *, name: str = "Ada") -> str:
     with services.realm("test") as realm:
-        return services.mailer.queue(realm.session, to=to, template="password_reset",
-                                     context={"name": name, "link": "http://x/password/reset?token=t", "code": "ABCD-EFGH", "minutes": 30})
+        return services.mailer.queue(
+            realm.session,
+            to=to,
+            template="password_reset",
+            context={
+                "name": name,
+                "link": "http://x/password/reset?token=t",
+                "code": "ABCD-EFGH",
+                "minutes": 30,
+            },
+        )
 
 
 def statuses(services: Services) -> list[tuple[str, int]]:
     with services.reader() as realm:
-        return [(row.status, row.attempts) for row in realm.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+        return [
+            (row.status, row.attempts)
+            for row in realm.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
+        ]
 
 
 def test_a_queued_message_is_delivered_with_text_html_and_a_stable_message_id(
-        backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock) -> None:
+    backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock
+) -> None:
     message_id = queue(mail_services)
     assert smtp.mailbox.messages == []  # queued, not sent by the request
     assert sender(mail_services, clock).run_once().sent == 1
     [received] = smtp.mailbox.messages
-    assert received["To"] == "ada@example.com" and received["Subject"] == "Reset your Coffee Co password"
+    assert (
+        received["To"] == "ada@example.com"
+        and received["Subject"] == "Reset your Coffee Co password"
+    )
     assert received["Message-ID"] == f"<{message_id}@127.0.0.1>"
     assert "ABCD-EFGH" in text_of(received) and "ABCD-EFGH" in html_of(received)
     assert statuses(mail_services) == [("sent", 1)]
     assert sender(mail_services, clock).run_once().claimed == 0  # never twice
 
 
-def test_a_rolled_back_change_sends_nothing(backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock) -> None:
+def test_a_rolled_back_change_sends_nothing(
+    backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock
+) -> None:
     with pytest.raises(RuntimeError), mail_services.realm("test") as realm:
-        mail_services.mailer.queue(realm.session, to="ada@example.com", template="password_reset",
-                                   context={"name": "Ada", "link": "l", "code": "c", "minutes": 30})
+        mail_services.mailer.queue(
+            realm.session,
+            to="ada@example.com",
+            template="password_reset",
+            context={"name": "Ada", "link": "l", "code": "c", "minutes": 30},
+        )
         raise RuntimeError("the change failed")
     assert sender(mail_services, clock).run_once().claimed == 0 and smtp.mailbox.messages == []
 
 
-def test_the_body_is_sealed_while_queued_and_dropped_once_sent(backend: str, mail_services: Services,
-                                                                clock: FakeClock) -> None:
+def test_the_body_is_sealed_while_queued_and_dropped_once_sent(
+    backend: str, mail_services: Services, clock: FakeClock
+) -> None:
     queue(mail_services)
     with mail_services.reader() as realm:
         row = realm.session.scalars(select(OutboxMessage)).one()
@@ -104,7 +142,8 @@ def test_the_body_is_sealed_while_queued_and_dropped_once_sent(backend: str, mai
 
 
 def test_an_smtp_outage_is_retried_with_backoff_and_every_message_arrives_once(
-        backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock) -> None:
+    backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock
+) -> None:
     smtp.stop()
     ids = [queue(mail_services, f"user{n}@example.com") for n in range(3)]
     outbox = sender(mail_services, clock)
@@ -119,12 +158,15 @@ def test_an_smtp_outage_is_retried_with_backoff_and_every_message_arrives_once(
     smtp.start()
     clock.advance(2)
     assert outbox.run_once().sent == 3
-    assert sorted(m["Message-ID"] for m in smtp.mailbox.messages) == sorted(f"<{i}@127.0.0.1>" for i in ids)
+    assert sorted(m["Message-ID"] for m in smtp.mailbox.messages) == sorted(
+        f"<{i}@127.0.0.1>" for i in ids
+    )
     assert statuses(mail_services) == [("sent", 3)] * 3
 
 
 def test_a_message_that_keeps_failing_ends_failed_with_the_reason_audited(
-        backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock) -> None:
+    backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock
+) -> None:
     smtp.stop()
     message_id = queue(mail_services)
     outbox = sender(mail_services, clock)
@@ -135,7 +177,9 @@ def test_a_message_that_keeps_failing_ends_failed_with_the_reason_audited(
     with mail_services.reader() as realm:
         [view] = list_messages(realm.session, status="failed")
         assert view.message_id == message_id and "unreachable" in (view.last_error or "")
-        event = realm.session.scalars(select(AuditEvent).where(AuditEvent.type == "mail.failed")).one()
+        event = realm.session.scalars(
+            select(AuditEvent).where(AuditEvent.type == "mail.failed")
+        ).one()
         assert event.subject == "ada@example.com" and event.outcome == "failure"
         assert event.detail["message_id"] == message_id and "unreachable" in event.detail["reason"]
     smtp.start()
@@ -143,7 +187,9 @@ def test_a_message_that_keeps_failing_ends_failed_with_the_reason_audited(
     assert outbox.run_once().claimed == 0  # failed is final
 
 
-def test_a_permanent_refusal_fails_at_once(backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock) -> None:
+def test_a_permanent_refusal_fails_at_once(
+    backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock
+) -> None:
     smtp.mailbox.refuse_with = "550 5.1.1 No such mailbox"
     queue(mail_services)
     assert sender(mail_services, clock).run_once().failed == 1
@@ -151,8 +197,12 @@ def test_a_permanent_refusal_fails_at_once(backend: str, mail_services: Services
 
 
 def test_a_restart_between_queueing_and_delivery_loses_nothing(
-        backend: str, make_settings: Callable[..., Settings], mail_services: Services, smtp: SmtpServer,
-        clock: FakeClock) -> None:
+    backend: str,
+    make_settings: Callable[..., Settings],
+    mail_services: Services,
+    smtp: SmtpServer,
+    clock: FakeClock,
+) -> None:
     queue(mail_services, "before@example.com")
     crashed = sender(mail_services, clock)
     queue(mail_services, "claimed@example.com")
@@ -165,14 +215,18 @@ def test_a_restart_between_queueing_and_delivery_loses_nothing(
         assert outbox.run_once().claimed == 0  # still leased to the dead process
         clock.advance(61)
         assert outbox.run_once().sent == 2
-        assert sorted(m["To"] for m in smtp.mailbox.messages) == ["before@example.com", "claimed@example.com"]
+        assert sorted(m["To"] for m in smtp.mailbox.messages) == [
+            "before@example.com",
+            "claimed@example.com",
+        ]
     finally:
         restarted.database.dispose()
 
 
 @pytest.mark.parametrize("backend", ["postgresql"])
-def test_two_senders_racing_deliver_each_message_once(backend: str, mail_services: Services, smtp: SmtpServer,
-                                                      clock: FakeClock) -> None:
+def test_two_senders_racing_deliver_each_message_once(
+    backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock
+) -> None:
     ids = [queue(mail_services, f"user{n}@example.com") for n in range(40)]
     senders = [sender(mail_services, clock), sender(Services(mail_services.settings), clock)]
     for one in senders:
@@ -194,8 +248,12 @@ def test_two_senders_racing_deliver_each_message_once(backend: str, mail_service
 
 
 def test_without_smtp_the_message_is_written_to_the_log_in_full(
-        backend: str, make_settings: Callable[..., Settings], database_url: str, clock: FakeClock,
-        caplog: pytest.LogCaptureFixture) -> None:
+    backend: str,
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     services = Services(make_settings(database_url=database_url))
     bootstrap.prepare(services)
     try:
@@ -203,20 +261,37 @@ def test_without_smtp_the_message_is_written_to_the_log_in_full(
         queue(services)
         with caplog.at_level(logging.WARNING, logger="authgate.mail"):
             assert sender(services, clock).run_once().sent == 1
-        assert "To: ada@example.com" in caplog.text and "http://x/password/reset?token=t" in caplog.text
+        assert (
+            "To: ada@example.com" in caplog.text
+            and "http://x/password/reset?token=t" in caplog.text
+        )
         assert "ABCD-EFGH" in caplog.text
     finally:
         services.database.dispose()
 
 
 def test_the_templates_directory_overrides_a_packaged_template(
-        backend: str, make_settings: Callable[..., Settings], database_url: str, smtp: SmtpServer, clock: FakeClock,
-        tmp_path: Path) -> None:
+    backend: str,
+    make_settings: Callable[..., Settings],
+    database_url: str,
+    smtp: SmtpServer,
+    clock: FakeClock,
+    tmp_path: Path,
+) -> None:
     branded = tmp_path / "branding"
     branded.mkdir()
-    (branded / "password_reset.subject.txt").write_text("{{ product_name }}: new password for {{ name }}")
-    services = Services(make_settings(database_url=database_url, smtp_url=smtp.url, email_templates_dir=branded,
-                                      product_name="Brew Bar", email_link_base="https://id.brew.example"))
+    (branded / "password_reset.subject.txt").write_text(
+        "{{ product_name }}: new password for {{ name }}"
+    )
+    services = Services(
+        make_settings(
+            database_url=database_url,
+            smtp_url=smtp.url,
+            email_templates_dir=branded,
+            product_name="Brew Bar",
+            email_link_base="https://id.brew.example",
+        )
+    )
     bootstrap.prepare(services)
     try:
         assert services.mailer.link("/x") == "https://id.brew.example/x"
@@ -224,15 +299,20 @@ def test_the_templates_directory_overrides_a_packaged_template(
         sender(services, clock).run_once()
         [received] = smtp.mailbox.messages
         assert received["Subject"] == "Brew Bar: new password for Ada"  # the override
-        assert "Brew Bar" in text_of(received)  # the packaged body, with the product name from settings
+        assert "Brew Bar" in text_of(
+            received
+        )  # the packaged body, with the product name from settings
     finally:
         services.database.dispose()
 
 
-def test_a_name_with_a_header_injection_stays_in_the_body(backend: str, mail_services: Services, smtp: SmtpServer,
-                                                         clock: FakeClock) -> None:
+def test_a_name_with_a_header_injection_stays_in_the_body(
+    backend: str, mail_services: Services, smtp: SmtpServer, clock: FakeClock
+) -> None:
     queue(mail_services, name="Ada\r\nBcc: victim@example.com\r\nSubject: owned")
     sender(mail_services, clock).run_once()
     [received] = smtp.mailbox.messages
-    assert received["Bcc"] is None and received.get_all("Subject") == ["Reset your Coffee Co password"]
+    assert received["Bcc"] is None and received.get_all("Subject") == [
+        "Reset your Coffee Co password"
+    ]
     assert received.get_all("To") == ["ada@example.com"]

@@ -35,8 +35,12 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterator[Any]:
-    yield from serve_world(request, tmp_path_factory.mktemp("reset"), smtp_url=smtp.url, product_name="Coffee Co")
+def live_server(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer
+) -> Iterator[Any]:
+    yield from serve_world(
+        request, tmp_path_factory.mktemp("reset"), smtp_url=smtp.url, product_name="Coffee Co"
+    )
 
 
 @pytest.fixture
@@ -60,8 +64,11 @@ def delivered(server: Any, smtp: SmtpServer, to: str, count: int = 1) -> list[An
 
 def last_error(server: Any, to: str) -> str | None:
     with server.services.reader() as realm:
-        return realm.session.scalar(select(OutboxMessage.last_error).where(OutboxMessage.target == to,
-                                                                             OutboxMessage.kind == "mail"))
+        return realm.session.scalar(
+            select(OutboxMessage.last_error).where(
+                OutboxMessage.target == to, OutboxMessage.kind == "mail"
+            )
+        )
 
 
 def forgot(browser: BrowserLike, email: str, *, drop_csrf: bool = False) -> httpx.Response:
@@ -74,13 +81,17 @@ def forgot(browser: BrowserLike, email: str, *, drop_csrf: bool = False) -> http
 def submit_reset(browser: BrowserLike, url: str, password: str, **extra: str) -> httpx.Response:
     page = browser.get(url)
     assert page.status_code == 200, page.text
-    return browser.post("/password/reset", data={**hidden_fields(page.text), "password": password, **extra})
+    return browser.post(
+        "/password/reset", data={**hidden_fields(page.text), "password": password, **extra}
+    )
 
 
 def login_status(server: Any, username: str, password: str) -> int:
     browser = BrowserLike(server.url)
     try:
-        return browser.submit_login(browser.get(Flow().url()).headers["location"], username, password).status_code
+        return browser.submit_login(
+            browser.get(Flow().url()).headers["location"], username, password
+        ).status_code
     finally:
         browser.close()
 
@@ -100,8 +111,10 @@ def refresh_token_of(server: Any, username: str, password: str) -> str:
 
 
 def refresh(server: Any, token: str) -> httpx.Response:
-    return httpx.post(server.url + "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": token,
-                                                          "client_id": "coffee-spa"})
+    return httpx.post(
+        server.url + "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": token, "client_id": "coffee-spa"},
+    )
 
 
 def test_the_login_page_links_to_forgot_password(live_server: Any) -> None:
@@ -111,7 +124,8 @@ def test_the_login_page_links_to_forgot_password(live_server: Any) -> None:
 
 
 def test_reset_by_link_changes_the_password_and_ends_sessions_and_refresh_tokens(
-        live_server: Any, smtp: SmtpServer, person: dict[str, str]) -> None:
+    live_server: Any, smtp: SmtpServer, person: dict[str, str]
+) -> None:
     old_refresh = refresh_token_of(live_server, person["username"], OLD)
     signed_in = BrowserLike(live_server.url)
     signed_in.submit_login(signed_in.get(Flow().url()).headers["location"], person["username"], OLD)
@@ -123,7 +137,9 @@ def test_reset_by_link_changes_the_password_and_ends_sessions_and_refresh_tokens
     link = link_in(message, "/password/reset")
     assert link.startswith(live_server.url + "/password/reset?token=")
     path = link.removeprefix(live_server.url)
-    assert browser.get(path).status_code == 200 and browser.get(path).status_code == 200  # a GET uses nothing
+    assert (
+        browser.get(path).status_code == 200 and browser.get(path).status_code == 200
+    )  # a GET uses nothing
     done = submit_reset(browser, path, NEW)
     assert done.status_code == 303 and done.headers["location"] == "/password/reset/done"
     assert login_status(live_server, person["username"], OLD) == 401
@@ -134,20 +150,30 @@ def test_reset_by_link_changes_the_password_and_ends_sessions_and_refresh_tokens
     again = browser.get(path)
     assert again.status_code == 400 and "does not work" in again.text  # single use
     with live_server.services.reader() as realm:
-        types = realm.session.scalars(select(AuditEvent.type).where(AuditEvent.subject == person["username"])).all()
+        types = realm.session.scalars(
+            select(AuditEvent.type).where(AuditEvent.subject == person["username"])
+        ).all()
         assert "password.reset_requested" in types and "password.reset" in types
 
 
-def test_an_unknown_address_gets_the_same_page_and_no_message(live_server: Any, smtp: SmtpServer,
-                                                               person: dict[str, str]) -> None:
+def test_an_unknown_address_gets_the_same_page_and_no_message(
+    live_server: Any, smtp: SmtpServer, person: dict[str, str]
+) -> None:
     browser = BrowserLike(live_server.url)
     known, unknown = forgot(browser, person["email"]), forgot(browser, "nobody-here@coffee.example")
     assert known.status_code == unknown.status_code == 200
-    assert known.text == unknown.text  # the same page, byte for byte (same browser, same CSRF token)
-    with live_server.services.reader() as realm:  # the same work: one queued request each, looked up later
-        requested = realm.session.scalars(select(OutboxMessage.target).where(
-            OutboxMessage.kind == "password_reset_request",
-            OutboxMessage.target.in_([person["email"], "nobody-here@coffee.example"]))).all()
+    assert (
+        known.text == unknown.text
+    )  # the same page, byte for byte (same browser, same CSRF token)
+    with (
+        live_server.services.reader() as realm
+    ):  # the same work: one queued request each, looked up later
+        requested = realm.session.scalars(
+            select(OutboxMessage.target).where(
+                OutboxMessage.kind == "password_reset_request",
+                OutboxMessage.target.in_([person["email"], "nobody-here@coffee.example"]),
+            )
+        ).all()
         assert sorted(requested) == sorted([person["email"], "nobody-here@coffee.example"])
     delivered(live_server, smtp, person["email"])
     assert smtp.mailbox.to("nobody-here@coffee.example") == []
@@ -167,12 +193,18 @@ def test_reset_by_code(live_server: Any, smtp: SmtpServer, person: dict[str, str
 
 def test_wrong_codes_are_throttled(live_server: Any, person: dict[str, str]) -> None:
     browser = BrowserLike(live_server.url)
-    statuses = [submit_reset(browser, "/password/reset", NEW, email=person["email"], code="AAAA-AAAA").status_code
-                for _ in range(7)]
+    statuses = [
+        submit_reset(
+            browser, "/password/reset", NEW, email=person["email"], code="AAAA-AAAA"
+        ).status_code
+        for _ in range(7)
+    ]
     assert statuses[0] == 400 and statuses[-1] == 429
 
 
-def test_an_expired_link_is_refused(live_server: Any, smtp: SmtpServer, person: dict[str, str]) -> None:
+def test_an_expired_link_is_refused(
+    live_server: Any, smtp: SmtpServer, person: dict[str, str]
+) -> None:
     browser = BrowserLike(live_server.url)
     forgot(browser, person["email"])
     [message] = delivered(live_server, smtp, person["email"])
@@ -186,17 +218,22 @@ def test_an_expired_link_is_refused(live_server: Any, smtp: SmtpServer, person: 
     assert login_status(live_server, person["username"], OLD) == 303
 
 
-def test_a_weak_password_is_a_form_error_and_the_link_still_works(live_server: Any, smtp: SmtpServer,
-                                                                  person: dict[str, str]) -> None:
+def test_a_weak_password_is_a_form_error_and_the_link_still_works(
+    live_server: Any, smtp: SmtpServer, person: dict[str, str]
+) -> None:
     browser = BrowserLike(live_server.url)
     forgot(browser, person["email"])
-    path = link_in(delivered(live_server, smtp, person["email"])[0], "/password/reset").removeprefix(live_server.url)
+    path = link_in(
+        delivered(live_server, smtp, person["email"])[0], "/password/reset"
+    ).removeprefix(live_server.url)
     weak = submit_reset(browser, path, "password123")
     assert weak.status_code == 400 and 'id="password-help" class="field-error"' in weak.text
     assert submit_reset(browser, path, NEW).status_code == 303
 
 
-def test_only_the_newest_link_works(live_server: Any, smtp: SmtpServer, person: dict[str, str]) -> None:
+def test_only_the_newest_link_works(
+    live_server: Any, smtp: SmtpServer, person: dict[str, str]
+) -> None:
     browser = BrowserLike(live_server.url)
     forgot(browser, person["email"])
     forgot(browser, person["email"])
@@ -215,7 +252,9 @@ BAD = [
 
 
 @pytest.mark.parametrize("email", BAD)
-def test_bad_addresses_get_a_form_error_and_no_message(live_server: Any, smtp: SmtpServer, email: str) -> None:
+def test_bad_addresses_get_a_form_error_and_no_message(
+    live_server: Any, smtp: SmtpServer, email: str
+) -> None:
     before = len(smtp.mailbox.messages)
     response = forgot(BrowserLike(live_server.url), email)
     assert response.status_code == 400 and 'id="email-help" class="field-error"' in response.text
@@ -228,7 +267,8 @@ def test_without_the_csrf_token_nothing_is_sent(live_server: Any, person: dict[s
 
 
 def test_while_smtp_is_down_requests_are_answered_and_the_message_arrives_after(
-        live_server: Any, smtp: SmtpServer, person: dict[str, str]) -> None:
+    live_server: Any, smtp: SmtpServer, person: dict[str, str]
+) -> None:
     smtp.stop()
     try:
         browser = BrowserLike(live_server.url)
@@ -245,8 +285,18 @@ def test_while_smtp_is_down_requests_are_answered_and_the_message_arrives_after(
         smtp.start()
     # An hour later for this sender (the backoff is over); the server's own thread waits out the real backoff.
     services = live_server.services
-    later = OutboxSender(services.database, services.outbox.deliverers, services.mailer.sealer,
-                         services.outbox.policy, clock=lambda: utcnow() + timedelta(hours=1))
+    later = OutboxSender(
+        services.database,
+        services.outbox.deliverers,
+        services.mailer.sealer,
+        services.outbox.policy,
+        clock=lambda: utcnow() + timedelta(hours=1),
+    )
     assert later.run_until_idle().sent == 1
     [message] = delivered(live_server, smtp, person["email"])
-    assert submit_reset(browser, link_in(message, "/password/reset").removeprefix(live_server.url), NEW).status_code == 303
+    assert (
+        submit_reset(
+            browser, link_in(message, "/password/reset").removeprefix(live_server.url), NEW
+        ).status_code
+        == 303
+    )

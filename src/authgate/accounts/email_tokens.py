@@ -16,20 +16,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import ColumnElement, Table, select, update
 from sqlalchemy.orm import Session
 
 from authgate import tokens
 from authgate.clock import aware, utcnow
-from authgate.storage.models import EmailToken
+from authgate.storage.models import EmailToken, User
 
 VERIFY_EMAIL = "verify_email"
 PASSWORD_RESET = "password_reset"
 INVITATION = "invitation"
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a phone, typed on a laptop
+CODE_ALPHABET = (
+    "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read off a phone, typed on a laptop
+)
 CODE_LENGTH = 8
 _tokens = cast(Table, EmailToken.__table__)
+_users = cast(Table, User.__table__)
 
 
 @dataclass(frozen=True)
@@ -46,7 +49,7 @@ class ConsumedToken:
 
 
 def normalize_code(raw: str) -> str:
-    return "".join(ch for ch in raw.upper() if ch.isalnum())[:CODE_LENGTH * 2]
+    return "".join(ch for ch in raw.upper() if ch.isalnum())[: CODE_LENGTH * 2]
 
 
 def _code_digest(token_hash: str, code: str) -> str:
@@ -59,28 +62,50 @@ class EmailTokens:
         self.now = now or utcnow()
 
     def issue(self, *, user_id: int, email: str, purpose: str, ttl: int) -> IssuedToken:
+        # One issuer per user at a time (PostgreSQL: the user's row locked; SQLite: the writer lock), so two
+        # concurrent requests cannot both void nothing and leave two live tokens.
+        self.session.execute(select(_users.c.id).where(_users.c.id == user_id).with_for_update())
         self.void(user_id=user_id, purpose=purpose)
         token = tokens.new_opaque()
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         token_hash = tokens.digest(token)
         expires_at = self.now + timedelta(seconds=ttl)
-        self.session.add(EmailToken(purpose=purpose, token_hash=token_hash, code_hash=_code_digest(token_hash, code),
-                                    user_id=user_id, email=email, created_at=self.now, expires_at=expires_at))
+        self.session.add(
+            EmailToken(
+                purpose=purpose,
+                token_hash=token_hash,
+                code_hash=_code_digest(token_hash, code),
+                user_id=user_id,
+                email=email,
+                created_at=self.now,
+                expires_at=expires_at,
+            )
+        )
         self.session.flush()
         return IssuedToken(token, f"{code[:4]}-{code[4:]}", expires_at)
 
     def void(self, *, user_id: int, purpose: str) -> int:
         """Make the user's unused tokens of this purpose unusable; returns how many."""
         result = self.session.execute(
-            update(_tokens).where(_tokens.c.user_id == user_id, _tokens.c.purpose == purpose,
-                                  _tokens.c.used_at.is_(None)).values(used_at=self.now))
+            update(_tokens)
+            .where(
+                _tokens.c.user_id == user_id,
+                _tokens.c.purpose == purpose,
+                _tokens.c.used_at.is_(None),
+            )
+            .values(used_at=self.now)
+        )
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     def peek(self, purpose: str, token: str) -> ConsumedToken | None:
         """What a link is for, without using it (the page a link opens, before its button is pressed)."""
-        row = self.session.execute(select(_tokens.c.user_id, _tokens.c.email, _tokens.c.expires_at).where(
-            _tokens.c.token_hash == tokens.digest(token), _tokens.c.purpose == purpose,
-            _tokens.c.used_at.is_(None))).first()
+        row = self.session.execute(
+            select(_tokens.c.user_id, _tokens.c.email, _tokens.c.expires_at).where(
+                _tokens.c.token_hash == tokens.digest(token),
+                _tokens.c.purpose == purpose,
+                _tokens.c.used_at.is_(None),
+            )
+        ).first()
         if row is None or aware(row.expires_at) <= self.now:
             return None
         return ConsumedToken(row.user_id, row.email)
@@ -94,24 +119,42 @@ class EmailTokens:
         wanted = normalize_code(code)
         if len(wanted) != CODE_LENGTH:
             return None
-        candidates = self.session.execute(select(_tokens.c.id, _tokens.c.token_hash, _tokens.c.code_hash).where(
-            _tokens.c.purpose == purpose, _tokens.c.email == email, _tokens.c.used_at.is_(None),
-            _tokens.c.expires_at > self.now)).all()
+        candidates = self.session.execute(
+            select(_tokens.c.id, _tokens.c.token_hash, _tokens.c.code_hash).where(
+                _tokens.c.purpose == purpose,
+                _tokens.c.email == email,
+                _tokens.c.used_at.is_(None),
+                _tokens.c.expires_at > self.now,
+            )
+        ).all()
         for candidate in candidates:
             if hmac.compare_digest(_code_digest(candidate.token_hash, wanted), candidate.code_hash):
                 return self._consume_where(_tokens.c.id == candidate.id, purpose)
         return None
 
-    def _consume_where(self, match: object, purpose: str) -> ConsumedToken | None:
+    def _consume_where(self, match: ColumnElement[bool], purpose: str) -> ConsumedToken | None:
         row = self.session.execute(
-            update(_tokens).where(match, _tokens.c.purpose == purpose,  # type: ignore[arg-type]
-                                  _tokens.c.used_at.is_(None), _tokens.c.expires_at > self.now)
-            .values(used_at=self.now).returning(_tokens.c.user_id, _tokens.c.email)).first()
+            update(_tokens)
+            .where(
+                match,
+                _tokens.c.purpose == purpose,
+                _tokens.c.used_at.is_(None),
+                _tokens.c.expires_at > self.now,
+            )
+            .values(used_at=self.now)
+            .returning(_tokens.c.user_id, _tokens.c.email)
+        ).first()
         return ConsumedToken(row.user_id, row.email) if row is not None else None
 
     def pending(self, purpose: str) -> list[tuple[int, str, datetime]]:
         """Unused, unexpired tokens of a purpose: (user_id, email, expires_at), newest first."""
-        rows = self.session.execute(select(_tokens.c.user_id, _tokens.c.email, _tokens.c.expires_at).where(
-            _tokens.c.purpose == purpose, _tokens.c.used_at.is_(None), _tokens.c.expires_at > self.now)
-            .order_by(_tokens.c.id.desc())).all()
+        rows = self.session.execute(
+            select(_tokens.c.user_id, _tokens.c.email, _tokens.c.expires_at)
+            .where(
+                _tokens.c.purpose == purpose,
+                _tokens.c.used_at.is_(None),
+                _tokens.c.expires_at > self.now,
+            )
+            .order_by(_tokens.c.id.desc())
+        ).all()
         return [(row.user_id, row.email, aware(row.expires_at)) for row in rows]

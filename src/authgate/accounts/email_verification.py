@@ -60,12 +60,24 @@ class EmailVerification:
         address = email or user.email
         if address is None:
             raise InvalidInput(f"user {user.username} has no email address", field="email")
-        issued = EmailTokens(session).issue(user_id=user.id, email=address, purpose=VERIFY_EMAIL,
-                                            ttl=self.settings.email_verification_ttl)
+        issued = EmailTokens(session).issue(
+            user_id=user.id,
+            email=address,
+            purpose=VERIFY_EMAIL,
+            ttl=self.settings.email_verification_ttl,
+        )
         mailer = self.services.mailer
-        mailer.queue(session, to=address, template="verify_email", context={
-            "name": user.name or user.username, "link": mailer.link(f"/email/verify?token={issued.token}"),
-            "code": issued.code, "hours": self.settings.email_verification_ttl // 3600})
+        mailer.queue(
+            session,
+            to=address,
+            template="verify_email",
+            context={
+                "name": user.name or user.username,
+                "link": mailer.link(f"/email/verify?token={issued.token}"),
+                "code": issued.code,
+                "hours": self.settings.email_verification_ttl // 3600,
+            },
+        )
         audit.record(session, SENT, actor=actor, subject=user.username, email=address)
 
     def request_change(self, session: Session, user: User, raw_email: str, *, actor: str) -> str:
@@ -75,8 +87,12 @@ class EmailVerification:
             raise InvalidInput("That is already your confirmed address.", field="email")
         self.send(session, user, actor=actor, email=new)
         if user.email and user.email != new:
-            self.services.mailer.queue(session, to=user.email, template="email_changed",
-                                       context={"name": user.name or user.username, "new_email": new})
+            self.services.mailer.queue(
+                session,
+                to=user.email,
+                template="email_changed",
+                context={"name": user.name or user.username, "new_email": new},
+            )
         audit.record(session, CHANGE_REQUESTED, actor=actor, subject=user.username, email=new)
         return new
 
@@ -84,8 +100,14 @@ class EmailVerification:
         with self.services.reader() as realm:
             return EmailTokens(realm.session).peek(VERIFY_EMAIL, token) is not None
 
-    def confirm(self, *, ip: str, token: str | None = None, email: str | None = None,
-                code: str | None = None) -> Verified:
+    def confirm(
+        self,
+        *,
+        ip: str,
+        token: str | None = None,
+        email: str | None = None,
+        code: str | None = None,
+    ) -> Verified:
         """Use a link's token or a typed code: the address becomes the user's, verified."""
         address = None
         if token is None:
@@ -95,13 +117,22 @@ class EmailVerification:
                 raise VerificationThrottled(max(1, int(standing.retry_after)))
         with self.services.realm(actor="email verification") as realm:
             tokens = EmailTokens(realm.session)
-            used = (tokens.consume(VERIFY_EMAIL, token) if token is not None
-                    else tokens.consume_code(VERIFY_EMAIL, address or "", code or ""))
+            used = (
+                tokens.consume(VERIFY_EMAIL, token)
+                if token is not None
+                else tokens.consume_code(VERIFY_EMAIL, address or "", code or "")
+            )
             if used is not None:
                 user = realm.users.get_by_id(used.user_id)
                 user.email, user.email_verified = used.email, True
-                audit.record(realm.session, VERIFIED, actor=user.username, subject=user.username, ip=ip,
-                             email=used.email)
+                audit.record(
+                    realm.session,
+                    VERIFIED,
+                    actor=user.username,
+                    subject=user.username,
+                    ip=ip,
+                    email=used.email,
+                )
                 return Verified(user.username, used.email)
         if address is not None:
             self.services.throttle.failed(code_key(address), ip)

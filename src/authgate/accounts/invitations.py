@@ -59,7 +59,9 @@ class Invitations:
         self.services = services
         self.settings = services.settings
 
-    def invite(self, realm: Realm, raw_email: str, *, roles: list[str], username: str | None = None) -> User:
+    def invite(
+        self, realm: Realm, raw_email: str, *, roles: list[str], username: str | None = None
+    ) -> User:
         """Create the account (no password) and queue the invitation, in the realm's transaction."""
         email = checked_address(raw_email)
         if realm.session.scalar(select(User.id).where(User.email == email).limit(1)) is not None:
@@ -76,7 +78,9 @@ class Invitations:
     def revoke(self, realm: Realm, username: str) -> None:
         user = self._invited(realm, username)
         EmailTokens(realm.session).void(user_id=user.id, purpose=INVITATION)
-        audit.record(realm.session, REVOKED, actor=realm.actor, subject=user.username, email=user.email)
+        audit.record(
+            realm.session, REVOKED, actor=realm.actor, subject=user.username, email=user.email
+        )
         realm.users.delete(user.username)
 
     def pending(self, realm: Realm) -> list[PendingInvitation]:
@@ -97,13 +101,25 @@ class Invitations:
 
     def _send(self, realm: Realm, user: User) -> None:
         assert user.email is not None
-        issued = EmailTokens(realm.session).issue(user_id=user.id, email=user.email, purpose=INVITATION,
-                                                  ttl=self.settings.invitation_ttl)
+        issued = EmailTokens(realm.session).issue(
+            user_id=user.id, email=user.email, purpose=INVITATION, ttl=self.settings.invitation_ttl
+        )
         mailer = self.services.mailer
-        mailer.queue(realm.session, to=user.email, template="invitation", context={
-            "inviter": realm.actor, "username": user.username, "code": issued.code,
-            "link": mailer.link(f"/invitation?token={issued.token}"), "days": self.settings.invitation_ttl // 86400})
-        audit.record(realm.session, SENT, actor=realm.actor, subject=user.username, email=user.email)
+        mailer.queue(
+            realm.session,
+            to=user.email,
+            template="invitation",
+            context={
+                "inviter": realm.actor,
+                "username": user.username,
+                "code": issued.code,
+                "link": mailer.link(f"/invitation?token={issued.token}"),
+                "days": self.settings.invitation_ttl // 86400,
+            },
+        )
+        audit.record(
+            realm.session, SENT, actor=realm.actor, subject=user.username, email=user.email
+        )
 
     def link_is_usable(self, token: str) -> str | None:
         """The invited username when the link works, else None."""
@@ -111,8 +127,15 @@ class Invitations:
             peeked = EmailTokens(realm.session).peek(INVITATION, token)
             return realm.users.get_by_id(peeked.user_id).username if peeked is not None else None
 
-    def accept(self, password: str, *, ip: str, token: str | None = None, email: str | None = None,
-               code: str | None = None) -> str:
+    def accept(
+        self,
+        password: str,
+        *,
+        ip: str,
+        token: str | None = None,
+        email: str | None = None,
+        code: str | None = None,
+    ) -> str:
         """Set the invited person's password through the link or the code; returns the username."""
         address = None
         if token is None:
@@ -124,8 +147,11 @@ class Invitations:
             raise InvalidInput("Choose a password.", field="password")
         with self.services.realm(actor="invitation") as realm:
             tokens = EmailTokens(realm.session)
-            used = (tokens.consume(INVITATION, token) if token is not None
-                    else tokens.consume_code(INVITATION, address or "", code or ""))
+            used = (
+                tokens.consume(INVITATION, token)
+                if token is not None
+                else tokens.consume_code(INVITATION, address or "", code or "")
+            )
             if used is not None:
                 try:
                     user = realm.users.get_by_id(used.user_id)
@@ -133,7 +159,9 @@ class Invitations:
                     raise InvitationRefused() from None
                 realm.users.set_password(user.username, password)
                 user.email_verified = True
-                audit.record(realm.session, ACCEPTED, actor=user.username, subject=user.username, ip=ip)
+                audit.record(
+                    realm.session, ACCEPTED, actor=user.username, subject=user.username, ip=ip
+                )
                 return user.username
         if address is not None:
             self.services.throttle.failed(code_key(address), ip)

@@ -83,23 +83,32 @@ class PasswordReset:
         that kind) looks the address up later and queues the messages. So
         neither the answer nor its timing depends on whether an account has it.
         """
-        email = checked_address(raw_email)  # InvalidInput: a form error (the syntax reveals nothing)
+        email = checked_address(
+            raw_email
+        )  # InvalidInput: a form error (the syntax reveals nothing)
         throttle = self.services.throttle
         if throttle.check(request_key(email), ip).retry_after > 0:
             logger.info("password reset request for a throttled address/client; nothing sent")
             return False
         throttle.failed(request_key(email), ip)  # every request counts: the limit is on requests
         with self.services.database.transaction() as session:
-            enqueue(session, kind=REQUEST_KIND, target=email, payload={"email": email, "ip": ip}, secret={},
-                    sealer=self.services.mailer.sealer)
+            enqueue(
+                session,
+                kind=REQUEST_KIND,
+                target=email,
+                payload={"email": email, "ip": ip},
+                secret={},
+                sealer=self.services.mailer.sealer,
+            )
         self.services.outbox.wake()
         return True
 
     def send_to_address(self, email: str, *, ip: str | None, actor: str = "self-service") -> int:
         """Queue a reset message to every enabled account with this address; returns how many."""
         with self.services.realm(actor=actor) as realm:
-            users = realm.session.scalars(select(User).where(User.email == email, User.disabled.is_(False))
-                                          .order_by(User.id)).all()
+            users = realm.session.scalars(
+                select(User).where(User.email == email, User.disabled.is_(False)).order_by(User.id)
+            ).all()
             for user in users:
                 self.send_to(realm.session, user, actor=actor, ip=ip)
         return len(users)
@@ -108,22 +117,46 @@ class PasswordReset:
         """Issue a token and queue the message, in the caller's transaction (also used by admins)."""
         if user.email is None:
             raise InvalidInput(f"user {user.username} has no email address", field="email")
-        issued = EmailTokens(session).issue(user_id=user.id, email=user.email, purpose=PASSWORD_RESET,
-                                            ttl=self.settings.password_reset_ttl)
+        issued = EmailTokens(session).issue(
+            user_id=user.id,
+            email=user.email,
+            purpose=PASSWORD_RESET,
+            ttl=self.settings.password_reset_ttl,
+        )
         mailer = self.services.mailer
-        mailer.queue(session, to=user.email, template=TEMPLATE, context=self._context(
-            user.name or user.username, mailer.link(f"/password/reset?token={issued.token}"), issued.code))
+        mailer.queue(
+            session,
+            to=user.email,
+            template=TEMPLATE,
+            context=self._context(
+                user.name or user.username,
+                mailer.link(f"/password/reset?token={issued.token}"),
+                issued.code,
+            ),
+        )
         audit.record(session, REQUESTED, actor=actor, subject=user.username, ip=ip)
 
     def _context(self, name: str, link: str, code: str) -> dict[str, object]:
-        return {"name": name, "link": link, "code": code, "minutes": self.settings.password_reset_ttl // 60}
+        return {
+            "name": name,
+            "link": link,
+            "code": code,
+            "minutes": self.settings.password_reset_ttl // 60,
+        }
 
     def link_is_usable(self, token: str) -> bool:
         with self.services.reader() as realm:
             return EmailTokens(realm.session).peek(PASSWORD_RESET, token) is not None
 
-    def complete(self, new_password: str, *, token: str | None = None, email: str | None = None,
-                 code: str | None = None, ip: str) -> ResetDone:
+    def complete(
+        self,
+        new_password: str,
+        *,
+        token: str | None = None,
+        email: str | None = None,
+        code: str | None = None,
+        ip: str,
+    ) -> ResetDone:
         """Set the new password through a link's token or a typed code; `ResetRefused`, `ResetThrottled`,
         or `InvalidInput` (the password policy: nothing used, the link still works)."""
         if token is None:
@@ -134,8 +167,11 @@ class PasswordReset:
         try:
             with self.services.realm(actor="password reset") as realm:
                 tokens = EmailTokens(realm.session)
-                used = (tokens.consume(PASSWORD_RESET, token) if token is not None
-                        else tokens.consume_code(PASSWORD_RESET, address, code or ""))
+                used = (
+                    tokens.consume(PASSWORD_RESET, token)
+                    if token is not None
+                    else tokens.consume_code(PASSWORD_RESET, address, code or "")
+                )
                 if used is None:
                     raise ResetRefused()
                 return self._set(realm, used, new_password, ip)
@@ -150,7 +186,9 @@ class PasswordReset:
             raise ResetRefused()
         if not new_password:
             raise InvalidInput("Enter a new password.", field="password")
-        realm.users.set_password(user.username, new_password)  # revokes every refresh token (users.py)
+        realm.users.set_password(
+            user.username, new_password
+        )  # revokes every refresh token (users.py)
         realm.session.execute(delete(BrowserSession).where(BrowserSession.user_id == user.id))
         realm.session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
         EmailTokens(realm.session, now=utcnow()).void(user_id=user.id, purpose=PASSWORD_RESET)
@@ -165,7 +203,8 @@ class ResetRequests:
         self.services = services
 
     def deliver(self, envelope: Envelope) -> None:
-        sent = PasswordReset(self.services).send_to_address(str(envelope.payload["email"]),
-                                                            ip=envelope.payload.get("ip"))
+        sent = PasswordReset(self.services).send_to_address(
+            str(envelope.payload["email"]), ip=envelope.payload.get("ip")
+        )
         if sent:
             self.services.outbox.wake()

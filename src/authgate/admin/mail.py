@@ -66,17 +66,26 @@ class InvitationView(BaseModel):
 def list_outbox(
     admin: Admin,
     status: Annotated[Literal["pending", "sent", "failed"] | None, Query()] = None,
-    before: Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Cursor: messages older than this.")] = None,
+    before: Annotated[
+        int | None, Query(ge=1, le=2**63 - 1, description="Cursor: messages older than this.")
+    ] = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[OutboxMessageView]:
     """Newest first."""
     with admin.reader() as realm:
         rows = outbox.list_messages(realm.session, status=status, before_id=before, limit=limit)
     items = [OutboxMessageView.of(row) for row in rows]
-    return Page[OutboxMessageView](items=items, next_cursor=str(rows[-1].id) if len(rows) == limit else None)
+    return Page[OutboxMessageView](
+        items=items, next_cursor=str(rows[-1].id) if len(rows) == limit else None
+    )
 
 
-@router.get("/outbox/{message_id}", openapi_extra=READ, responses=NOT_FOUND, summary="Get one message's delivery state")
+@router.get(
+    "/outbox/{message_id}",
+    openapi_extra=READ,
+    responses=NOT_FOUND,
+    summary="Get one message's delivery state",
+)
 def get_outbox_message(admin: Admin, message_id: MessageId) -> OutboxMessageView:
     with admin.reader() as realm:
         found = outbox.get_message(realm.session, message_id)
@@ -85,31 +94,53 @@ def get_outbox_message(admin: Admin, message_id: MessageId) -> OutboxMessageView
     return OutboxMessageView.of(found)
 
 
-@router.post("/users/{username}/password-reset", openapi_extra=WRITE, status_code=202, responses=NOT_FOUND,
-             summary="Send a user a password reset message")
+@router.post(
+    "/users/{username}/password-reset",
+    openapi_extra=WRITE,
+    status_code=202,
+    responses=NOT_FOUND,
+    summary="Send a user a password reset message",
+)
 def send_reset(admin: Admin, username: UsernameIn) -> None:
     """422 when the user has no email address."""
     with admin.realm() as realm:
-        PasswordReset(admin.services).send_to(realm.session, realm.users.get(username), actor=admin.actor)
+        PasswordReset(admin.services).send_to(
+            realm.session, realm.users.get(username), actor=admin.actor
+        )
     admin.services.outbox.wake()
 
 
-@router.post("/users/{username}/verification", openapi_extra=WRITE, status_code=202, responses=NOT_FOUND,
-             summary="Send a user a new email verification message")
+@router.post(
+    "/users/{username}/verification",
+    openapi_extra=WRITE,
+    status_code=202,
+    responses=NOT_FOUND,
+    summary="Send a user a new email verification message",
+)
 def send_verification(admin: Admin, username: UsernameIn) -> None:
     with admin.realm() as realm:
-        EmailVerification(admin.services).send(realm.session, realm.users.get(username), actor=admin.actor)
+        EmailVerification(admin.services).send(
+            realm.session, realm.users.get(username), actor=admin.actor
+        )
     admin.services.outbox.wake()
 
 
-@router.post("/invitations", openapi_extra=WRITE, status_code=201, responses={**NOT_FOUND, **CONFLICT},
-             summary="Invite a person by email")
+@router.post(
+    "/invitations",
+    openapi_extra=WRITE,
+    status_code=201,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Invite a person by email",
+)
 def invite(admin: Admin, body: InvitationCreate) -> UserView:
     """Creates the account without a password and mails the person a link to choose one.
     409 when an account has this address or username; 404 names a role that does not exist."""
     with admin.realm() as realm:
-        view = UserView.of(Invitations(admin.services).invite(realm, body.email, roles=body.roles,
-                                                              username=body.username))
+        view = UserView.of(
+            Invitations(admin.services).invite(
+                realm, body.email, roles=body.roles, username=body.username
+            )
+        )
     admin.services.outbox.wake()
     return view
 
@@ -117,20 +148,32 @@ def invite(admin: Admin, body: InvitationCreate) -> UserView:
 @router.get("/invitations", openapi_extra=READ, summary="List pending invitations")
 def list_invitations(admin: Admin) -> list[InvitationView]:
     with admin.reader() as realm:
-        return [InvitationView(username=i.username, email=i.email, expires_at=i.expires_at)
-                for i in Invitations(admin.services).pending(realm)]
+        return [
+            InvitationView(username=i.username, email=i.email, expires_at=i.expires_at)
+            for i in Invitations(admin.services).pending(realm)
+        ]
 
 
-@router.post("/invitations/{username}/resend", openapi_extra=WRITE, status_code=202,
-             responses={**NOT_FOUND, **CONFLICT}, summary="Send an invitation again (the old link stops working)")
+@router.post(
+    "/invitations/{username}/resend",
+    openapi_extra=WRITE,
+    status_code=202,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Send an invitation again (the old link stops working)",
+)
 def resend_invitation(admin: Admin, username: UsernameIn) -> None:
     with admin.realm() as realm:
         Invitations(admin.services).resend(realm, username)
     admin.services.outbox.wake()
 
 
-@router.delete("/invitations/{username}", openapi_extra=WRITE, status_code=204,
-               responses={**NOT_FOUND, **CONFLICT}, summary="Revoke an invitation (the invited account goes too)")
+@router.delete(
+    "/invitations/{username}",
+    openapi_extra=WRITE,
+    status_code=204,
+    responses={**NOT_FOUND, **CONFLICT},
+    summary="Revoke an invitation (the invited account goes too)",
+)
 def revoke_invitation(admin: Admin, username: UsernameIn) -> None:
     with admin.realm() as realm:
         Invitations(admin.services).revoke(realm, username)

@@ -30,12 +30,20 @@ def list_messages(
     if status is not None and status not in STATUSES:
         raise fail(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
     with context.services().reader() as realm:
-        rows = outbox.list_messages(realm.session, status=status, target=to, limit=ALL_LIMIT if all_ else limit)
+        rows = outbox.list_messages(
+            realm.session, status=status, target=to, limit=ALL_LIMIT if all_ else limit
+        )
     if json_output:
         emit_json([dataclasses.asdict(row) for row in rows])
         return
-    table("outbox", ["message id", "to", "subject", "status", "attempts", "last error", "created"],
-          [(r.message_id, r.target, r.subject, r.status, r.attempts, r.last_error, r.created_at) for r in rows])
+    table(
+        "outbox",
+        ["message id", "to", "subject", "status", "attempts", "last error", "created"],
+        [
+            (r.message_id, r.target, r.subject, r.status, r.attempts, r.last_error, r.created_at)
+            for r in rows
+        ],
+    )
 
 
 @app.command("show")
@@ -49,7 +57,10 @@ def show(message_id: str, json_output: JsonFlag = False) -> None:
     if json_output:
         emit_json(dataclasses.asdict(found))
         return
-    details(f"message {found.message_id}", {k: v for k, v in dataclasses.asdict(found).items() if k != "message_id"})
+    details(
+        f"message {found.message_id}",
+        {k: v for k, v in dataclasses.asdict(found).items() if k != "message_id"},
+    )
 
 
 @app.command("deliver")

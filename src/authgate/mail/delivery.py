@@ -45,9 +45,13 @@ class SmtpTarget:
         parts = urlsplit(url)
         security = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}[parts.scheme]
         default_port = {"plain": 25, "starttls": 587, "tls": 465}[security]
-        return cls(parts.hostname or "localhost", parts.port or default_port, security,
-                   unquote(parts.username) if parts.username else None,
-                   unquote(parts.password) if parts.password else None)
+        return cls(
+            parts.hostname or "localhost",
+            parts.port or default_port,
+            security,
+            unquote(parts.username) if parts.username else None,
+            unquote(parts.password) if parts.password else None,
+        )
 
 
 class SmtpDeliverer:
@@ -70,17 +74,24 @@ class SmtpDeliverer:
         except smtplib.SMTPRecipientsRefused as error:
             # RFC 5321 §4.2.1: 5yz is a permanent refusal; 4yz may pass later.
             codes = [code for code, _ in error.recipients.values()]
-            raise DeliveryFailed(f"recipient refused ({codes})", permanent=all(c >= 500 for c in codes)) from None
+            raise DeliveryFailed(
+                f"recipient refused ({codes})", permanent=all(c >= 500 for c in codes)
+            ) from None
         except smtplib.SMTPResponseException as error:
-            raise DeliveryFailed(f"SMTP {error.smtp_code}", permanent=error.smtp_code >= 500
-                                 and not isinstance(error, smtplib.SMTPAuthenticationError)) from None
+            raise DeliveryFailed(
+                f"SMTP {error.smtp_code}",
+                permanent=error.smtp_code >= 500
+                and not isinstance(error, smtplib.SMTPAuthenticationError),
+            ) from None
         except (OSError, smtplib.SMTPException) as error:
             raise DeliveryFailed(f"SMTP server unreachable ({type(error).__name__})") from None
 
     def _connect(self) -> smtplib.SMTP:
         host, port, timeout = self.target.host, self.target.port, self.timeout
         if self.target.security == "tls":
-            return smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
+            return smtplib.SMTP_SSL(
+                host, port, timeout=timeout, context=ssl.create_default_context()
+            )
         smtp = smtplib.SMTP(host, port, timeout=timeout)
         if self.target.security == "starttls":
             smtp.starttls(context=ssl.create_default_context())
@@ -96,9 +107,11 @@ class LogDeliverer:
 
     def deliver(self, envelope: Envelope) -> None:
         message = build_message(envelope, sender=self.sender, domain=self.domain)
-        logger.warning("mail NOT delivered (no AUTHGATE_SMTP_URL); it reads:\n%s\n%s",
-                       "".join(f"{key}: {value}\n" for key, value in message.items()),
-                       envelope.secret.get("text", ""))
+        logger.warning(
+            "mail NOT delivered (no AUTHGATE_SMTP_URL); it reads:\n%s\n%s",
+            "".join(f"{key}: {value}\n" for key, value in message.items()),
+            envelope.secret.get("text", ""),
+        )
 
 
 def deliverer_for(settings: Settings) -> SmtpDeliverer | LogDeliverer:

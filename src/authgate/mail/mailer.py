@@ -24,12 +24,28 @@ class Mailer:
         """An absolute link into this server for a message (the host from settings, never from a request)."""
         return self.settings.link_base + path
 
-    def queue(self, session: Session, *, to: str, template: str, context: dict[str, Any],
-              now: datetime | None = None) -> str:
+    def queue(
+        self,
+        session: Session,
+        *,
+        to: str,
+        template: str,
+        context: dict[str, Any],
+        now: datetime | None = None,
+    ) -> str:
         """Render `template` for `to` and queue it with the caller's change; returns the outbox message_id."""
         values = {"product_name": self.settings.product_name, "to": to, **context}
-        subject = " ".join(self.templates.get_template(f"{template}.subject.txt").render(values).split())
+        subject = " ".join(
+            self.templates.get_template(f"{template}.subject.txt").render(values).split()
+        )
         text = self.templates.get_template(f"{template}.txt").render(values)
         html = self.templates.get_template(f"{template}.html").render(values)
-        return enqueue(session, kind=KIND, target=to, payload={"to": to, "subject": subject, "template": template},
-                       secret={"text": text, "html": html}, sealer=self.sealer, now=now)
+        return enqueue(
+            session,
+            kind=KIND,
+            target=to,
+            payload={"to": to, "subject": subject, "template": template},
+            secret={"text": text, "html": html},
+            sealer=self.sealer,
+            now=now,
+        )

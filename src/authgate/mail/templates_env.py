@@ -16,8 +16,12 @@ def environment(override_dir: Path | None) -> Environment:
         loaders.append(FileSystemLoader(str(override_dir)))
     loaders.append(FileSystemLoader(str(PACKAGED)))
     # HTML parts escape what they interpolate (a name could hold markup); text parts and subjects must not.
-    return Environment(loader=ChoiceLoader(loaders), autoescape=select_autoescape(["html"]),
-                       undefined=StrictUndefined, keep_trailing_newline=True)
+    return Environment(
+        loader=ChoiceLoader(loaders),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 __all__ = ["PACKAGED", "environment"]

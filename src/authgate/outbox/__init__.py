@@ -15,5 +15,15 @@ stable so receivers can drop the duplicate.
 from authgate.outbox.queue import Envelope, OutboxView, Sealer, enqueue, get_message, list_messages
 from authgate.outbox.sender import Deliverer, DeliveryFailed, OutboxSender, RetryPolicy
 
-__all__ = ["Deliverer", "DeliveryFailed", "Envelope", "OutboxSender", "OutboxView", "RetryPolicy", "Sealer",
-           "enqueue", "get_message", "list_messages"]
+__all__ = [
+    "Deliverer",
+    "DeliveryFailed",
+    "Envelope",
+    "OutboxSender",
+    "OutboxView",
+    "RetryPolicy",
+    "Sealer",
+    "enqueue",
+    "get_message",
+    "list_messages",
+]

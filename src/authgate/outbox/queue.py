@@ -69,19 +69,41 @@ class OutboxView:
     sent_at: datetime | None
 
 
-def enqueue(session: Session, *, kind: str, target: str, payload: dict[str, Any], secret: dict[str, Any],
-            sealer: Sealer, now: datetime | None = None) -> str:
+def enqueue(
+    session: Session,
+    *,
+    kind: str,
+    target: str,
+    payload: dict[str, Any],
+    secret: dict[str, Any],
+    sealer: Sealer,
+    now: datetime | None = None,
+) -> str:
     """Queue one message in the caller's transaction (it is sent only if that commits); returns its message_id."""
     message_id = uuid.uuid4().hex
-    session.add(OutboxMessage(
-        message_id=message_id, kind=kind, target=target[:400], payload=payload,
-        sealed=sealer.seal(message_id, secret), status="pending", attempts=0, next_attempt_at=now or utcnow(),
-    ))
+    session.add(
+        OutboxMessage(
+            message_id=message_id,
+            kind=kind,
+            target=target[:400],
+            payload=payload,
+            sealed=sealer.seal(message_id, secret),
+            status="pending",
+            attempts=0,
+            next_attempt_at=now or utcnow(),
+        )
+    )
     return message_id
 
 
-def list_messages(session: Session, *, status: str | None = None, target: str | None = None,
-                  before_id: int | None = None, limit: int = 50) -> Sequence[OutboxView]:
+def list_messages(
+    session: Session,
+    *,
+    status: str | None = None,
+    target: str | None = None,
+    before_id: int | None = None,
+    limit: int = 50,
+) -> Sequence[OutboxView]:
     """Newest first, keyset-paginated by id."""
     statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
     if status is not None:
@@ -101,9 +123,15 @@ def get_message(session: Session, message_id: str) -> OutboxView | None:
 def _view(row: OutboxMessage) -> OutboxView:
     subject = row.payload.get("subject") if isinstance(row.payload, dict) else None
     return OutboxView(
-        id=row.id, message_id=row.message_id, kind=row.kind, target=row.target, subject=subject,
-        status=row.status, attempts=row.attempts,
+        id=row.id,
+        message_id=row.message_id,
+        kind=row.kind,
+        target=row.target,
+        subject=subject,
+        status=row.status,
+        attempts=row.attempts,
         next_attempt_at=aware(row.next_attempt_at) if row.status == "pending" else None,
-        last_error=row.last_error, created_at=aware(row.created_at),
+        last_error=row.last_error,
+        created_at=aware(row.created_at),
         sent_at=aware(row.sent_at) if row.sent_at else None,
     )

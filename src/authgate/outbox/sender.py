@@ -54,8 +54,12 @@ class RetryPolicy:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> RetryPolicy:
-        return cls(settings.outbox_max_attempts, settings.outbox_retry_base, settings.outbox_retry_max,
-                   settings.outbox_lease)
+        return cls(
+            settings.outbox_max_attempts,
+            settings.outbox_retry_base,
+            settings.outbox_retry_max,
+            settings.outbox_lease,
+        )
 
     def delay_after(self, attempt: int) -> float:
         """Seconds before the attempt after `attempt` (1-based): base, 2×base, 4×base … capped."""
@@ -76,9 +80,17 @@ class RunResult:
 class OutboxSender:
     """`run_once()` delivers what is due now (tests call it); `start()`/`stop()` run it on a thread, polling."""
 
-    def __init__(self, database: Database, deliverers: Mapping[str, Deliverer], sealer: Sealer,
-                 policy: RetryPolicy, *, clock: Callable[[], datetime] = utcnow, batch: int = 20,
-                 poll_interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        database: Database,
+        deliverers: Mapping[str, Deliverer],
+        sealer: Sealer,
+        policy: RetryPolicy,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        batch: int = 20,
+        poll_interval: float = 2.0,
+    ) -> None:
         self.database = database
         self.deliverers = deliverers
         self.sealer = sealer
@@ -108,7 +120,11 @@ class OutboxSender:
             result = self.run_once()
             if result.claimed == 0:
                 break
-            total = RunResult(total.sent + result.sent, total.retried + result.retried, total.failed + result.failed)
+            total = RunResult(
+                total.sent + result.sent,
+                total.retried + result.retried,
+                total.failed + result.failed,
+            )
         return total
 
     def claim(self) -> list[Envelope]:
@@ -120,8 +136,12 @@ class OutboxSender:
             if session.scalar(select(OutboxMessage.id).where(*is_due).limit(1)) is None:
                 return []
         with self.database.transaction() as session:
-            due = (select(OutboxMessage).where(*is_due)
-                   .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(self.batch))
+            due = (
+                select(OutboxMessage)
+                .where(*is_due)
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(self.batch)
+            )
             if not self.database.is_sqlite:
                 due = due.with_for_update(skip_locked=True)
             rows = session.scalars(due).all()
@@ -129,8 +149,18 @@ class OutboxSender:
                 row.attempts += 1
                 row.next_attempt_at = lease_end
             session.flush()
-            return [Envelope(row.id, row.message_id, row.kind, row.target, dict(row.payload),
-                             self._open(row), row.attempts) for row in rows]
+            return [
+                Envelope(
+                    row.id,
+                    row.message_id,
+                    row.kind,
+                    row.target,
+                    dict(row.payload),
+                    self._open(row),
+                    row.attempts,
+                )
+                for row in rows
+            ]
 
     def _open(self, row: OutboxMessage) -> dict[str, object]:
         try:
@@ -144,7 +174,9 @@ class OutboxSender:
             if deliverer is None:
                 raise DeliveryFailed(f"no deliverer for kind {envelope.kind!r}", permanent=True)
             if envelope.secret.get("unreadable"):
-                raise DeliveryFailed("the sealed message cannot be opened (wrong AUTHGATE_MASTER_KEY?)")
+                raise DeliveryFailed(
+                    "the sealed message cannot be opened (wrong AUTHGATE_MASTER_KEY?)"
+                )
             deliverer.deliver(envelope)
         except DeliveryFailed as failure:
             return self._failed(envelope, failure.reason, permanent=failure.permanent)
@@ -153,8 +185,11 @@ class OutboxSender:
             return self._failed(envelope, f"{type(error).__name__}", permanent=False)
         with self.database.transaction() as session:
             # The body (links, codes) is dropped once delivered: nothing needs it again.
-            session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
-                            .values(status="sent", sent_at=self.clock(), last_error=None, sealed=None))
+            session.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == envelope.id)
+                .values(status="sent", sent_at=self.clock(), last_error=None, sealed=None)
+            )
         return "sent"
 
     def _failed(self, envelope: Envelope, reason: str, *, permanent: bool) -> str:
@@ -162,16 +197,38 @@ class OutboxSender:
         final = permanent or envelope.attempt >= self.policy.max_attempts
         with self.database.transaction() as session:
             if final:
-                session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
-                                .values(status="failed", last_error=reason, sealed=None))
-                audit.record(session, f"{envelope.kind}.failed", subject=envelope.target[:200], outcome="failure",
-                             message_id=envelope.message_id, attempts=envelope.attempt, reason=reason)
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == envelope.id)
+                    .values(status="failed", last_error=reason, sealed=None)
+                )
+                audit.record(
+                    session,
+                    f"{envelope.kind}.failed",
+                    subject=envelope.target[:200],
+                    outcome="failure",
+                    message_id=envelope.message_id,
+                    attempts=envelope.attempt,
+                    reason=reason,
+                )
             else:
-                retry_at = self.clock() + timedelta(seconds=self.policy.delay_after(envelope.attempt))
-                session.execute(update(OutboxMessage).where(OutboxMessage.id == envelope.id)
-                                .values(next_attempt_at=retry_at, last_error=reason))
-        logger.warning("outbox: %s %s to %s attempt %d failed%s: %s", envelope.kind, envelope.message_id,
-                       envelope.target, envelope.attempt, " for good" if final else "", reason)
+                retry_at = self.clock() + timedelta(
+                    seconds=self.policy.delay_after(envelope.attempt)
+                )
+                session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id == envelope.id)
+                    .values(next_attempt_at=retry_at, last_error=reason)
+                )
+        logger.warning(
+            "outbox: %s %s to %s attempt %d failed%s: %s",
+            envelope.kind,
+            envelope.message_id,
+            envelope.target,
+            envelope.attempt,
+            " for good" if final else "",
+            reason,
+        )
         return "failed" if final else "retry"
 
     # --- on a thread -----------------------------------------------------------

@@ -24,8 +24,17 @@ def mail_page(console: Console) -> Response:
         messages = outbox.list_messages(realm.session, status=status or None, limit=PAGE_SIZE)
         invitations = Invitations(console.services).pending(realm)
         roles = [RoleView.of(role) for role in realm.roles.list()]
-    return console.render("mail.html", {"messages": messages, "status": status, "statuses": outbox.queue.STATUSES,
-                                        "invitations": invitations, "roles": roles, "href": href})
+    return console.render(
+        "mail.html",
+        {
+            "messages": messages,
+            "status": status,
+            "statuses": outbox.queue.STATUSES,
+            "invitations": invitations,
+            "roles": roles,
+            "href": href,
+        },
+    )
 
 
 def invite(console: Console) -> Response:
@@ -65,8 +74,9 @@ def send_reset(console: Console) -> Response:
     username = console.path("username")
     try:
         with console.caller.realm() as realm:
-            PasswordReset(console.services).send_to(realm.session, realm.users.get(username),
-                                                    actor=console.caller.actor)
+            PasswordReset(console.services).send_to(
+                realm.session, realm.users.get(username), actor=console.caller.actor
+            )
     except DomainError as error:
         return console.done(href(username), error.message, "error")
     console.services.outbox.wake()
@@ -77,8 +87,9 @@ def send_verification(console: Console) -> Response:
     username = console.path("username")
     try:
         with console.caller.realm() as realm:
-            EmailVerification(console.services).send(realm.session, realm.users.get(username),
-                                                     actor=console.caller.actor)
+            EmailVerification(console.services).send(
+                realm.session, realm.users.get(username), actor=console.caller.actor
+            )
     except DomainError as error:
         return console.done(href(username), error.message, "error")
     console.services.outbox.wake()

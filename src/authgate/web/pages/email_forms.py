@@ -38,12 +38,25 @@ class Link:
 
 
 EMAIL = Field("email", "Email address", "email", "email", 320)
-CODE = Field("code", "Code from the message", "text", "one-time-code", 20, "Eight letters and digits, like ABCD-EF23.")
+CODE = Field(
+    "code",
+    "Code from the message",
+    "text",
+    "one-time-code",
+    20,
+    "Eight letters and digits, like ABCD-EF23.",
+)
 
 
 def new_password(min_length: int) -> Field:
-    return Field("password", "New password", "password", "new-password", 1024,
-                 f"At least {min_length} characters. A long phrase is easier to remember and harder to guess.")
+    return Field(
+        "password",
+        "New password",
+        "password",
+        "new-password",
+        1024,
+        f"At least {min_length} characters. A long phrase is easier to remember and harder to guess.",
+    )
 
 
 @dataclass
@@ -68,19 +81,47 @@ def read_email_form(form: Any, limits: dict[str, int]) -> FormRead:
     return read
 
 
-def show_form(request: Request, *, title: str, action: str, fields: list[Field], button: str,
-              lead: str | None = None, hidden: dict[str, str] | None = None, values: dict[str, str] | None = None,
-              errors: dict[str, str] | None = None, error: str | None = None, links: list[Link] | None = None,
-              status: int = 200) -> HTMLResponse:
+def show_form(
+    request: Request,
+    *,
+    title: str,
+    action: str,
+    fields: list[Field],
+    button: str,
+    lead: str | None = None,
+    hidden: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    links: list[Link] | None = None,
+    status: int = 200,
+) -> HTMLResponse:
     shown = {name: value for name, value in (values or {}).items() if name != "password"}
-    return render(request, "email_form.html", {
-        "title": title, "lead": lead, "action": action, "fields": fields, "button": button,
-        "hidden": hidden or {}, "values": shown, "field_errors": errors or {}, "error": error,
-        "links": links or [],
-    }, status_code=status)
+    return render(
+        request,
+        "email_form.html",
+        {
+            "title": title,
+            "lead": lead,
+            "action": action,
+            "fields": fields,
+            "button": button,
+            "hidden": hidden or {},
+            "values": shown,
+            "field_errors": errors or {},
+            "error": error,
+            "links": links or [],
+        },
+        status_code=status,
+    )
 
 
-def show_notice(request: Request, title: str, message: str, links: list[Link] | None = None,
-                status: int = 200) -> HTMLResponse:
-    return render(request, "notice.html", {"title": title, "message": message, "links": links or []},
-                  status_code=status)
+def show_notice(
+    request: Request, title: str, message: str, links: list[Link] | None = None, status: int = 200
+) -> HTMLResponse:
+    return render(
+        request,
+        "notice.html",
+        {"title": title, "message": message, "links": links or []},
+        status_code=status,
+    )

@@ -47,7 +47,9 @@ async def verify_page(request: Request) -> Response:
 async def verify_submit(request: Request) -> Response:
     form = await request.form()
     token = form.get("token")
-    return await run_in_threadpool(_verify, request, token[:TOKEN_LIMIT] if isinstance(token, str) else "", form)
+    return await run_in_threadpool(
+        _verify, request, token[:TOKEN_LIMIT] if isinstance(token, str) else "", form
+    )
 
 
 def _verify(request: Request, token: str, form: Any) -> Response:
@@ -58,16 +60,33 @@ def _verify(request: Request, token: str, form: Any) -> Response:
     read = read_email_form(form, {"email": 320, "code": 20} if with_code else {})
 
     def show(status: int, error: str | None = None) -> Response:
-        return show_form(request, title="Confirm your email address", action="/email/verify", fields=fields,
-                         button="Confirm", hidden={} if with_code else {"token": token},
-                         lead=("Enter the address the message went to and its code." if with_code
-                               else "Press Confirm to confirm your email address."),
-                         values=read.values, errors=read.errors, error=error, status=status)
+        return show_form(
+            request,
+            title="Confirm your email address",
+            action="/email/verify",
+            fields=fields,
+            button="Confirm",
+            hidden={} if with_code else {"token": token},
+            lead=(
+                "Enter the address the message went to and its code."
+                if with_code
+                else "Press Confirm to confirm your email address."
+            ),
+            values=read.values,
+            errors=read.errors,
+            error=error,
+            status=status,
+        )
 
     if form is None:
         if not with_code and not verification.link_is_usable(token):
-            return show_notice(request, "This link does not work", REFUSED, [Link("/account/email", "Your email address")],
-                               status=400)
+            return show_notice(
+                request,
+                "This link does not work",
+                REFUSED,
+                [Link("/account/email", "Your email address")],
+                status=400,
+            )
         return show(200)
     try:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
@@ -82,7 +101,9 @@ def _verify(request: Request, token: str, form: Any) -> Response:
         else:
             done = verification.confirm(ip=ip, token=token)
     except VerificationThrottled as throttled:
-        response = show(429, f"Too many wrong codes. Try again in {throttled.retry_after_seconds} seconds.")
+        response = show(
+            429, f"Too many wrong codes. Try again in {throttled.retry_after_seconds} seconds."
+        )
         response.headers["Retry-After"] = str(throttled.retry_after_seconds)
         return response
     except VerificationRefused:
@@ -90,8 +111,12 @@ def _verify(request: Request, token: str, form: Any) -> Response:
     except InvalidInput as error:
         read.errors["email"] = error.message
         return show(400, CORRECT_BELOW)
-    return show_notice(request, "Email address confirmed", f"{done.email} is now confirmed for your account.",
-                       [Link("/account", "Your account")])
+    return show_notice(
+        request,
+        "Email address confirmed",
+        f"{done.email} is now confirmed for your account.",
+        [Link("/account", "Your account")],
+    )
 
 
 async def account_email_page(request: Request) -> Response:
@@ -112,16 +137,34 @@ def _account_email(request: Request, form: Any) -> Response:
         user = realm.users.get_by_id(session.user_id)
         current, verified = user.email, user.email_verified
     read = read_email_form(form, {"email": 320})
-    state = ("none yet" if current is None else f"{current} ({'confirmed' if verified else 'not confirmed yet'})")
+    state = (
+        "none yet"
+        if current is None
+        else f"{current} ({'confirmed' if verified else 'not confirmed yet'})"
+    )
 
     def show(status: int, error: str | None = None, notice: str | None = None) -> Response:
-        response = show_form(request, title="Your email address", action="/account/email", fields=[EMAIL],
-                             button="Send a confirmation link", lead=f"Your address: {state}. Enter a new one, or the "
-                             "same one to get a new confirmation link.", values=read.values or {"email": current or ""},
-                             errors=read.errors, error=error, links=[Link("/account", "Back to your account")],
-                             status=status)
-        return response if notice is None else show_notice(request, "Check your email", notice,
-                                                           [Link("/account", "Back to your account")])
+        response = show_form(
+            request,
+            title="Your email address",
+            action="/account/email",
+            fields=[EMAIL],
+            button="Send a confirmation link",
+            lead=f"Your address: {state}. Enter a new one, or the "
+            "same one to get a new confirmation link.",
+            values=read.values or {"email": current or ""},
+            errors=read.errors,
+            error=error,
+            links=[Link("/account", "Back to your account")],
+            status=status,
+        )
+        return (
+            response
+            if notice is None
+            else show_notice(
+                request, "Check your email", notice, [Link("/account", "Back to your account")]
+            )
+        )
 
     if form is None:
         return show(200)
@@ -133,10 +176,17 @@ def _account_email(request: Request, form: Any) -> Response:
         return show(400, CORRECT_BELOW)
     try:
         with services.realm(actor=session.username) as realm:
-            new = EmailVerification(services).request_change(realm.session, realm.users.get_by_id(session.user_id),
-                                                             read.values["email"], actor=session.username)
+            new = EmailVerification(services).request_change(
+                realm.session,
+                realm.users.get_by_id(session.user_id),
+                read.values["email"],
+                actor=session.username,
+            )
     except InvalidInput as error:
         read.errors["email"] = error.message
         return show(400, CORRECT_BELOW)
     services.outbox.wake()
-    return show(200, notice=f"We sent a confirmation link to {new}. Your address changes when you confirm it.")
+    return show(
+        200,
+        notice=f"We sent a confirmation link to {new}. Your address changes when you confirm it.",
+    )

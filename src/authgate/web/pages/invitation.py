@@ -37,23 +37,42 @@ async def invitation_page(request: Request) -> Response:
 async def invitation_submit(request: Request) -> Response:
     form = await request.form()
     token = form.get("token")
-    return await run_in_threadpool(_accept, request, token[:TOKEN_LIMIT] if isinstance(token, str) else "", form)
+    return await run_in_threadpool(
+        _accept, request, token[:TOKEN_LIMIT] if isinstance(token, str) else "", form
+    )
 
 
 def _accept(request: Request, token: str, form: Any) -> Response:
     services = request.app.state.services
     invitations = Invitations(services)
     with_code = not token
-    fields: list[Field] = ([EMAIL, CODE] if with_code else []) + [new_password(services.settings.password_min_length)]
-    read = read_email_form(form, {"email": 320, "code": 20, "password": 1024} if with_code else {"password": 1024})
+    fields: list[Field] = ([EMAIL, CODE] if with_code else []) + [
+        new_password(services.settings.password_min_length)
+    ]
+    read = read_email_form(
+        form, {"email": 320, "code": 20, "password": 1024} if with_code else {"password": 1024}
+    )
     username = None if with_code else invitations.link_is_usable(token)
 
     def show(status: int, error: str | None = None) -> Response:
-        lead = ("Enter the address the invitation went to, its code, and choose your password." if with_code
-                else f"Welcome! Your username is {username}. Choose your password.")
-        return show_form(request, title="Accept your invitation", action="/invitation", fields=fields,
-                         button="Create my account", hidden={} if with_code else {"token": token}, lead=lead,
-                         values=read.values, errors=read.errors, error=error, status=status)
+        lead = (
+            "Enter the address the invitation went to, its code, and choose your password."
+            if with_code
+            else f"Welcome! Your username is {username}. Choose your password."
+        )
+        return show_form(
+            request,
+            title="Accept your invitation",
+            action="/invitation",
+            fields=fields,
+            button="Create my account",
+            hidden={} if with_code else {"token": token},
+            lead=lead,
+            values=read.values,
+            errors=read.errors,
+            error=error,
+            status=status,
+        )
 
     if not with_code and username is None:
         return show_notice(request, "This invitation does not work", REFUSED, status=400)
@@ -68,12 +87,15 @@ def _accept(request: Request, token: str, form: Any) -> Response:
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
         if with_code:
-            accepted = invitations.accept(read.values["password"], ip=ip, email=read.values["email"],
-                                          code=read.values["code"])
+            accepted = invitations.accept(
+                read.values["password"], ip=ip, email=read.values["email"], code=read.values["code"]
+            )
         else:
             accepted = invitations.accept(read.values["password"], ip=ip, token=token)
     except InvitationThrottled as throttled:
-        response = show(429, f"Too many wrong codes. Try again in {throttled.retry_after_seconds} seconds.")
+        response = show(
+            429, f"Too many wrong codes. Try again in {throttled.retry_after_seconds} seconds."
+        )
         response.headers["Retry-After"] = str(throttled.retry_after_seconds)
         return response
     except InvitationRefused:
@@ -81,5 +103,9 @@ def _accept(request: Request, token: str, form: Any) -> Response:
     except InvalidInput as error:
         read.errors[error.field if error.field in read.values else "password"] = error.message
         return show(400, CORRECT_BELOW)
-    return show_notice(request, "Your account is ready", f"Sign in as {accepted} with the password you chose.",
-                       [Link("/account", "Sign in")])
+    return show_notice(
+        request,
+        "Your account is ready",
+        f"Sign in as {accepted} with the password you chose.",
+        [Link("/account", "Sign in")],
+    )

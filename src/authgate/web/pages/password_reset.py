@@ -33,9 +33,13 @@ from authgate.web.pages.email_forms import (
 )
 from authgate.web.pages.rendering import redirect
 
-CHECK_EMAIL = ("If an account has this address, we sent it a message with a link and a code to reset "
-               "the password. It can take a few minutes to arrive; check your spam folder too.")
-REFUSED = "This link or code is not valid: it may have expired or been used already. Ask for a new one."
+CHECK_EMAIL = (
+    "If an account has this address, we sent it a message with a link and a code to reset "
+    "the password. It can take a few minutes to arrive; check your spam folder too."
+)
+REFUSED = (
+    "This link or code is not valid: it may have expired or been used already. Ask for a new one."
+)
 TOKEN_LIMIT = 100
 
 
@@ -53,11 +57,19 @@ def _forgot(request: Request, form: Any) -> Response:
     read = read_email_form(form, {"email": 320})
 
     def show(status: int, error: str | None = None) -> Response:
-        return show_form(request, title="Forgot your password?", action="/password/forgot", fields=[EMAIL],
-                         button="Send me a reset link", values=read.values, errors=read.errors, error=error,
-                         lead="Enter the email address of your account. We will send it a link to choose a new password.",
-                         links=[Link("/password/reset", "I have a code"), Link("/login", "Back to sign in")],
-                         status=status)
+        return show_form(
+            request,
+            title="Forgot your password?",
+            action="/password/forgot",
+            fields=[EMAIL],
+            button="Send me a reset link",
+            values=read.values,
+            errors=read.errors,
+            error=error,
+            lead="Enter the email address of your account. We will send it a link to choose a new password.",
+            links=[Link("/password/reset", "I have a code"), Link("/login", "Back to sign in")],
+            status=status,
+        )
 
     if form is None:
         return show(200)
@@ -68,13 +80,21 @@ def _forgot(request: Request, form: Any) -> Response:
     if read.errors:
         return show(400, CORRECT_BELOW)
     try:
-        PasswordReset(services).request(read.values["email"],
-                                        ip=client_ip(request, tuple(services.settings.trusted_proxies)))
+        PasswordReset(services).request(
+            read.values["email"], ip=client_ip(request, tuple(services.settings.trusted_proxies))
+        )
     except InvalidInput as error:
         read.errors["email"] = error.message
         return show(400, CORRECT_BELOW)
-    return show_notice(request, "Check your email", CHECK_EMAIL,
-                       [Link("/password/reset", "Enter the code from the message"), Link("/login", "Back to sign in")])
+    return show_notice(
+        request,
+        "Check your email",
+        CHECK_EMAIL,
+        [
+            Link("/password/reset", "Enter the code from the message"),
+            Link("/login", "Back to sign in"),
+        ],
+    )
 
 
 async def reset_page(request: Request) -> Response:
@@ -85,28 +105,51 @@ async def reset_page(request: Request) -> Response:
 async def reset_submit(request: Request) -> Response:
     form = await request.form()
     token = form.get("token")
-    return await run_in_threadpool(_reset, request, token[:TOKEN_LIMIT] if isinstance(token, str) else "", form)
+    return await run_in_threadpool(
+        _reset, request, token[:TOKEN_LIMIT] if isinstance(token, str) else "", form
+    )
 
 
 def _reset(request: Request, token: str, form: Any) -> Response:
     services = request.app.state.services
     reset = PasswordReset(services)
     with_code = not token
-    fields: list[Field] = ([EMAIL, CODE] if with_code else []) + [new_password(services.settings.password_min_length)]
-    read = read_email_form(form, {"email": 320, "code": 20, "password": 1024} if with_code else {"password": 1024})
+    fields: list[Field] = ([EMAIL, CODE] if with_code else []) + [
+        new_password(services.settings.password_min_length)
+    ]
+    read = read_email_form(
+        form, {"email": 320, "code": 20, "password": 1024} if with_code else {"password": 1024}
+    )
 
     def show(status: int, error: str | None = None) -> Response:
-        return show_form(request, title="Reset your password", action="/password/reset", fields=fields,
-                         button="Set the new password", hidden={} if with_code else {"token": token},
-                         lead=("Enter the address the message went to, its code, and your new password."
-                               if with_code else "Choose a new password for your account."),
-                         values=read.values, errors=read.errors, error=error,
-                         links=[Link("/password/forgot", "Send me a new link")], status=status)
+        return show_form(
+            request,
+            title="Reset your password",
+            action="/password/reset",
+            fields=fields,
+            button="Set the new password",
+            hidden={} if with_code else {"token": token},
+            lead=(
+                "Enter the address the message went to, its code, and your new password."
+                if with_code
+                else "Choose a new password for your account."
+            ),
+            values=read.values,
+            errors=read.errors,
+            error=error,
+            links=[Link("/password/forgot", "Send me a new link")],
+            status=status,
+        )
 
     if form is None:
         if not with_code and not reset.link_is_usable(token):
-            return show_notice(request, "This link does not work", REFUSED,
-                               [Link("/password/forgot", "Send me a new link")], status=400)
+            return show_notice(
+                request,
+                "This link does not work",
+                REFUSED,
+                [Link("/password/forgot", "Send me a new link")],
+                status=400,
+            )
         return show(200)
     try:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
@@ -117,11 +160,15 @@ def _reset(request: Request, token: str, form: Any) -> Response:
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
         if with_code:
-            reset.complete(read.values["password"], email=read.values["email"], code=read.values["code"], ip=ip)
+            reset.complete(
+                read.values["password"], email=read.values["email"], code=read.values["code"], ip=ip
+            )
         else:
             reset.complete(read.values["password"], token=token, ip=ip)
     except ResetThrottled as throttled:
-        response = show(429, f"Too many wrong codes. Try again in {throttled.retry_after_seconds} seconds.")
+        response = show(
+            429, f"Too many wrong codes. Try again in {throttled.retry_after_seconds} seconds."
+        )
         response.headers["Retry-After"] = str(throttled.retry_after_seconds)
         return response
     except ResetRefused:
@@ -133,6 +180,9 @@ def _reset(request: Request, token: str, form: Any) -> Response:
 
 
 async def reset_done(request: Request) -> Response:
-    return show_notice(request, "Password changed",
-                       "Your password was changed, and you were signed out everywhere. Sign in with the new password.",
-                       [Link("/account", "Sign in")])
+    return show_notice(
+        request,
+        "Password changed",
+        "Your password was changed, and you were signed out everywhere. Sign in with the new password.",
+        [Link("/account", "Sign in")],
+    )

@@ -34,8 +34,12 @@ def upgrade() -> None:
         sa.UniqueConstraint("message_id", name=op.f("uq_outbox_messages_message_id")),
     )
     with op.batch_alter_table("outbox_messages", schema=None) as batch_op:
-        batch_op.create_index("ix_outbox_messages_status_next_attempt_at", ["status", "next_attempt_at"], unique=False)
-        batch_op.create_index(batch_op.f("ix_outbox_messages_created_at"), ["created_at"], unique=False)
+        batch_op.create_index(
+            "ix_outbox_messages_status_next_attempt_at", ["status", "next_attempt_at"], unique=False
+        )
+        batch_op.create_index(
+            batch_op.f("ix_outbox_messages_created_at"), ["created_at"], unique=False
+        )
     op.create_table(
         "email_tokens",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -47,7 +51,12 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_email_tokens_user_id_users"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"],
+            ["users.id"],
+            name=op.f("fk_email_tokens_user_id_users"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_email_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_email_tokens_token_hash")),
     )
