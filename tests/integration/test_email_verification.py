@@ -177,3 +177,15 @@ def test_a_verified_address_logs_in_like_the_username(live_server: Any, smtp: Sm
     assert (
         login_with(f"{name}@COFFEE.EXAMPLE") == 303
     )  # the domain is case-insensitive (the local part is not: RFC 5321 §2.4)
+
+
+def test_wrong_codes_are_throttled(live_server: Any) -> None:
+    browser = BrowserLike(live_server.url)
+    fields = hidden_fields(browser.get("/email/verify").text)
+    statuses = [
+        browser.post(
+            "/email/verify", data={**fields, "email": "guess@coffee.example", "code": "AAAA-AAAA"}
+        ).status_code
+        for _ in range(7)
+    ]
+    assert statuses[0] == 400 and statuses[-1] == 429
