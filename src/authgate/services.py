@@ -24,9 +24,11 @@ from authgate.storage.database import Database
 
 if TYPE_CHECKING:
     from authgate.accounts.throttle import Throttle
+    from authgate.mail.mailer import Mailer
     from authgate.oauth2.access_tokens import AccessTokens
     from authgate.oauth2.keys import KeyStore
     from authgate.oauth2.runtime import OAuthRuntime
+    from authgate.outbox import OutboxSender
 
 
 class Realm:
@@ -88,6 +90,27 @@ class Services:
         from authgate.accounts.throttle import Throttle
 
         return Throttle.from_settings(self.settings, self.database)
+
+    @cached_property
+    def mailer(self) -> Mailer:
+        """Composes messages and queues them in the outbox, in the caller's transaction (see mail/)."""
+        from authgate.mail.mailer import Mailer
+        from authgate.masterkey import MasterKey
+        from authgate.outbox import Sealer
+
+        return Mailer(self.settings, Sealer(MasterKey.from_settings(self.settings)))
+
+    @cached_property
+    def outbox(self) -> OutboxSender:
+        """The background sender of queued messages; the app's lifespan starts and stops it."""
+        from authgate.accounts.password_reset import REQUEST_KIND, ResetRequests
+        from authgate.mail.delivery import deliverer_for
+        from authgate.mail.mailer import KIND
+        from authgate.outbox import OutboxSender, RetryPolicy
+
+        deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self)}
+        return OutboxSender(self.database, deliverers, self.mailer.sealer, RetryPolicy.from_settings(self.settings),
+                            poll_interval=self.settings.outbox_poll_interval)
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:

@@ -181,20 +181,85 @@ class Settings(BaseSettings):
         description="A dynamically registered client unused this long (seconds) is removed by "
                     "`authgate client purge-dynamic`.",
     )
+    # --- email (see mail/ and outbox/) ------------------------------------------
+    smtp_url: SecretStr | None = Field(
+        None,
+        description=(
+            "Where mail goes: smtp://host:port (plain), smtp+starttls://user:pass@host:587 (STARTTLS "
+            "required), smtps://user:pass@host:465 (TLS from the start). Unset: every message is written "
+            "to the server log in full, links included (development only; a warning says so at start-up)."
+        ),
+    )
+    email_from: str = Field(
+        "authgate <no-reply@localhost>", max_length=320,
+        description="The From header of every message (an address, optionally with a display name).",
+    )
+    smtp_timeout: float = Field(10.0, gt=0, le=120, description="Seconds any one SMTP exchange may take.")
+    product_name: str = Field(
+        "authgate", min_length=1, max_length=100, description="The product's name in messages and their subjects."
+    )
+    email_link_base: str | None = Field(
+        None,
+        description="Scheme, host (and path prefix) of links in messages. Unset: the issuer.",
+    )
+    email_templates_dir: Path | None = Field(
+        None,
+        description=(
+            "A directory whose files override the packaged message templates of the same name "
+            "(password_reset.txt, password_reset.html, verify_email.txt, …): branding."
+        ),
+    )
+    password_reset_ttl: int = Field(1800, ge=60, le=86400, description="Seconds a password reset link and code work.")
+    email_verification_ttl: int = Field(
+        2 * 86400, ge=300, le=30 * 86400, description="Seconds an email verification link and code work."
+    )
+    invitation_ttl: int = Field(7 * 86400, ge=3600, le=90 * 86400, description="Seconds an invitation works.")
+    login_requires_verified_email: bool = Field(
+        False, description="Refuse a login (page and password grant) until the person confirmed their email address."
+    )
+    outbox_max_attempts: int = Field(
+        8, ge=1, le=100, description="Delivery attempts of one outbox message before it is marked failed."
+    )
+    outbox_retry_base: float = Field(
+        30.0, gt=0, description="Seconds before the first retry; each further retry waits twice as long."
+    )
+    outbox_retry_max: float = Field(3600.0, gt=0, description="Longest wait between two delivery attempts (seconds).")
+    outbox_poll_interval: float = Field(
+        2.0, gt=0, le=300, description="Seconds the background sender waits between two looks at the outbox."
+    )
+    outbox_lease: float = Field(
+        120.0, ge=5,
+        description=(
+            "Seconds a claimed message is reserved for the process sending it; if that process dies, another "
+            "sends it after this (at-least-once). Must exceed the longest delivery (smtp_timeout and then some)."
+        ),
+    )
 
     log_level: str = Field("INFO", description="Python logging level name.")
     access_log: bool = Field(
         False, description="Log every HTTP request (uvicorn's access log); off by default, it costs time per request."
     )
 
-    @field_validator("issuer")
+    @field_validator("issuer", "email_link_base")
     @classmethod
-    def _issuer_shape(cls, value: str) -> str:
+    def _issuer_shape(cls, value: str | None) -> str | None:
         # OIDC Discovery §3 / RFC 8414 §2: https URL, no query or fragment.
+        if value is None:
+            return None
         parts = urlsplit(value)
         if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
             raise ValueError("issuer must be an http(s) URL without query or fragment")
         return value.rstrip("/")
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url_shape(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        parts = urlsplit(value.get_secret_value())
+        if parts.scheme not in {"smtp", "smtp+starttls", "smtps"} or not parts.hostname:
+            raise ValueError("smtp_url must be smtp://, smtp+starttls:// or smtps:// with a host")
+        return value
 
     @classmethod
     def settings_customise_sources(
@@ -206,6 +271,11 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _ConfigFileSource(settings_cls, env_settings))
+
+    @property
+    def link_base(self) -> str:
+        """Where links in messages point: `email_link_base`, else the issuer."""
+        return (self.email_link_base or self.issuer).rstrip("/")
 
     @cached_property
     def resolved_database_url(self) -> str:
@@ -231,6 +301,11 @@ class Settings(BaseSettings):
             warnings.append(
                 "Using the embedded SQLite database: one server host only; set "
                 "AUTHGATE_DATABASE_URL to PostgreSQL for production."
+            )
+        if self.smtp_url is None:
+            warnings.append(
+                "AUTHGATE_SMTP_URL is unset: mail is NOT delivered; every message (links and codes "
+                "included) is written to the server log instead."
             )
         return warnings
 

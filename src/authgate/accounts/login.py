@@ -48,7 +48,8 @@ from sqlalchemy.orm import Session
 from authgate import audit
 from authgate.accounts.throttle import LOCKED_UNTIL, PAIR_COUNTED, Standing, Throttle, account_key, lock_events
 from authgate.accounts.users import (
-    CREDENTIAL_COLUMNS, Credentials, credentials_of, find_credentials, login_name, record_login, verify_password,
+    CREDENTIAL_COLUMNS, Credentials, credentials_of, find_credentials, login_name, record_login, resolve_login_name,
+    verify_password,
 )
 from authgate.clock import utcnow
 from authgate.storage.models import AuditEvent, User
@@ -67,6 +68,15 @@ _LOGIN_SUCCEEDED = insert(_audit_events)
 class LoginFailed(Exception):
     def __init__(self) -> None:
         super().__init__(FAILED_MESSAGE)
+
+
+class LoginUnverified(LoginFailed):
+    """The password is right, but `login_requires_verified_email` and the address is not confirmed yet."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__()
+        self.args = ("The email address of this account is not confirmed yet.",)
+        self.username = username
 
 
 class LoginThrottled(Exception):
@@ -123,6 +133,9 @@ class PasswordLogin:
 
     def verify(self, username: str, password: str, *, ip: str, client_id: str | None = None) -> VerifiedLogin:
         """Check the password; a failure is counted and audited here, a success is left to `record`."""
+        if "@" in username:  # perhaps an email address (accounts/users.py: resolve_login_name)
+            with self.services.database.reader() as session:
+                username = resolve_login_name(session, username)
         account = account_key(username)
         credentials, standing = self._read(username, account, ip)
         if standing.retry_after > 0:
@@ -131,6 +144,8 @@ class PasswordLogin:
         if credentials is None or not verification.ok:
             self._failed(account, ip, client_id)
             raise LoginFailed()
+        if self.services.settings.login_requires_verified_email and not credentials.email_verified:
+            raise LoginUnverified(credentials.username)  # the right password: saying so reveals nothing new
         return VerifiedLogin(credentials, verification.new_hash, standing.pair_counted, account, ip, client_id)
 
     def reconfirm(self, username: str, password: str, *, ip: str) -> LoginUser:

@@ -16,6 +16,7 @@ from authgate import audit, text
 from authgate.accounts.passwords import PasswordHasher, PasswordPolicy, Verification, validate_imported_hash
 from authgate.clock import utcnow
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
+from authgate.mail.addresses import checked_address
 from authgate.storage import limits
 from authgate.storage.models import RefreshToken, Role, User
 
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from authgate.services import Realm
 
 _USERNAME = re.compile(r"^[a-z0-9][a-z0-9._@+-]{0,149}$")
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
 
 
 def normalize_username(raw: str) -> str:
@@ -38,13 +38,10 @@ def normalize_username(raw: str) -> str:
 
 
 def normalize_email(raw: str | None) -> str | None:
+    """None for no address; else the address checked and normalised (mail/addresses.py owns the rule)."""
     if raw is None or raw == "":
         return None
-    email = raw.strip()
-    if not _EMAIL.match(email) or not text.is_acceptable(email):
-        raise InvalidInput("Email address is not valid.", field="email")
-    local, _, domain = email.rpartition("@")
-    return f"{local}@{domain.lower()}"
+    return checked_address(raw)
 
 
 def display_name(name: str | None) -> str | None:
@@ -167,7 +164,10 @@ class UserService:
     ) -> User:
         user = self.get(username)
         if email is not ...:
-            user.email = normalize_email(email)
+            address = normalize_email(email)
+            if address != user.email and email_verified is None:
+                email_verified = False  # a new address is not proven until confirmed (OIDC Core §5.1)
+            user.email = address
         if name is not ...:
             user.name = display_name(name)
         if disabled is not None:
@@ -263,13 +263,14 @@ class Credentials:
     subject: str
     password_hash: str | None
     disabled: bool
+    email_verified: bool = False
 
 
 # Every login runs these: built once, on the table (Core), they cost a fraction of an ORM query each.
 _users = cast(Table, User.__table__)
 # What `credentials_of` reads, for a statement that reads the user with something else (accounts/login.py).
 CREDENTIAL_COLUMNS = (_users.c.id, _users.c.username, _users.c.subject, _users.c.password_hash,
-                      _users.c.disabled)
+                      _users.c.disabled, _users.c.email_verified)
 _CREDENTIALS = select(*CREDENTIAL_COLUMNS).where(_users.c.username == bindparam("username"))
 _LOGGED_IN = update(_users).where(_users.c.id == bindparam("user_id")).values(last_login_at=bindparam("at"))
 _REHASHED = update(_users).where(  # only over the hash that was verified: a password set meanwhile stays
@@ -285,6 +286,28 @@ def login_name(username: str) -> str | None:
         return None
 
 
+def resolve_login_name(session: Session, typed: str) -> str:
+    """The username a login means: as typed, or the account whose verified address it is.
+
+    A login may name the account by its email address when that address is
+    verified and no other account has it verified; a username that looks like
+    an address wins over an address. Anything else is returned as typed (and
+    fails like an unknown username: no enumeration).
+    """
+    if "@" not in typed:
+        return typed
+    name = login_name(typed)
+    if name is not None and session.scalar(select(_users.c.id).where(_users.c.username == name)) is not None:
+        return typed
+    try:
+        address = checked_address(typed)
+    except InvalidInput:
+        return typed
+    owners = session.scalars(select(_users.c.username).where(
+        _users.c.email == address, _users.c.email_verified.is_(True)).limit(2)).all()
+    return owners[0] if len(owners) == 1 else typed
+
+
 def find_credentials(session: Session, username: str) -> Credentials | None:
     """The user a login names, as typed (normalised); None for an unknown or impossible name."""
     name = login_name(username)
@@ -297,7 +320,8 @@ def credentials_of(row: Row[Unpack[tuple[Any, ...]]] | None) -> Credentials | No
     """The `CREDENTIAL_COLUMNS` of a row; None for no row, or no user in it (an outer join that found none)."""
     if row is None or row.id is None:
         return None
-    return Credentials(row.id, row.username, row.subject, row.password_hash, row.disabled)
+    return Credentials(row.id, row.username, row.subject, row.password_hash, row.disabled,
+                       bool(row.email_verified))
 
 
 def verify_password(hasher: PasswordHasher, credentials: Credentials | None, password: str) -> Verification:
@@ -328,5 +352,6 @@ def role_names(user: User) -> list[str]:
 
 
 __all__ = ["CREDENTIAL_COLUMNS", "Credentials", "UserService", "credentials_of", "find_credentials", "login_name",
-           "normalize_email", "normalize_username", "record_login", "role_names", "Role", "user_by_subject",
+           "normalize_email", "normalize_username", "record_login", "resolve_login_name", "role_names", "Role",
+           "user_by_subject",
            "verify_password"]

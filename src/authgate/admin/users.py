@@ -7,6 +7,7 @@ from typing import Annotated
 from annotated_types import Ge, Le
 from fastapi import APIRouter, Path, Query
 
+from authgate.accounts.email_verification import EmailVerification
 from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.errors import CONFLICT, NOT_FOUND
 from authgate.admin.pagination import LAST_PAGE, users_page
@@ -53,7 +54,11 @@ def create_user(admin: Admin, body: UserCreate) -> UserView:
             body.username, password=body.password, email=body.email, name=body.name, roles=body.roles,
             disabled=body.disabled, email_verified=body.email_verified,
         )
-        return UserView.of(user)
+        if user.email is not None and not user.email_verified:
+            EmailVerification(admin.services).send(realm.session, user, actor=admin.actor)
+        view = UserView.of(user)
+    admin.services.outbox.wake()
+    return view
 
 
 @router.get("/{username}", openapi_extra=READ, responses=NOT_FOUND, summary="Get a user")
@@ -76,7 +81,11 @@ def change_user(admin: Admin, username: UsernameIn, body: UserChange) -> UserVie
             disabled=body.disabled,
             email_verified=body.email_verified,
         )
-        return UserView.of(user)
+        if "email" in given and user.email is not None and not user.email_verified:
+            EmailVerification(admin.services).send(realm.session, user, actor=admin.actor)
+        view = UserView.of(user)
+    admin.services.outbox.wake()
+    return view
 
 
 @router.post("/{username}/disable", openapi_extra=WRITE, responses={**NOT_FOUND, **CONFLICT}, summary="Disable a user")

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from authgate.cli import access, audit, clients, keys, setup, users
+from authgate.cli import access, audit, clients, keys, mail, setup, users
 
 app = typer.Typer(
     name="authgate",
@@ -43,6 +43,7 @@ app.add_typer(access.roles, name="role")
 app.add_typer(access.apis, name="api")
 app.add_typer(clients.app, name="client")
 app.add_typer(keys.app, name="keys")
+app.add_typer(mail.app, name="mail")
 app.command("audit")(audit.audit)
 
 

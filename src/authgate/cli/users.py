@@ -1,4 +1,4 @@
-"""authgate user …: add, list, show, change, remove, password, roles, unlock."""
+"""authgate user …: add, list, show, change, remove, password, roles, unlock; invite, send-reset, send-verification."""
 
 from __future__ import annotations
 
@@ -6,6 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from authgate.accounts.email_verification import EmailVerification
+from authgate.accounts.invitations import Invitations
+from authgate.accounts.password_reset import PasswordReset
 from authgate.cli import context
 from authgate.cli.options import (
     EnableFlag,
@@ -48,8 +51,12 @@ def add(
 ) -> None:
     """Create a user (without a password unless --password-stdin)."""
     password = context.read_secret_from_stdin("password") if password_stdin else None
-    with context.services().realm(ACTOR) as realm:
-        view = UserView.of(realm.users.create(username, password=password, email=email, name=name, roles=role or []))
+    services = context.services()
+    with services.realm(ACTOR) as realm:
+        user = realm.users.create(username, password=password, email=email, name=name, roles=role or [])
+        if user.email is not None:
+            EmailVerification(services).send(realm.session, user, actor=ACTOR)
+        view = UserView.of(user)
     _show(view, json_output)
 
 
@@ -175,3 +182,78 @@ def unlock(username: Username, json_output: JsonFlag = False) -> None:
         emit_json({"username": username.strip().casefold(), "cleared": cleared})
         return
     console.print(f"{username}: {cleared} failure counter(s) and lock(s) cleared")
+
+
+@app.command("invite")
+@handle_errors
+def invite(
+    email: Annotated[str, typer.Argument(metavar="EMAIL", help="The person's email address.")],
+    role: Annotated[list[str] | None, typer.Option("--role", metavar="ROLE", help="Role to hold (repeatable).")] = None,
+    username: Annotated[str | None, typer.Option(metavar="USERNAME", help="Username (default: the email address).")] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Invite a person by email: the account is created without a password; they choose one from the link."""
+    services = context.services()
+    with services.realm(ACTOR) as realm:
+        view = UserView.of(Invitations(services).invite(realm, email, roles=role or [], username=username))
+    _show(view, json_output)
+
+
+@app.command("invitations")
+@handle_errors
+def invitations(
+    limit: Annotated[int, typer.Option(min=1, max=10000)] = 50,
+    all_: Annotated[bool, typer.Option("--all", help="Every pending invitation (no --limit).")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """List pending invitations."""
+    services = context.services()
+    with services.reader() as realm:
+        pending = Invitations(services).pending(realm)
+    rows = pending if all_ else pending[:limit]
+    if json_output:
+        emit_json([{"username": i.username, "email": i.email, "expires_at": i.expires_at} for i in rows])
+        return
+    table("invitations", ["username", "email", "expires"], [(i.username, i.email, i.expires_at) for i in rows])
+
+
+@app.command("resend-invitation")
+@handle_errors
+def resend_invitation(username: str) -> None:
+    """Send an invitation again: a new link and code; the old ones stop working."""
+    services = context.services()
+    with services.realm(ACTOR) as realm:
+        Invitations(services).resend(realm, username)
+    console.print(f"invitation to {username} queued")
+
+
+@app.command("revoke-invitation")
+@handle_errors
+def revoke_invitation(username: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
+    """Revoke an invitation: its link stops working and the invited account (never used) is deleted."""
+    if not yes:
+        typer.confirm(f"Revoke the invitation of {username} and delete the account?", abort=True)
+    services = context.services()
+    with services.realm(ACTOR) as realm:
+        Invitations(services).revoke(realm, username)
+    console.print(f"invitation of {username} revoked")
+
+
+@app.command("send-reset")
+@handle_errors
+def send_reset(username: str) -> None:
+    """Mail a user a password reset link and code."""
+    services = context.services()
+    with services.realm(ACTOR) as realm:
+        PasswordReset(services).send_to(realm.session, realm.users.get(username), actor=ACTOR)
+    console.print(f"password reset message to {username} queued")
+
+
+@app.command("send-verification")
+@handle_errors
+def send_verification(username: str) -> None:
+    """Mail a user a new email verification link and code."""
+    services = context.services()
+    with services.realm(ACTOR) as realm:
+        EmailVerification(services).send(realm.session, realm.users.get(username), actor=ACTOR)
+    console.print(f"verification message to {username} queued")

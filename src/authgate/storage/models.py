@@ -322,3 +322,51 @@ class ConsoleSession(Base):
     flashes: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class OutboxMessage(Base):
+    """A message to deliver (mail; later webhooks), written in the transaction of the change that causes it.
+
+    `payload` is what may be shown (recipient, subject, template); `sealed`
+    the rest (a message body carries links and codes), encrypted with the
+    master key. The sender claims due rows by moving `next_attempt_at` past a
+    lease, so a process that dies mid-delivery leaves the row to be retried.
+    """
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)  # stable across attempts (Message-ID)
+    kind: Mapped[str] = mapped_column(String(40))  # which deliverer: "mail", …
+    target: Mapped[str] = mapped_column(String(400))  # where it goes (an address, a URL), for listing
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    sent_at: Mapped[datetime | None]
+
+
+class EmailToken(Base):
+    """A link-and-code sent by mail: verify an address, reset a password, accept an invitation.
+
+    Only digests are stored: the link's token (SHA-256 of ≥ 256 random bits)
+    and the short code (SHA-256 salted with the token's digest). Single-use
+    (`used_at`) and expiring.
+    """
+
+    __tablename__ = "email_tokens"
+    __table_args__ = (Index("ix_email_tokens_purpose_email", "purpose", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(30))  # verify_email | password_reset | invitation
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(320))  # the address it was sent to (a new one, for a change)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -141,9 +141,11 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         warn_insecure_defaults(settings)
         services.oauth2.warmer.start()
+        services.outbox.start()
         yield
         # uvicorn runs this once every connection is answered and closed, on SIGTERM, Ctrl-C and a
         # worker restart alike; its process then re-raises SIGTERM, so nothing later (atexit) would run.
+        await run_in_threadpool(services.outbox.stop)
         services.oauth2.warmer.stop()
         await run_in_threadpool(services.oauth2.issuance_log.close)
         services.database.dispose()

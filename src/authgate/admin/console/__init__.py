@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from authgate.admin.console import apis, clients, login, roles, system, users
+from authgate.admin.console import apis, clients, login, mail, roles, system, users
 from authgate.admin.console.view import SECTIONS, Console, Handler, view
 from authgate.web.pages.rendering import redirect
 
@@ -51,6 +51,12 @@ routes: list[BaseRoute] = [
     *_pages("/admin/users/{username}/sessions/end", U, post=users.end_sessions),
     *_pages("/admin/users/{username}/consents/revoke", U, post=users.revoke_consent),
     *_pages("/admin/users/{username}/delete", "users:write", users.confirm_delete, users.delete_user),
+    *_pages("/admin/users/{username}/send-reset", U, post=mail.send_reset),
+    *_pages("/admin/users/{username}/send-verification", U, post=mail.send_verification),
+    *_pages("/admin/mail", U, mail.mail_page),
+    *_pages("/admin/invitations", U, post=mail.invite),
+    *_pages("/admin/invitations/{username}/resend", U, post=mail.resend_invitation),
+    *_pages("/admin/invitations/{username}/revoke", U, post=mail.revoke_invitation),
     *_pages("/admin/roles", R, roles.role_list, roles.create_role),
     *_pages("/admin/roles/{name}", R, roles.role_detail, roles.save_role),
     *_pages("/admin/roles/{name}/delete", "roles:write", roles.confirm_delete, roles.delete_role),

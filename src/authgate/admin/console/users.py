@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 
 from starlette.responses import Response
 
+from authgate.accounts.email_verification import EmailVerification
 from authgate.accounts.login import unlock_account
 from authgate.admin import activity
 from authgate.admin.console.forms import checked, optional, problem_of, read
@@ -58,6 +59,8 @@ def create_user(console: Console) -> Response:
         with console.caller.realm() as realm:
             user = realm.users.create(body.username, email=body.email, name=body.name, password=body.password,
                                       roles=body.roles, disabled=body.disabled)
+            if user.email is not None:
+                EmailVerification(console.services).send(realm.session, user, actor=console.caller.actor)
             name = user.username
     except DomainError as error:
         return _user_form(console, problem_of(error), values, status=422)

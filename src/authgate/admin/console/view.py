@@ -35,6 +35,7 @@ Handler = Callable[["Console"], Response]
 # The sidebar: (section, path, permission that shows it).
 SECTIONS = (
     ("Users", "/admin/users", "users:read"),
+    ("Email", "/admin/mail", "users:read"),
     ("Roles", "/admin/roles", "roles:read"),
     ("APIs", "/admin/apis", "apis:read"),
     ("Clients", "/admin/clients", "clients:read"),

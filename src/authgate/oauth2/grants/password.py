@@ -25,7 +25,9 @@ from sqlalchemy import ARRAY, Select, String, Table, bindparam, func, insert, se
 
 from authgate.access import holdings
 from authgate.access.holdings import user_permissions
-from authgate.accounts.login import RECORD_LOGIN, LoginFailed, LoginThrottled, PasswordLogin, VerifiedLogin
+from authgate.accounts.login import (
+    RECORD_LOGIN, LoginFailed, LoginThrottled, LoginUnverified, PasswordLogin, VerifiedLogin,
+)
 from authgate.clock import utcnow
 from authgate.oauth2 import scopes
 from authgate.oauth2.errors import InvalidGrant, SlowDown, UnauthorizedClient
@@ -57,6 +59,8 @@ class PasswordGrant:
             verified = login.verify(username, password, ip=request.ip, client_id=client.client_id)
         except LoginThrottled as throttled:
             raise SlowDown(throttled.retry_after_seconds) from None
+        except LoginUnverified:
+            raise InvalidGrant("The email address of this account is not confirmed yet.") from None
         except LoginFailed:
             raise InvalidGrant("Invalid username or password.") from None  # RFC 6749 §5.2
         user = verified.user

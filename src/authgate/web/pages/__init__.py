@@ -15,7 +15,9 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from authgate.web.pages import account, consent, landing, login, registration
+from authgate.web.pages import (
+    account, consent, email_verification, invitation, landing, login, password_reset, registration,
+)
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
 
@@ -32,5 +34,16 @@ routes: list[BaseRoute] = [
     Route("/account/password", account.password_submit, methods=["POST"]),
     Route("/account/consents", account.consents_page, methods=["GET"]),
     Route("/account/consents/revoke", account.consent_revoke, methods=["POST"]),
+    Route("/password/forgot", password_reset.forgot_page, methods=["GET"]),
+    Route("/password/forgot", password_reset.forgot_submit, methods=["POST"]),
+    Route("/password/reset", password_reset.reset_page, methods=["GET"]),
+    Route("/password/reset", password_reset.reset_submit, methods=["POST"]),
+    Route("/password/reset/done", password_reset.reset_done, methods=["GET"]),
+    Route("/email/verify", email_verification.verify_page, methods=["GET"]),
+    Route("/email/verify", email_verification.verify_submit, methods=["POST"]),
+    Route("/account/email", email_verification.account_email_page, methods=["GET"]),
+    Route("/account/email", email_verification.account_email_submit, methods=["POST"]),
+    Route("/invitation", invitation.invitation_page, methods=["GET"]),
+    Route("/invitation", invitation.invitation_submit, methods=["POST"]),
     Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"),
 ]

@@ -13,12 +13,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
+from authgate.accounts.email_verification import EmailVerification
+from authgate.accounts.login import LoginFailed, LoginThrottled, LoginUnverified, PasswordLogin
 from authgate.storage import limits
 from authgate.web import csrf
 from authgate.web.client_ip import client_ip
 from authgate.web.page_form import PASSWORD, read_page_form
 from authgate.web.pages import navigation
+from authgate.services import Services
 from authgate.web.pages.rendering import redirect, render
 from authgate.web.sessions import BrowserSessions
 
@@ -32,7 +34,8 @@ async def login_page(request: Request) -> Response:
 async def login_submit(request: Request) -> Response:
     form = await read_page_form(request)
     return_to = navigation.safe_return_to(form.value("return_to", navigation.MAX_LENGTH))
-    username = form.value("username", limits.USERNAME).strip()
+    # A username or, for login by email, an address: the longer of the two columns.
+    username = form.value("username", max(limits.USERNAME, limits.EMAIL)).strip()
     settings = request.app.state.services.settings
     try:
         csrf.check(request, form.get(csrf.FIELD), settings.issuer)
@@ -57,6 +60,9 @@ def _authenticate(request: Request, return_to: str, username: str, password: str
         response = _show(request, return_to, username, message, 429)
         response.headers["Retry-After"] = str(wait)
         return response
+    except LoginUnverified as unverified:
+        _send_verification(services, unverified.username)
+        return _show(request, return_to, username, "Confirm your email address first: we sent a new link to it.", 403)
     except LoginFailed:
         return _show(request, return_to, username, "The username or password is incorrect.", 401)
     sessions = BrowserSessions(services)
@@ -67,6 +73,14 @@ def _authenticate(request: Request, return_to: str, username: str, password: str
     response = redirect(return_to)
     sessions.set_cookie(response, value)
     return response
+
+
+def _send_verification(services: Services, username: str) -> None:
+    with services.realm(actor=username) as realm:
+        user = realm.users.get(username)
+        if user.email is not None:
+            EmailVerification(services).send(realm.session, user, actor=username)
+    services.outbox.wake()
 
 
 def _show(request: Request, return_to: str, username: str, error: str | None, status: int) -> Response:

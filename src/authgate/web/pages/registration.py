@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authgate import audit
+from authgate.accounts.email_verification import EmailVerification
 from authgate.errors import AlreadyExists, InvalidInput
 from authgate.storage import limits
 from authgate.web import csrf
@@ -89,11 +90,14 @@ def _register(request: Request, form: PageForm | None) -> Response:
             user = realm.users.create(values["username"], password=values["password"],
                                       email=values["email"] or None, name=values["name"] or None)
             audit.record(realm.session, "user.registered", subject=user.username, ip=ip)
+            if user.email is not None:
+                EmailVerification(services).send(realm.session, user, actor=user.username)
             user_id = user.id
     except AlreadyExists:
         return show({"username": "That username is taken; choose another."}, 400, "Please correct the errors below.")
     except InvalidInput as error:
         return show({error.field or "username": error.message}, 400, "Please correct the errors below.")
+    services.outbox.wake()
     sessions = BrowserSessions(services)
     value, _sid = sessions.start(user_id, ip=ip, user_agent=request.headers.get("user-agent"),
                                  replacing=request.cookies.get(sessions.cookie))

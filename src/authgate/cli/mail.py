@@ -1,0 +1,74 @@
+"""authgate mail …: the outbox (list, show, deliver now)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated
+
+import typer
+
+from authgate import outbox
+from authgate.cli import context
+from authgate.cli.output import details, emit_json, fail, handle_errors, table
+from authgate.outbox.queue import STATUSES
+
+app = typer.Typer(help="See and deliver queued email.", no_args_is_help=True)
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ALL_LIMIT = 1_000_000
+
+
+@app.command("list")
+@handle_errors
+def list_messages(
+    status: Annotated[str | None, typer.Option(help="pending, sent or failed.")] = None,
+    to: Annotated[str | None, typer.Option("--to", help="Only messages to this address.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=10000, help="How many, newest first.")] = 50,
+    all_: Annotated[bool, typer.Option("--all", help="Every message (no --limit).")] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """List queued, sent and failed messages, newest first."""
+    if status is not None and status not in STATUSES:
+        raise fail(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
+    with context.services().reader() as realm:
+        rows = outbox.list_messages(
+            realm.session, status=status, target=to, limit=ALL_LIMIT if all_ else limit
+        )
+    if json_output:
+        emit_json([dataclasses.asdict(row) for row in rows])
+        return
+    table(
+        "outbox",
+        ["message id", "to", "subject", "status", "attempts", "last error", "created"],
+        [
+            (r.message_id, r.target, r.subject, r.status, r.attempts, r.last_error, r.created_at)
+            for r in rows
+        ],
+    )
+
+
+@app.command("show")
+@handle_errors
+def show(message_id: str, json_output: JsonFlag = False) -> None:
+    """One message's delivery state (never its body)."""
+    with context.services().reader() as realm:
+        found = outbox.get_message(realm.session, message_id.strip())
+    if found is None:
+        raise fail(f"message {message_id} does not exist (not_found)")
+    if json_output:
+        emit_json(dataclasses.asdict(found))
+        return
+    details(
+        f"message {found.message_id}",
+        {k: v for k, v in dataclasses.asdict(found).items() if k != "message_id"},
+    )
+
+
+@app.command("deliver")
+@handle_errors
+def deliver(json_output: JsonFlag = False) -> None:
+    """Deliver what is due now, in this process (a running server does this by itself)."""
+    result = context.services().outbox.run_until_idle()
+    if json_output:
+        emit_json(dataclasses.asdict(result))
+        return
+    typer.echo(f"{result.sent} sent, {result.retried} to retry, {result.failed} failed")
