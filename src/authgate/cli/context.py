@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager
 from functools import lru_cache
 from pathlib import Path
 
@@ -63,20 +62,13 @@ def _require_database_file() -> None:
 def _require_current_schema(built: Services) -> None:
     from authgate.storage import migrate
 
-    with _outage_as_unavailable():
-        current = migrate.current_revision(built.database)
-        head = migrate.head_revision(built.database)
+    current = migrate.current_revision(built.database)
+    head = migrate.head_revision(built.database)
     if current is None:
         raise fail(f"the database {database_name()} has no authgate schema yet; run `authgate init` first")
     if current != head:
         raise fail(f"the database {database_name()} has schema {current}, this version needs {head}; "
                    "run `authgate init` to upgrade")
-
-
-def _outage_as_unavailable() -> AbstractContextManager[None]:
-    from authgate.storage.database import _translate_outage
-
-    return _translate_outage()
 
 
 def read_secret_from_stdin(what: str) -> str:

@@ -63,13 +63,13 @@ class Database:
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
-        with _translate_outage(), self._writer() as session, session.begin():
+        with translate_outage(), self._writer() as session, session.begin():
             yield session
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
         """A session for reads; on SQLite it does not take the write lock."""
-        with _translate_outage(), self._reader() as session, session.begin():
+        with translate_outage(), self._reader() as session, session.begin():
             yield session
 
     @contextmanager
@@ -85,7 +85,7 @@ class Database:
             with self.reader() as session:
                 yield session.connection()
             return
-        with _translate_outage(), self._autocommit.connect() as connection:
+        with translate_outage(), self._autocommit.connect() as connection:
             yield connection
 
     def ping(self) -> bool:
@@ -101,7 +101,8 @@ class Database:
 
 
 @contextmanager
-def _translate_outage() -> Iterator[None]:
+def translate_outage() -> Iterator[None]:
+    """Errors that mean the database is out of reach (or every connection busy) as `DatabaseUnavailable`."""
     try:
         yield
     except (exc.OperationalError, exc.InterfaceError) as error:

@@ -9,7 +9,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from authgate.storage.database import Database
+from authgate.storage.database import Database, translate_outage
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -22,14 +22,17 @@ def alembic_config(database: Database) -> Config:
 
 
 def upgrade(database: Database) -> tuple[str | None, str]:
-    """Bring the schema to the newest revision; returns (before, after)."""
+    """Bring the schema to the newest revision; returns (before, after).
+
+    An unreachable database is `DatabaseUnavailable`, as everywhere else."""
     before = current_revision(database)
-    command.upgrade(alembic_config(database), "head")
+    with translate_outage():
+        command.upgrade(alembic_config(database), "head")
     return before, head_revision(database)
 
 
 def current_revision(database: Database) -> str | None:
-    with database.engine.connect() as connection:
+    with translate_outage(), database.engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
 

@@ -65,12 +65,12 @@ class FormRead:
     errors: dict[str, str] = field(default_factory=dict)
 
 
-def read_email_form(form: PageForm, limits: dict[str, int]) -> FormRead:
+def read_email_form(form: PageForm | None, limits: dict[str, int]) -> FormRead:
     """Each named field as one line of text (missing: ""), with a field error when too long or broken
     over lines. `read_page_form` has already refused what no field accepts (`authgate.text`)."""
     read = FormRead()
     for name, limit in limits.items():
-        value = form.get(name) or ""
+        value = (form.get(name) if form is not None else None) or ""
         if len(value) > limit:
             read.errors[name] = f"At most {limit} characters."
             value = value[:limit]
