@@ -193,6 +193,7 @@ def test_deploy_settings_has_no_insecure_default(monkeypatch: pytest.MonkeyPatch
     settings = Settings()
     assert settings.database_url and settings.database_url.startswith("postgresql+psycopg://")
     assert settings.redis_url and settings.trusted_proxies == ["10.0.0.0/8"]
+    assert settings.smtp_url is not None  # mail is delivered, not written to the log
     assert settings.insecure_defaults() == []
 
 

@@ -32,6 +32,7 @@ SLASHED = "urn:a/b"
 UNICODE = "urn:café/☕"
 ROLE, ROLE_DECOY = "night shift", "night"
 USER, USER_DECOY = "bob.smith+x@amb.test", "bob"
+USER_EMAIL, DECOY_EMAIL = "bob.smith@amb.example.com", "bob@amb.example.com"
 CLIENT, CLIENT_DECOY = "app:one.v2", "app"
 
 WORLD = f"""
@@ -46,8 +47,8 @@ roles:
   - {{name: "{ROLE}", permissions: {{"{BASE}": [read]}}}}
   - {{name: "{ROLE_DECOY}", permissions: {{"{BASE}": [read]}}}}
 users:
-  - {{username: "{USER}", roles: ["{ROLE}", "{ROLE_DECOY}"]}}
-  - {{username: "{USER_DECOY}", roles: ["{ROLE}", "{ROLE_DECOY}"]}}
+  - {{username: "{USER}", email: "{USER_EMAIL}", roles: ["{ROLE}", "{ROLE_DECOY}"]}}
+  - {{username: "{USER_DECOY}", email: "{DECOY_EMAIL}", roles: ["{ROLE}", "{ROLE_DECOY}"]}}
 clients:
   - {{client_id: "{CLIENT}", type: confidential, grant_types: [client_credentials]}}
   - {{client_id: "{CLIENT_DECOY}", type: confidential, grant_types: [client_credentials]}}
@@ -445,6 +446,56 @@ CASES: list[Case] = [
         echoed("client_id", CLIENT),
     ),
     (
+        "send the user with @ and + a password reset",
+        "POST",
+        "/users/{username}/password-reset",
+        {"username": USER},
+        None,
+        202,
+        {"outbox"},
+        lambda r, after: after["outbox"][0]["target"] == USER_EMAIL,
+    ),
+    (
+        "send the user with @ and + a new verification",
+        "POST",
+        "/users/{username}/verification",
+        {"username": USER},
+        None,
+        202,
+        {"outbox"},
+        lambda r, after: after["outbox"][0]["target"] == USER_EMAIL,
+    ),
+    (
+        "an outbox message no one has",
+        "GET",
+        "/outbox/{message_id}",
+        {"message_id": "0" * 32},
+        None,
+        404,
+        set(),
+        OK,
+    ),
+    (
+        "resend an invitation the user with @ and + never had",
+        "POST",
+        "/invitations/{username}/resend",
+        {"username": USER},
+        None,
+        409,
+        set(),
+        lambda r, after: f"user {USER} " in r.json()["error_description"],
+    ),
+    (
+        "revoke an invitation the user with @ and + never had",
+        "DELETE",
+        "/invitations/{username}",
+        {"username": USER},
+        None,
+        409,
+        set(),
+        lambda r, after: f"user {USER} " in r.json()["error_description"],
+    ),
+    (
         "delete the user with @ and +",
         "DELETE",
         "/users/{username}",
@@ -483,6 +534,11 @@ def snapshot(client: httpx.Client) -> Snapshot:
         found[f"client {view['client_id']}"] = {
             key: value for key, value in view.items() if key != "updated_at"
         }
+    # Newest first; where and what, not delivery progress (the sender works meanwhile).
+    found["outbox"] = [
+        {"message_id": view["message_id"], "target": view["target"], "kind": view["kind"]}
+        for view in client.get("/outbox", params={"limit": 200}).json()["items"]
+    ]
     return found
 
 

@@ -46,6 +46,7 @@ def test_secure_production_settings_warn_about_nothing(monkeypatch):
     monkeypatch.setenv("AUTHGATE_ISSUER", "https://id.example.com")
     monkeypatch.setenv("AUTHGATE_MASTER_KEY", "x" * 43)
     monkeypatch.setenv("AUTHGATE_DATABASE_URL", "postgresql+psycopg://db/authgate")
+    monkeypatch.setenv("AUTHGATE_SMTP_URL", "smtp+starttls://authgate@smtp.example.com:587")
     assert Settings().insecure_defaults() == []
 
 

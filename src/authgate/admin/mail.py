@@ -22,6 +22,7 @@ from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.errors import CONFLICT, NOT_FOUND
 from authgate.admin.schemas import DECIMAL, Body, Email, Page, RoleName, Username
 from authgate.errors import NotFound
+from authgate.storage import limits
 from authgate.views import UserView
 
 router = APIRouter(tags=["email"], route_class=AdminRoute)
@@ -67,7 +68,7 @@ def list_outbox(
     admin: Admin,
     status: Annotated[Literal["pending", "sent", "failed"] | None, Query()] = None,
     before: Annotated[
-        int | None, Query(ge=1, le=2**63 - 1, description="Cursor: messages older than this.")
+        int | None, Query(ge=1, le=limits.OUTBOX_MESSAGE_ID, description="Cursor: messages older than this.")
     ] = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[OutboxMessageView]:

@@ -9,33 +9,37 @@ import typer
 
 from authgate import outbox
 from authgate.cli import context
+from authgate.cli.options import JsonFlag
 from authgate.cli.output import details, emit_json, fail, handle_errors, table
+from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.outbox.queue import STATUSES
 
 app = typer.Typer(help="See and deliver queued email.", no_args_is_help=True)
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON.")]
-ALL_LIMIT = 1_000_000
 
 
 @app.command("list")
 @handle_errors
 def list_messages(
-    status: Annotated[str | None, typer.Option(help="pending, sent or failed.")] = None,
-    to: Annotated[str | None, typer.Option("--to", help="Only messages to this address.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10000, help="How many, newest first.")] = 50,
-    all_: Annotated[bool, typer.Option("--all", help="Every message (no --limit).")] = False,
+    status: Annotated[
+        str | None, typer.Option(metavar="STATUS", help="pending, sent or failed.")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", metavar="EMAIL", help="Only messages to this address.")
+    ] = None,
+    limit: LimitOption = None,
+    all_: AllFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """List queued, sent and failed messages, newest first."""
     if status is not None and status not in STATUSES:
         raise fail(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
+    request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
-        rows = outbox.list_messages(
-            realm.session, status=status, target=to, limit=ALL_LIMIT if all_ else limit
-        )
-    if json_output:
-        emit_json([dataclasses.asdict(row) for row in rows])
-        return
+        rows = outbox.list_messages(realm.session, status=status, target=to, limit=request.fetch())
+    show(Page.cut(rows, request), request, what="messages", json_output=json_output, render=_table)
+
+
+def _table(rows: list[outbox.OutboxView]) -> None:
     table(
         "outbox",
         ["message id", "to", "subject", "status", "attempts", "last error", "created"],
@@ -48,7 +52,12 @@ def list_messages(
 
 @app.command("show")
 @handle_errors
-def show(message_id: str, json_output: JsonFlag = False) -> None:
+def show_message(
+    message_id: Annotated[
+        str, typer.Argument(metavar="MESSAGE_ID", help="From `authgate mail list`.")
+    ],
+    json_output: JsonFlag = False,
+) -> None:
     """One message's delivery state (never its body)."""
     with context.services().reader() as realm:
         found = outbox.get_message(realm.session, message_id.strip())

@@ -6,9 +6,10 @@ is given, and then an object that says so: `{"items": [...], "limit": N, "more":
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 from authgate.cli.output import console, emit_json, fail
 
 DEFAULT_LIMIT = 50
-T = TypeVar("T", bound=BaseModel)
+T = TypeVar("T")  # a pydantic model or a dataclass
 
 LimitOption = Annotated[int | None, typer.Option(
     "--limit", min=1, metavar="N",
@@ -63,7 +64,7 @@ def show(page: Page[T], request: PageRequest, *, what: str, json_output: bool, r
          next_page: str | None = None) -> None:
     """Print the page as JSON or as a table, with a line saying how to see the rest when there is more."""
     if json_output:
-        items = [item.model_dump(mode="json") for item in page.items]
+        items = [_as_json(item) for item in page.items]
         if request.limited:
             emit_json({"items": items, "limit": request.size, "more": page.more})
         else:
@@ -74,3 +75,9 @@ def show(page: Page[T], request: PageRequest, *, what: str, json_output: bool, r
         rest = f"; {next_page} for the next page" if next_page else ""
         console.print(f"showing the first {len(page.items)} {what}; more exist: --all to show all, "
                       f"--limit N for more{rest}", highlight=False)
+
+
+def _as_json(item: Any) -> Any:
+    if isinstance(item, BaseModel):
+        return item.model_dump(mode="json")
+    return dataclasses.asdict(item)

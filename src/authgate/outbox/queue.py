@@ -102,7 +102,7 @@ def list_messages(
     status: str | None = None,
     target: str | None = None,
     before_id: int | None = None,
-    limit: int = 50,
+    limit: int | None = 50,
 ) -> Sequence[OutboxView]:
     """Newest first, keyset-paginated by id."""
     statement = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)

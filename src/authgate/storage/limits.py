@@ -23,6 +23,7 @@ from authgate.storage.models import (
     BrowserSession,
     Client,
     ConsoleSession,
+    OutboxMessage,
     Permission,
     Role,
     User,
@@ -67,6 +68,7 @@ AUDIT_SUBJECT = length_of(AuditEvent.subject)
 AUDIT_CLIENT_ID = length_of(AuditEvent.client_id)
 CONSOLE_RETURN_TO = length_of(ConsoleSession.return_to)
 AUDIT_EVENT_ID = largest_of(AuditEvent.id)
+OUTBOX_MESSAGE_ID = largest_of(OutboxMessage.id)
 
 
 def is_storable(value: str, max_length: int | None = None) -> bool:
