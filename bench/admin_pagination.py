@@ -70,8 +70,10 @@ def fill(total: int) -> float:
     with psycopg.connect(RAW_URL, autocommit=True) as connection:
         connection.execute(b"SET maintenance_work_mem = '256MB'")
         connection.execute(
-            b"INSERT INTO users (username, email, email_verified, name, password_hash, disabled, created_at, updated_at) "
-            b"SELECT 'u' || substr(md5(g::text), 1, 10) || '-' || g, 'u' || g || '@bench.example', false, "
+            b"INSERT INTO users (username, subject, email, email_verified, name, password_hash, disabled, "
+            b"created_at, updated_at) "
+            b"SELECT 'u' || substr(md5(g::text), 1, 10) || '-' || g, gen_random_uuid()::text, "
+            b"'u' || g || '@bench.example', false, "
             b"'User ' || g, %s, false, now(), now() FROM generate_series(1, %s) AS g",
             (password_hash, total),
         )
@@ -180,8 +182,8 @@ def main() -> int:
 
         port = int(settings.issuer.rsplit(":", 1)[1])
         with services.reader() as realm:
-            admin_id = realm.users.get("bench-admin").id
-        token = services.access_tokens.issue(subject=str(admin_id), client_id="bench", audience=bootstrap.ADMIN_API,
+            admin_subject = realm.users.get("bench-admin").subject
+        token = services.access_tokens.issue(subject=admin_subject, client_id="bench", audience=bootstrap.ADMIN_API,
                                              permissions=["users:read"]).token
         with Server(services, port) as server, httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
             def by_api() -> None:

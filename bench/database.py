@@ -60,8 +60,10 @@ def fill_users(total: int, password_hash: str, suffix: str = "") -> int:
     first = int(query("SELECT count(*) FROM users WHERE username LIKE 'fill-%%'", suffix=suffix)[0][0]) + 1
     added = total - have
     query(
-        "INSERT INTO users (username, email, email_verified, name, password_hash, disabled, created_at, updated_at) "
-        "SELECT 'fill-' || lpad(g::text, 7, '0'), 'fill-' || g || '@bench.example', false, 'Fill User ' || g, "
+        "INSERT INTO users (username, subject, email, email_verified, name, password_hash, disabled, created_at, "
+        "updated_at) "
+        "SELECT 'fill-' || lpad(g::text, 7, '0'), gen_random_uuid()::text, 'fill-' || g || '@bench.example', false, "
+        "'Fill User ' || g, "
         "%s, false, now(), now() FROM generate_series(%s::int, %s::int) AS g",
         (password_hash, first, first + added - 1), suffix,
     )
