@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from authgate import audit
-from authgate.accounts.passwords import PasswordHasher, PasswordPolicy
-from authgate.accounts.users import UserService
 from authgate.access.apis import ApiService
 from authgate.access.clients import ClientService
 from authgate.access.roles import RoleService
+from authgate.accounts.passwords import PasswordHasher, PasswordPolicy
+from authgate.accounts.users import UserService
 from authgate.settings import Settings
 from authgate.storage.database import Database
 

@@ -14,7 +14,6 @@ from authgate.access.apis import grants_of
 from authgate.clock import aware, utcnow
 from authgate.storage.models import Api, AuditEvent, BrowserSession, Client, Role, SigningKey, User
 
-
 # SQLite returns naive datetimes; they are UTC.
 UtcDatetime = Annotated[datetime, AfterValidator(aware)]
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_admin_support import admin_world  # noqa: F401
+from test_admin_support import admin_world
 from test_graceful_stop import serving
 
 ABORTED = "client went away before the request was read"
@@ -66,7 +66,7 @@ def test_an_aborted_request_is_one_info_line_without_a_traceback(database_url, t
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_an_aborted_admin_api_request_is_one_info_line(admin_world, caplog):  # noqa: F811
+def test_an_aborted_admin_api_request_is_one_info_line(admin_world, caplog):
     uvicorn_errors = logging.getLogger("uvicorn.error")  # where uvicorn logs "Exception in ASGI application"
     uvicorn_errors.addHandler(caplog.handler)
     try:

@@ -11,13 +11,11 @@ import re
 
 import httpx
 import pytest
-
 from sqlalchemy import select
+from test_admin_support import ROOT_PASSWORD, USER_PASSWORD, AdminWorld, admin_world, apply
 
 from authgate.bootstrap import CONSOLE_CLIENT_ID
 from authgate.storage.models import ConsoleSession
-
-from test_admin_support import ROOT_PASSWORD, USER_PASSWORD, AdminWorld, admin_world, apply  # noqa: F401
 
 
 def hidden(page: str, name: str) -> str:

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from test_admin_console import log_in
-from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world  # noqa: F401
+from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world
 
 from authgate.registration import registrations
 from authgate.registration.metadata import parse_client_metadata
@@ -20,7 +20,7 @@ def register(world: AdminWorld) -> str:
         return registrations.register(realm, parse_client_metadata(body, public_only=True)).client.client_id
 
 
-def test_admin_api_marks_dynamic_clients_and_removes_them(admin_world: AdminWorld) -> None:  # noqa: F811
+def test_admin_api_marks_dynamic_clients_and_removes_them(admin_world: AdminWorld) -> None:
     client_id = register(admin_world)
     with admin_world.client(admin_world.root_token) as api:
         listed = {client["client_id"]: client for client in api.get("/clients").json()}
@@ -32,7 +32,7 @@ def test_admin_api_marks_dynamic_clients_and_removes_them(admin_world: AdminWorl
         assert api.get(f"/clients/{client_id}").status_code == 404
 
 
-def test_console_lists_dynamic_clients_as_registered_by_themselves(admin_world: AdminWorld) -> None:  # noqa: F811
+def test_console_lists_dynamic_clients_as_registered_by_themselves(admin_world: AdminWorld) -> None:
     client_id = register(admin_world)
     browser, _ = log_in(admin_world, "root", ROOT_PASSWORD, start="/admin/clients")
     page = browser.get("/admin/clients").text

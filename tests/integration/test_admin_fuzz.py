@@ -25,7 +25,7 @@ import requests
 import schemathesis
 from schemathesis import GenerationMode
 from schemathesis.specs.openapi.checks import positive_data_acceptance
-from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world  # noqa: F401  (fixture)
+from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world
 
 MIN_REQUESTS = 1000
 

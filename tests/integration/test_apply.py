@@ -18,7 +18,7 @@ def snapshot(services) -> dict[str, list[tuple]]:
     with services.database.reader() as session:
         for table in Base.metadata.sorted_tables:
             rows = session.execute(table.select()).all()
-            state[table.name] = sorted((tuple(map(repr, row)) for row in rows))
+            state[table.name] = sorted(tuple(map(repr, row)) for row in rows)
     return state
 
 

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from sqlalchemy import update
-from test_cli import authgate  # noqa: F401 - the CLI runner fixture
+from test_cli import authgate
 
 from authgate.clock import utcnow
 from authgate.registration import initial_tokens
@@ -16,7 +16,7 @@ from authgate.storage.models import Client
 from testkit import TEST_MASTER_KEY
 
 
-def test_registration_token_is_accepted_by_the_registration_policy(authgate, database_url, tmp_path):  # noqa: F811
+def test_registration_token_is_accepted_by_the_registration_policy(authgate, database_url, tmp_path):
     result = authgate("client", "registration-token", "--lifetime", "600", "--json")
     token = json.loads(result.stdout)["initial_access_token"]
     settings = Settings(database_url=database_url, data_dir=tmp_path / "data", master_key=TEST_MASTER_KEY)
@@ -26,7 +26,7 @@ def test_registration_token_is_accepted_by_the_registration_policy(authgate, dat
     assert authgate("client", "registration-token", "--lifetime", "5", check=False).returncode != 0
 
 
-def test_purge_dynamic_removes_only_idle_dynamic_clients(authgate, database_url):  # noqa: F811
+def test_purge_dynamic_removes_only_idle_dynamic_clients(authgate, database_url):
     authgate("init")
     authgate("client", "add", "static-app", "--type", "public", "--redirect-uri", "https://app.example/cb")
     authgate("client", "add", "dyn-idle", "--type", "public", "--redirect-uri", "https://app.example/cb")

@@ -52,8 +52,8 @@ def test_an_exhausted_pool_is_an_outage_not_a_crash(tmp_path):
     from authgate.storage.database import Database, DatabaseUnavailable
 
     database = Database(f"sqlite:///{tmp_path / 'b.db'}")
-    database.engine.pool._timeout = 0.1  # noqa: SLF001 - make the wait short
-    database.engine.pool._max_overflow = 0  # noqa: SLF001
+    database.engine.pool._timeout = 0.1
+    database.engine.pool._max_overflow = 0
     held = [database.engine.connect() for _ in range(database.engine.pool.size())]
     try:
         with pytest.raises(DatabaseUnavailable), database.reader() as session:

@@ -7,10 +7,15 @@ from typing import Any
 
 import httpx
 import pytest
-
-from oidc_client.flow import PARTNER_SECRET, THIRD_PARTY_REDIRECT, BrowserLike, Flow, hidden_fields, query_of
+from oidc_client.flow import (
+    PARTNER_SECRET,
+    THIRD_PARTY_REDIRECT,
+    BrowserLike,
+    Flow,
+    hidden_fields,
+    query_of,
+)
 from oidc_client.servers import serve_world
-
 
 # One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
 pytestmark = pytest.mark.xdist_group("test_oidc_consent")

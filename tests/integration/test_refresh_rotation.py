@@ -11,7 +11,16 @@ import httpx
 import psycopg
 import pytest
 from sqlalchemy import select, update
-from test_token_world import HTTP, BACKOFFICE_SECRET, PASSWORD, basic, claims_of, password_login, token, token_server
+from test_token_world import (
+    BACKOFFICE_SECRET,
+    HTTP,
+    PASSWORD,
+    basic,
+    claims_of,
+    password_login,
+    token,
+    token_server,
+)
 
 from authgate import audit, tokens
 from authgate.clock import utcnow

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import insert, select, update
 from starlette.testclient import TestClient
-from test_admin_support import ADMIN_API, ROOT_PASSWORD, AdminWorld, admin_world  # noqa: F401
-from test_cli import authgate  # noqa: F401
+from test_admin_support import ADMIN_API, ROOT_PASSWORD, AdminWorld, admin_world
+from test_cli import authgate
 from test_token_world import BACKOFFICE_SECRET, PASSWORD, REPORT_SECRET, claims_of, load_world
 
 from authgate import tokens
@@ -88,7 +88,7 @@ def test_apply_names_the_entry(services):
         assert realm.clients.find("ok-client") is None, "all of the file or nothing"
 
 
-def test_the_cli_says_why_in_one_line(authgate):  # noqa: F811
+def test_the_cli_says_why_in_one_line(authgate):
     authgate("init", "--json")
     refused = authgate("client", "add", A_UUID, "--grant-type", "client_credentials", check=False)
     assert refused.returncode == 1
@@ -99,7 +99,7 @@ def test_the_cli_says_why_in_one_line(authgate):  # noqa: F811
     )
 
 
-def test_the_admin_api_answers_422_and_shows_subjects(admin_world: AdminWorld):  # noqa: F811
+def test_the_admin_api_answers_422_and_shows_subjects(admin_world: AdminWorld):
     """POST /clients with client "2" is refused; GET /users/{name} shows the user's subject."""
     with admin_world.client(admin_world.root_token) as api:
         refused = api.post(
@@ -231,7 +231,7 @@ def test_a_client_named_like_a_users_sub_never_carries_it(services, world):
     assert about["sub"] == "client/2" and "username" not in about, "not taken for barista"
 
 
-def test_the_admin_api_never_takes_a_user_for_a_client_of_the_same_name(admin_world: AdminWorld):  # noqa: F811
+def test_the_admin_api_never_takes_a_user_for_a_client_of_the_same_name(admin_world: AdminWorld):
     """root's sub is "2" (from before 0003) and root signs in through a client "2": still root."""
     services = admin_world.server.services  # type: ignore[attr-defined]
     with services.database.transaction() as session:

@@ -12,8 +12,16 @@ import pytest
 from authlib.integrations.requests_client import OAuth2Session
 from jwt import PyJWKClient
 from test_token_world import (
+    BACKOFFICE_SECRET,
+    COFFEE,
     HTTP,
-    BACKOFFICE_SECRET, COFFEE, INVENTORY, REPORT_SECRET, PASSWORD, claims_of, password_login, token, token_server,
+    INVENTORY,
+    PASSWORD,
+    REPORT_SECRET,
+    claims_of,
+    password_login,
+    token,
+    token_server,
 )
 
 __all__ = ["token_server"]  # the module-scoped server fixture

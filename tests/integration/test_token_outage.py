@@ -11,12 +11,11 @@ import httpx
 import pytest
 from test_token_world import HTTP, PASSWORD, REPORT_SECRET, basic, load_world
 
-from testkit import TEST_MASTER_KEY, Forwarder, LiveServer, empty_postgres, free_port
-
 from authgate import bootstrap
 from authgate.services import Services
 from authgate.settings import Settings
 from authgate.web.app import create_app
+from testkit import TEST_MASTER_KEY, Forwarder, LiveServer, empty_postgres, free_port
 
 PG_PORT = 5432
 

@@ -11,7 +11,12 @@ from authgate import tokens
 from authgate.access.holdings import Holder
 from authgate.clock import aware, utcnow
 from authgate.oauth2.errors import InvalidGrant
-from authgate.oauth2.refresh_tokens import RefreshGrant, RefreshTokenReused, RefreshTokenStore, successor_key
+from authgate.oauth2.refresh_tokens import (
+    RefreshGrant,
+    RefreshTokenReused,
+    RefreshTokenStore,
+    successor_key,
+)
 from authgate.storage.models import RefreshToken, User
 
 GRANT = RefreshGrant(client_id="app", user_id=None, audience="https://api", scope=("openid", "read"))
@@ -218,7 +223,7 @@ def test_a_rotation_is_one_statement_on_postgresql(services, store):
         pytest.skip("SQLite has no data-modifying CTE: claim, insert and reads are separate (in-process) statements")
     value = issue(services, store)
     sent: list[str] = []
-    listener = lambda *args: sent.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    listener = lambda *args: sent.append(args[2])
     event.listen(services.database.engine, "before_cursor_execute", listener)
     try:
         rotation = rotate(services, store, value)
@@ -249,7 +254,7 @@ def _ada_on_postgresql(services, store, load_realm, *, disabled: bool = False) -
 def test_rotate_unless_refused_is_one_autocommit_statement(services, store, load_realm):
     ada, value = _ada_on_postgresql(services, store, load_realm)
     sent: list[str] = []
-    listener = lambda *args: sent.append(args[2])  # noqa: E731 - (conn, cursor, statement, ...)
+    listener = lambda *args: sent.append(args[2])
     event.listen(services.database.engine, "before_cursor_execute", listener)
     try:
         rotation = rotate_unless_refused(services, store, value, oidc_scope=("openid",), target="https://api")

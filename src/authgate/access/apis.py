@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -15,7 +14,14 @@ from sqlalchemy.orm import Session, selectinload
 from authgate import text
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
 from authgate.storage import limits
-from authgate.storage.models import Api, Client, Permission, Role, client_permissions, role_permissions
+from authgate.storage.models import (
+    Api,
+    Client,
+    Permission,
+    Role,
+    client_permissions,
+    role_permissions,
+)
 
 if TYPE_CHECKING:
     from authgate.services import Realm

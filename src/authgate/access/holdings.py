@@ -18,10 +18,30 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Boolean, ColumnElement, FromClause, Select, String, any_, bindparam, func, or_, select
+from sqlalchemy import (
+    ARRAY,
+    Boolean,
+    ColumnElement,
+    FromClause,
+    Select,
+    String,
+    any_,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Session
 
-from authgate.storage.models import Api, Client, Permission, User, client_permissions, role_permissions, user_roles
+from authgate.storage.models import (
+    Api,
+    Client,
+    Permission,
+    User,
+    client_permissions,
+    role_permissions,
+    user_roles,
+)
 
 
 @dataclass(frozen=True)

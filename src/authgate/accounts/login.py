@@ -42,13 +42,36 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import CTE, DateTime, Select, Table, bindparam, insert, literal_column, select, update
+from sqlalchemy import (
+    CTE,
+    DateTime,
+    Select,
+    Table,
+    bindparam,
+    insert,
+    literal_column,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from authgate import audit
-from authgate.accounts.throttle import LOCKED_UNTIL, PAIR_COUNTED, Standing, Throttle, account_key, lock_events
+from authgate.accounts.throttle import (
+    LOCKED_UNTIL,
+    PAIR_COUNTED,
+    Standing,
+    Throttle,
+    account_key,
+    lock_events,
+)
 from authgate.accounts.users import (
-    CREDENTIAL_COLUMNS, Credentials, credentials_of, find_credentials, login_name, record_login, resolve_login_name,
+    CREDENTIAL_COLUMNS,
+    Credentials,
+    credentials_of,
+    find_credentials,
+    login_name,
+    record_login,
+    resolve_login_name,
     verify_password,
 )
 from authgate.clock import utcnow

@@ -13,7 +13,12 @@ from sqlalchemy import ColumnElement, Row, Table, bindparam, func, or_, select, 
 from sqlalchemy.orm import Session, selectinload
 
 from authgate import audit, text
-from authgate.accounts.passwords import PasswordHasher, PasswordPolicy, Verification, validate_imported_hash
+from authgate.accounts.passwords import (
+    PasswordHasher,
+    PasswordPolicy,
+    Verification,
+    validate_imported_hash,
+)
 from authgate.clock import utcnow
 from authgate.errors import AlreadyExists, InvalidInput, NotFound
 from authgate.mail.addresses import checked_address
@@ -351,7 +356,19 @@ def role_names(user: User) -> list[str]:
     return sorted(role.name for role in user.roles)
 
 
-__all__ = ["CREDENTIAL_COLUMNS", "Credentials", "UserService", "credentials_of", "find_credentials", "login_name",
-           "normalize_email", "normalize_username", "record_login", "resolve_login_name", "role_names", "Role",
-           "user_by_subject",
-           "verify_password"]
+__all__ = [
+    "CREDENTIAL_COLUMNS",
+    "Credentials",
+    "Role",
+    "UserService",
+    "credentials_of",
+    "find_credentials",
+    "login_name",
+    "normalize_email",
+    "normalize_username",
+    "record_login",
+    "resolve_login_name",
+    "role_names",
+    "user_by_subject",
+    "verify_password",
+]

@@ -16,7 +16,14 @@ from fastapi import APIRouter, Path
 
 from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.errors import CONFLICT, NOT_FOUND
-from authgate.admin.schemas import ApiChange, ApiCreate, ApiIdentifier, PermissionCreate, PermissionName, PermissionSet
+from authgate.admin.schemas import (
+    ApiChange,
+    ApiCreate,
+    ApiIdentifier,
+    PermissionCreate,
+    PermissionName,
+    PermissionSet,
+)
 from authgate.bootstrap import ADMIN_API, ADMIN_PERMISSIONS
 from authgate.errors import Conflict
 from authgate.views import ApiView

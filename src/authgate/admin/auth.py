@@ -17,8 +17,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends
 from fastapi.dependencies.utils import get_flat_params
-from sqlalchemy import select
 from fastapi.routing import APIRoute
+from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response

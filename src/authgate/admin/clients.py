@@ -11,8 +11,8 @@ from authgate.access.clients import ClientSpec
 from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.errors import CONFLICT, NOT_FOUND
 from authgate.admin.schemas import ClientChange, ClientCreate, ClientCreated, ClientId, SecretIssued
-from authgate.errors import Conflict
 from authgate.bootstrap import CONSOLE_CLIENT_ID
+from authgate.errors import Conflict
 from authgate.views import ClientView
 
 router = APIRouter(prefix="/clients", tags=["clients"], route_class=AdminRoute)

@@ -11,7 +11,17 @@ from authgate.accounts.email_verification import EmailVerification
 from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.errors import CONFLICT, NOT_FOUND
 from authgate.admin.pagination import LAST_PAGE, users_page
-from authgate.admin.schemas import DECIMAL, PRINTABLE, Page, PasswordSet, RoleList, RoleName, UserChange, UserCreate, Username
+from authgate.admin.schemas import (
+    DECIMAL,
+    PRINTABLE,
+    Page,
+    PasswordSet,
+    RoleList,
+    RoleName,
+    UserChange,
+    UserCreate,
+    Username,
+)
 from authgate.errors import InvalidInput
 from authgate.storage import limits
 from authgate.views import UserView

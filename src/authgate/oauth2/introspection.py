@@ -28,7 +28,12 @@ from starlette.responses import JSONResponse, Response
 from authgate.accounts.users import user_by_subject
 from authgate.clock import aware
 from authgate.oauth2.access_tokens import AccessTokenInvalid
-from authgate.oauth2.client_auth import AuthenticatedClient, Credentials, authenticate_client, read_credentials
+from authgate.oauth2.client_auth import (
+    AuthenticatedClient,
+    Credentials,
+    authenticate_client,
+    read_credentials,
+)
 from authgate.oauth2.errors import NO_STORE, InvalidClient, OAuthError
 from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.token_endpoint import error_response
@@ -58,7 +63,7 @@ async def introspect(request: Request) -> Response:
                 answer = None
         if answer is None:
             answer = await run_in_threadpool(_introspect, services, form, authorization, False)
-    except Exception as error:  # noqa: BLE001 - rendered as the protocol error it is
+    except Exception as error:
         return error_response(error, request, {})
     return JSONResponse(answer, headers=NO_STORE)
 

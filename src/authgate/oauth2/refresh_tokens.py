@@ -71,7 +71,20 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement, Connection, DateTime, Row, Select, Text, Update, bindparam, exists, func, insert, or_, select, update,
+    ColumnElement,
+    Connection,
+    DateTime,
+    Row,
+    Select,
+    Text,
+    Update,
+    bindparam,
+    exists,
+    func,
+    insert,
+    or_,
+    select,
+    update,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session

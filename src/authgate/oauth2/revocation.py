@@ -39,7 +39,7 @@ async def revoke(request: Request) -> Response:
         form = await read_form(request)
         authorization = request.headers.get("authorization")
         await run_in_threadpool(_revoke, services, form, authorization, ip, seen)
-    except Exception as error:  # noqa: BLE001 - rendered as the protocol error it is
+    except Exception as error:
         return error_response(error, request, cors.response_headers(origin, seen[0] if seen else ()))
     # RFC 7009 §2.2: 200 whether or not there was anything to revoke.
     return Response(status_code=200, headers={**NO_STORE, **cors.response_headers(origin, seen[0])})

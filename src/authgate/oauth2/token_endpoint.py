@@ -18,8 +18,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from authgate.oauth2.client_auth import AuthenticatedClient, Credentials, authenticate_client, read_credentials
-from authgate.oauth2.errors import NO_STORE, OAuthError, ServerError, TemporarilyUnavailable, UnauthorizedClient, UnsupportedGrantType
+from authgate.oauth2.client_auth import (
+    AuthenticatedClient,
+    Credentials,
+    authenticate_client,
+    read_credentials,
+)
+from authgate.oauth2.errors import (
+    NO_STORE,
+    OAuthError,
+    ServerError,
+    TemporarilyUnavailable,
+    UnauthorizedClient,
+    UnsupportedGrantType,
+)
 from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.grants import Grant, GrantRegistry, TokenRequest
 from authgate.oauth2.token_response import TokenResponse
@@ -47,7 +59,7 @@ async def token(request: Request) -> Response:
             result = _token(services, form, authorization, ip, seen, credentials)
         else:
             result = await run_in_threadpool(_token, services, form, authorization, ip, seen)
-    except Exception as error:  # noqa: BLE001 - every failure becomes a protocol error response
+    except Exception as error:
         return error_response(error, request, cors.response_headers(origin, seen[0] if seen else ()))
     return result.render(cors.response_headers(origin, seen[0]))
 

@@ -56,7 +56,7 @@ class Warmer:
         for task in self._tasks:
             try:
                 task()
-            except Exception as error:  # noqa: BLE001 - the endpoints report outages; this only retries
+            except Exception as error:
                 failed = True
                 if not self._failing:
                     logger.warning("cache warmer: %s failed: %s", getattr(task, "__qualname__", task), type(error).__name__)

@@ -16,7 +16,12 @@ from urllib.parse import urlsplit
 
 from authgate.oauth2 import pkce
 from authgate.oauth2.client_directory import ClientRecord
-from authgate.oauth2.errors import InvalidRequest, OAuthError, UnauthorizedClient, UnsupportedResponseType
+from authgate.oauth2.errors import (
+    InvalidRequest,
+    OAuthError,
+    UnauthorizedClient,
+    UnsupportedResponseType,
+)
 from authgate.oauth2.form import Form
 from authgate.oidc.claims import OPENID
 from authgate.oidc.errors import (
@@ -106,7 +111,7 @@ def _loopback_port_varies(client: ClientRecord, redirect_uri: str) -> bool:
         return False
     try:
         requested = urlsplit(redirect_uri)
-        requested.port  # noqa: B018 - raises on a malformed port
+        requested.port
     except ValueError:
         return False
     if requested.scheme != "http" or requested.hostname not in LOOPBACK_HOSTS:

@@ -19,9 +19,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from authgate.oauth2.access_tokens import AccessTokenInvalid
-from authgate.oauth2.errors import NO_STORE, InsufficientScope, InvalidRequest, InvalidToken, OAuthError
 from authgate.accounts.users import user_by_subject
+from authgate.oauth2.access_tokens import AccessTokenInvalid
+from authgate.oauth2.errors import (
+    NO_STORE,
+    InsufficientScope,
+    InvalidRequest,
+    InvalidToken,
+    OAuthError,
+)
 from authgate.oidc.claims import OPENID, user_claims
 from authgate.services import Services
 from authgate.web import cors

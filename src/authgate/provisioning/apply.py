@@ -22,14 +22,14 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import selectinload
 
 from authgate import audit
+from authgate.access.clients import ClientSpec
 from authgate.accounts import legacy_hashes
 from authgate.accounts.passwords import validate_imported_hash
 from authgate.accounts.users import normalize_email, normalize_username
-from authgate.access.clients import ClientSpec
+from authgate.clock import utcnow
 from authgate.errors import DomainError, NotFound
 from authgate.provisioning.realm_file import RealmFile, RealmFileError, UserEntry
 from authgate.services import Realm
-from authgate.clock import utcnow
 from authgate.storage.models import AuditEvent, Role, User, user_roles
 
 Progress = Callable[[int], None]

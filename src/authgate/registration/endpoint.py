@@ -47,7 +47,7 @@ async def register(request: Request) -> Response:
         ip = client_ip(request, tuple(services.settings.trusted_proxies))
         body = await _read_body(request)
         answer = await run_in_threadpool(_register, services, body, request.headers.get("authorization"), ip)
-    except Exception as error:  # noqa: BLE001 - rendered as the protocol error it is
+    except Exception as error:
         return error_response(error, request, {})
     return JSONResponse(answer, status_code=201, headers=NO_STORE)  # RFC 7591 §3.2.1
 
@@ -64,7 +64,7 @@ async def configuration(request: Request) -> Response:
             _configure, services, request.method, request.path_params["client_id"],
             request.headers.get("authorization"), body,
         )
-    except Exception as error:  # noqa: BLE001 - rendered as the protocol error it is
+    except Exception as error:
         return error_response(error, request, {})
     if answer is None:
         return Response(status_code=204, headers=NO_STORE)  # RFC 7592 §2.3

@@ -9,9 +9,9 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import URLPath
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
-from starlette.datastructures import URLPath
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
@@ -122,7 +122,7 @@ class App(Starlette):
         scope["app"] = self
         try:
             response = await endpoint(Request(scope, receive))
-        except Exception as error:  # noqa: BLE001 - what ServerErrorMiddleware would do, in the protocol's shape
+        except Exception as error:
             if is_aborted(error):
                 log_aborted(scope.get("method", ""), scope["path"])
                 return

@@ -26,7 +26,12 @@ from sqlalchemy import ARRAY, Select, String, Table, bindparam, func, insert, se
 from authgate.access import holdings
 from authgate.access.holdings import user_permissions
 from authgate.accounts.login import (
-    RECORD_LOGIN, LoginFailed, LoginThrottled, LoginUnverified, PasswordLogin, VerifiedLogin,
+    RECORD_LOGIN,
+    LoginFailed,
+    LoginThrottled,
+    LoginUnverified,
+    PasswordLogin,
+    VerifiedLogin,
 )
 from authgate.clock import utcnow
 from authgate.oauth2 import scopes

@@ -16,7 +16,14 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from authgate.web.pages import (
-    account, consent, email_verification, invitation, landing, login, password_reset, registration,
+    account,
+    consent,
+    email_verification,
+    invitation,
+    landing,
+    login,
+    password_reset,
+    registration,
 )
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
