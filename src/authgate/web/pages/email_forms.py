@@ -9,16 +9,38 @@ hosted pages' common form reader.)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
+from authgate.web import csrf
 from authgate.web.page_form import PageForm
 from authgate.web.pages.rendering import render
 
 FORM_EXPIRED = "This form expired or came from another site. Please try again."
 CORRECT_BELOW = "Please correct the errors below."
+#: Longer than any token we issue: a longer value is cut here (it can only be refused), never stored.
+TOKEN_LIMIT = 100
+
+
+def link_token(value: object) -> str:
+    """The token a link or a form carries ('' when none: the person enters the code instead)."""
+    return value[:TOKEN_LIMIT] if isinstance(value, str) else ""
+
+
+def refused_submission(
+    request: Request, form: PageForm, read: FormRead, show: Callable[[int, str], Response]
+) -> Response | None:
+    """What every email form's POST passes before its own step: its CSRF token, then its fields."""
+    try:
+        csrf.check(request, form.get(csrf.FIELD), request.app.state.services.settings.issuer)
+    except csrf.CsrfFailed:
+        return show(403, FORM_EXPIRED)
+    if read.errors:
+        return show(400, CORRECT_BELOW)
+    return None
 
 
 @dataclass(frozen=True)

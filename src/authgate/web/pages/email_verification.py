@@ -19,7 +19,6 @@ from authgate.accounts.email_verification import (
 )
 from authgate.errors import InvalidInput
 from authgate.storage import limits
-from authgate.web import csrf
 from authgate.web.client_ip import client_ip
 from authgate.web.page_form import read_page_form
 from authgate.web.pages import navigation
@@ -27,10 +26,11 @@ from authgate.web.pages.email_forms import (
     CODE,
     CORRECT_BELOW,
     EMAIL,
-    FORM_EXPIRED,
     Field,
     Link,
+    link_token,
     read_email_form,
+    refused_submission,
     show_form,
     show_notice,
 )
@@ -38,11 +38,10 @@ from authgate.web.pages.rendering import redirect
 from authgate.web.sessions import BrowserSessions
 
 REFUSED = "This link or code is not valid: it may have expired or been used already."
-TOKEN_LIMIT = 100
 
 
 async def verify_page(request: Request) -> Response:
-    token = (request.query_params.get("token") or "")[:TOKEN_LIMIT]
+    token = link_token(request.query_params.get("token"))
     return await run_in_threadpool(_verify, request, token, None)
 
 
@@ -50,7 +49,7 @@ async def verify_submit(request: Request) -> Response:
     form = await read_page_form(request)
     token = form.get("token")
     return await run_in_threadpool(
-        _verify, request, token[:TOKEN_LIMIT] if isinstance(token, str) else "", form
+        _verify, request, link_token(token), form
     )
 
 
@@ -90,12 +89,9 @@ def _verify(request: Request, token: str, form: Any) -> Response:
                 status=400,
             )
         return show(200)
-    try:
-        csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
-    except csrf.CsrfFailed:
-        return show(403, FORM_EXPIRED)
-    if read.errors:
-        return show(400, CORRECT_BELOW)
+    refused = refused_submission(request, form, read, show)
+    if refused is not None:
+        return refused
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
         if with_code:
@@ -170,12 +166,9 @@ def _account_email(request: Request, form: Any) -> Response:
 
     if form is None:
         return show(200)
-    try:
-        csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
-    except csrf.CsrfFailed:
-        return show(403, FORM_EXPIRED)
-    if read.errors:
-        return show(400, CORRECT_BELOW)
+    refused = refused_submission(request, form, read, show)
+    if refused is not None:
+        return refused
     try:
         with services.realm(actor=session.username) as realm:
             new = EmailVerification(services).request_change(

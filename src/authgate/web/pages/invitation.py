@@ -11,28 +11,27 @@ from starlette.responses import Response
 from authgate.accounts.invitations import InvitationRefused, Invitations, InvitationThrottled
 from authgate.errors import InvalidInput
 from authgate.storage import limits
-from authgate.web import csrf
 from authgate.web.client_ip import client_ip
 from authgate.web.page_form import read_page_form
 from authgate.web.pages.email_forms import (
     CODE,
     CORRECT_BELOW,
     EMAIL,
-    FORM_EXPIRED,
     Field,
     Link,
+    link_token,
     new_password,
     read_email_form,
+    refused_submission,
     show_form,
     show_notice,
 )
 
 REFUSED = "This invitation is not valid: it may have expired, been revoked, or been used already. Ask for a new one."
-TOKEN_LIMIT = 100
 
 
 async def invitation_page(request: Request) -> Response:
-    token = (request.query_params.get("token") or "")[:TOKEN_LIMIT]
+    token = link_token(request.query_params.get("token"))
     return await run_in_threadpool(_accept, request, token, None)
 
 
@@ -40,7 +39,7 @@ async def invitation_submit(request: Request) -> Response:
     form = await read_page_form(request)
     token = form.get("token")
     return await run_in_threadpool(
-        _accept, request, token[:TOKEN_LIMIT] if isinstance(token, str) else "", form
+        _accept, request, link_token(token), form
     )
 
 
@@ -80,12 +79,9 @@ def _accept(request: Request, token: str, form: Any) -> Response:
         return show_notice(request, "This invitation does not work", REFUSED, status=400)
     if form is None:
         return show(200)
-    try:
-        csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
-    except csrf.CsrfFailed:
-        return show(403, FORM_EXPIRED)
-    if read.errors:
-        return show(400, CORRECT_BELOW)
+    refused = refused_submission(request, form, read, show)
+    if refused is not None:
+        return refused
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
         if with_code:

@@ -18,18 +18,18 @@ from starlette.responses import Response
 from authgate.accounts.password_reset import PasswordReset, ResetRefused, ResetThrottled
 from authgate.errors import InvalidInput
 from authgate.storage import limits
-from authgate.web import csrf
 from authgate.web.client_ip import client_ip
 from authgate.web.page_form import read_page_form
 from authgate.web.pages.email_forms import (
     CODE,
     CORRECT_BELOW,
     EMAIL,
-    FORM_EXPIRED,
     Field,
     Link,
+    link_token,
     new_password,
     read_email_form,
+    refused_submission,
     show_form,
     show_notice,
 )
@@ -42,7 +42,6 @@ CHECK_EMAIL = (
 REFUSED = (
     "This link or code is not valid: it may have expired or been used already. Ask for a new one."
 )
-TOKEN_LIMIT = 100
 
 
 async def forgot_page(request: Request) -> Response:
@@ -75,12 +74,9 @@ def _forgot(request: Request, form: Any) -> Response:
 
     if form is None:
         return show(200)
-    try:
-        csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
-    except csrf.CsrfFailed:
-        return show(403, FORM_EXPIRED)
-    if read.errors:
-        return show(400, CORRECT_BELOW)
+    refused = refused_submission(request, form, read, show)
+    if refused is not None:
+        return refused
     try:
         PasswordReset(services).request(
             read.values["email"], ip=client_ip(request, tuple(services.settings.trusted_proxies))
@@ -100,7 +96,7 @@ def _forgot(request: Request, form: Any) -> Response:
 
 
 async def reset_page(request: Request) -> Response:
-    token = (request.query_params.get("token") or "")[:TOKEN_LIMIT]
+    token = link_token(request.query_params.get("token"))
     return await run_in_threadpool(_reset, request, token, None)
 
 
@@ -108,7 +104,7 @@ async def reset_submit(request: Request) -> Response:
     form = await read_page_form(request)
     token = form.get("token")
     return await run_in_threadpool(
-        _reset, request, token[:TOKEN_LIMIT] if isinstance(token, str) else "", form
+        _reset, request, link_token(token), form
     )
 
 
@@ -153,12 +149,9 @@ def _reset(request: Request, token: str, form: Any) -> Response:
                 status=400,
             )
         return show(200)
-    try:
-        csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
-    except csrf.CsrfFailed:
-        return show(403, FORM_EXPIRED)
-    if read.errors:
-        return show(400, CORRECT_BELOW)
+    refused = refused_submission(request, form, read, show)
+    if refused is not None:
+        return refused
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
         if with_code:
