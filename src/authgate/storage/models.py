@@ -287,6 +287,8 @@ class BrowserSession(Base):
     expires_at: Mapped[datetime]
     ip: Mapped[str | None] = mapped_column(String(64))
     user_agent: Mapped[str | None] = mapped_column(String(400))
+    # How the person authenticated in this session (RFC 8176 values, e.g. ["pwd"], ["pwd", "otp", "mfa"]).
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
 
 
 class Consent(Base):

@@ -10,6 +10,7 @@ value (OWASP session fixation: the identifier is rotated on privilege change).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -38,6 +39,7 @@ class ActiveSession:
     username: str
     subject: str  # the user's `sub`
     auth_time: datetime
+    amr: tuple[str, ...]  # how the person authenticated (RFC 8176), e.g. ("pwd",)
 
 
 def cookie_name(issuer: str) -> str:
@@ -55,8 +57,12 @@ class BrowserSessions:
         self.settings = services.settings
         self.cookie = cookie_name(self.settings.issuer)
 
-    def start(self, user_id: int, *, ip: str | None, user_agent: str | None, replacing: str | None = None) -> tuple[str, str]:
-        """A new session after a successful login; returns (cookie value, sid). Ends `replacing`."""
+    def start(self, user_id: int, *, amr: Sequence[str], ip: str | None, user_agent: str | None,
+              replacing: str | None = None) -> tuple[str, str]:
+        """A new session after a successful login; returns (cookie value, sid). Ends `replacing`.
+
+        `amr` says how the person authenticated (RFC 8176 values: "pwd" for a password, …).
+        """
         value = tokens.new_opaque()
         sid = secrets.token_urlsafe(16)
         now = utcnow()
@@ -67,7 +73,7 @@ class BrowserSessions:
             session.add(BrowserSession(
                 id_hash=tokens.digest(value), sid=sid, user_id=user_id, auth_time=now, created_at=now,
                 last_seen_at=now, expires_at=now + timedelta(seconds=self.settings.session_absolute_ttl),
-                ip=ip, user_agent=(user_agent or "")[:400] or None,
+                ip=ip, user_agent=(user_agent or "")[:400] or None, amr=list(amr),
             ))
         return value, sid
 
@@ -93,7 +99,7 @@ class BrowserSessions:
         if now - aware(browser_session.last_seen_at) >= TOUCH_EVERY:
             self._touch(browser_session.id_hash, now)
         return ActiveSession(browser_session.sid, browser_session.user_id, username, subject,
-                             aware(browser_session.auth_time))
+                             aware(browser_session.auth_time), tuple(browser_session.amr))
 
     def end(self, value: str | None) -> str | None:
         """End the session named by a cookie value; returns its sid when there was one."""

@@ -88,7 +88,7 @@ def _password(request: Request, form: PageForm | None) -> Response:
         return show({"new_password": error.message}, 400, "Please correct the errors below.")
     sessions = BrowserSessions(services)
     sessions.end_others(session.user_id, keep_sid=None)
-    value, _sid = sessions.start(session.user_id, ip=ip, user_agent=request.headers.get("user-agent"))
+    value, _sid = sessions.start(session.user_id, amr=session.amr, ip=ip, user_agent=request.headers.get("user-agent"))
     response = redirect("/account?changed=password")
     sessions.set_cookie(response, value)
     return response

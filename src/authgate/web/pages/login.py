@@ -67,7 +67,7 @@ def _authenticate(request: Request, return_to: str, username: str, password: str
         return _show(request, return_to, username, "The username or password is incorrect.", 401)
     sessions = BrowserSessions(services)
     value, _sid = sessions.start(
-        user.id, ip=ip, user_agent=request.headers.get("user-agent"),
+        user.id, amr=("pwd",), ip=ip, user_agent=request.headers.get("user-agent"),
         replacing=request.cookies.get(sessions.cookie),
     )
     response = redirect(return_to)

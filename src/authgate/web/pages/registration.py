@@ -99,7 +99,7 @@ def _register(request: Request, form: PageForm | None) -> Response:
         return show({error.field or "username": error.message}, 400, "Please correct the errors below.")
     services.outbox.wake()
     sessions = BrowserSessions(services)
-    value, _sid = sessions.start(user_id, ip=ip, user_agent=request.headers.get("user-agent"),
+    value, _sid = sessions.start(user_id, amr=("pwd",), ip=ip, user_agent=request.headers.get("user-agent"),
                                  replacing=request.cookies.get(sessions.cookie))
     response = redirect(return_to)
     sessions.set_cookie(response, value)
