@@ -31,6 +31,11 @@ LOGOUT = "logout"
 ADMIN_CHANGE = "admin.change"
 KEY_ROTATED = "signing_key.rotated"
 PASSWORD_CHANGED = "password.changed"  # by the person themself (an admin setting one is an admin.change)
+PASSKEY_REGISTERED = "passkey.registered"
+PASSKEY_RENAMED = "passkey.renamed"
+PASSKEY_USED = "passkey.used"
+PASSKEY_REMOVED = "passkey.removed"
+PASSKEY_REFUSED = "passkey.refused"  # a ceremony that failed verification: origin, RP ID, counter, unknown key…
 
 
 def record(

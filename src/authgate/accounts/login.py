@@ -167,8 +167,7 @@ class PasswordLogin:
         if credentials is None or not verification.ok:
             self._failed(account, ip, client_id)
             raise LoginFailed()
-        if self.services.settings.login_requires_verified_email and not credentials.email_verified:
-            raise LoginUnverified(credentials.username)  # the right password: saying so reveals nothing new
+        admit(self.services, credentials)  # the right password: saying why not reveals nothing new
         return VerifiedLogin(credentials, verification.new_hash, standing.pair_counted, account, ip, client_id)
 
     def reconfirm(self, username: str, password: str, *, ip: str) -> LoginUser:
@@ -204,11 +203,27 @@ class PasswordLogin:
             self.throttle.succeeded(verified.account, verified.ip, session)
 
     def _failed(self, account: str, ip: str, client_id: str | None) -> None:
-        locks = self.throttle.failed(account, ip)
-        with self.services.database.transaction() as session:
-            audit.record(session, audit.LOGIN_FAILED, subject=account[:200], client_id=client_id, ip=ip, outcome="failure")
-            for event in lock_events(locks, account=account[:200], ip=ip, client_id=client_id):
-                audit.record(session, **event)
+        count_failure(self.services, account, ip, client_id, method="pwd")
+
+
+def admit(services: Services, credentials: Credentials) -> None:
+    """Whether a person proven to own an account (by a password, a passkey…) may log in to it:
+    LoginFailed for a disabled account, LoginUnverified while `login_requires_verified_email` waits."""
+    if credentials.disabled:
+        raise LoginFailed()
+    if services.settings.login_requires_verified_email and not credentials.email_verified:
+        raise LoginUnverified(credentials.username)
+
+
+def count_failure(services: Services, account: str, ip: str, client_id: str | None, *, method: str) -> None:
+    """A failed proof for `account` (`account_key`) from `ip`: counted by the throttle and audited, with
+    any lock it caused. `method` is how the proof was attempted (RFC 8176: "pwd", "hwk"…)."""
+    locks = services.throttle.failed(account, ip)
+    with services.database.transaction() as session:
+        audit.record(session, audit.LOGIN_FAILED, subject=account[:200], client_id=client_id, ip=ip,
+                     outcome="failure", **({} if method == "pwd" else {"method": method}))
+        for event in lock_events(locks, account=account[:200], ip=ip, client_id=client_id):
+            audit.record(session, **event)
 
 
 

@@ -9,6 +9,8 @@ new browser session with a new cookie (session fixation).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -65,12 +67,17 @@ def _authenticate(request: Request, return_to: str, username: str, password: str
         return _show(request, return_to, username, "Confirm your email address first: we sent a new link to it.", 403)
     except LoginFailed:
         return _show(request, return_to, username, "The username or password is incorrect.", 401)
-    sessions = BrowserSessions(services)
+    return signed_in(request, redirect(return_to), user.id, amr=("pwd",), ip=ip)
+
+
+def signed_in(request: Request, response: Response, user_id: int, *, amr: Sequence[str], ip: str) -> Response:
+    """`response`, after a successful login (of any kind), carrying the cookie of a new browser session
+    that replaces this browser's old one (session fixation)."""
+    sessions = BrowserSessions(request.app.state.services)
     value, _sid = sessions.start(
-        user.id, amr=("pwd",), ip=ip, user_agent=request.headers.get("user-agent"),
+        user_id, amr=amr, ip=ip, user_agent=request.headers.get("user-agent"),
         replacing=request.cookies.get(sessions.cookie),
     )
-    response = redirect(return_to)
     sessions.set_cookie(response, value)
     return response
 
@@ -95,7 +102,7 @@ def _show(request: Request, return_to: str, username: str, error: str | None, st
         "return_to": return_to, "username": username, "error": error, "client_name": client_name,
         "registration_enabled": services.settings.registration_enabled,
         "register_query": navigation.with_return_to("", return_to).lstrip("?"),
-    }, status_code=status)
+    }, status_code=status, scripts=True)
 
 
 def _duration(seconds: int) -> str:

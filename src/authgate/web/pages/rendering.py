@@ -43,14 +43,15 @@ def security_headers(script_nonce: str | None = None, *, from_self: bool = False
 
 def render(request: Request, template: str, context: dict[str, Any] | None = None, *,
            status_code: int = 200, script_nonce: str | None = None,
-           csrf_session: str | None = None) -> HTMLResponse:
-    """A page whose forms carry this browser's CSRF token for `csrf_session` (csrf.token_for)."""
+           csrf_session: str | None = None, scripts: bool = False) -> HTMLResponse:
+    """A page whose forms carry this browser's CSRF token for `csrf_session` (csrf.token_for).
+    `scripts`: the page runs our script files (/static), which fetch from this origin (passkeys)."""
     issuer = request.app.state.services.settings.issuer
     secret = csrf.secret_for(request, issuer)
     token = csrf.token_for(request, secret, csrf_session)
     values = {"csrf_token": token, "csrf_field": csrf.FIELD, "script_nonce": script_nonce, **(context or {})}
     response = TEMPLATES.TemplateResponse(request, template, values, status_code=status_code,
-                                          headers=security_headers(script_nonce))
+                                          headers=security_headers(script_nonce, from_self=scripts))
     csrf.remember(response, secret, issuer)
     return response
 
