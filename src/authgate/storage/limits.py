@@ -24,6 +24,7 @@ from authgate.storage.models import (
     Client,
     ConsoleSession,
     OutboxMessage,
+    Passkey,
     Permission,
     Role,
     User,
@@ -69,6 +70,7 @@ AUDIT_CLIENT_ID = length_of(AuditEvent.client_id)
 CONSOLE_RETURN_TO = length_of(ConsoleSession.return_to)
 AUDIT_EVENT_ID = largest_of(AuditEvent.id)
 OUTBOX_MESSAGE_ID = largest_of(OutboxMessage.id)
+PASSKEY_ID = largest_of(Passkey.id)
 
 
 def is_storable(value: str, max_length: int | None = None) -> bool:

@@ -17,6 +17,7 @@ from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
 from authgate.accounts.passkeys import NAME_LENGTH, Passkeys
 from authgate.clock import utcnow
 from authgate.errors import InvalidInput, NotFound
+from authgate.storage import limits
 from authgate.web import csrf
 from authgate.web.client_ip import client_ip
 from authgate.web.page_form import PASSWORD, PageForm, read_page_form
@@ -69,10 +70,10 @@ def _page(request: Request, action: tuple[str, PageForm] | None) -> Response:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
     except csrf.CsrfFailed:
         return show(403, FORM_EXPIRED)
-    try:
-        passkey_id = int(form.value("passkey_id", 10))
-    except ValueError:
+    raw_id = form.value("passkey_id", len(str(limits.PASSKEY_ID)))
+    if not (raw_id.isascii() and raw_id.isdigit()) or not 0 < int(raw_id) <= limits.PASSKEY_ID:
         return show(400, "Choose a passkey from the list.")
+    passkey_id = int(raw_id)
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
         if kind == "rename":
