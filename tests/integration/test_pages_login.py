@@ -41,7 +41,8 @@ def test_login_page_is_accessible_and_names_the_client(browser: BrowserLike) -> 
     html = page.text
     assert '<html lang="en">' in html
     assert "to continue to <strong>Coffee Shop</strong>" in html
-    for field, autocomplete in (("username", "username"), ("password", "current-password")):
+    # "webauthn": the browser offers passkeys among the username's suggestions (passkeys.js, autofill).
+    for field, autocomplete in (("username", "username webauthn"), ("password", "current-password")):
         assert f'<label for="{field}">' in html
         assert re.search(rf'id="{field}"[^>]*autocomplete="{autocomplete}"', html, re.S)
     assert 'aria-live="assertive"' in html and 'role="alert"' in html
@@ -52,7 +53,9 @@ def test_login_page_is_accessible_and_names_the_client(browser: BrowserLike) -> 
 def test_pages_carry_the_security_headers(browser: BrowserLike) -> None:
     page = browser.get(login_location(browser))
     csp = page.headers["content-security-policy"]
-    assert "frame-ancestors 'none'" in csp and "script-src 'none'" in csp and "unsafe-inline" not in csp
+    # The only scripts are this server's own files (passkeys.js), fetching only from this origin.
+    assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "connect-src 'self'" in csp
     assert page.headers["x-frame-options"] == "DENY"
     assert page.headers["referrer-policy"] == "no-referrer"
     assert page.headers["cache-control"] == "no-store"
