@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
 from starlette.testclient import TestClient
 
 from authgate import audit, bootstrap
@@ -26,6 +28,7 @@ from authgate.services import Services
 from authgate.settings import Settings
 from authgate.storage.models import AuditEvent, BrowserSession, Passkey, PasskeyChallenge
 from authgate.web.app import create_app
+from authgate.web.pages import mfa
 from soft_authenticator import SoftAuthenticator, b64url
 
 ISSUER = "http://localhost:8000"
@@ -330,3 +333,33 @@ def test_rename_and_remove_behind_re_authentication(
         assert session.scalar(select(func.count()).select_from(Passkey)) == 0
         assert session.scalars(select(AuditEvent.type).where(AuditEvent.type.like("passkey.%")).order_by(AuditEvent.id)).all() == [
             audit.PASSKEY_REGISTERED, audit.PASSKEY_RENAMED, audit.PASSKEY_REMOVED]
+
+
+def test_a_passkey_completes_the_pending_login_as_its_second_factor(
+        client: TestClient, services: Services, authenticator: SoftAuthenticator,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With h15-mfa's two functions stood in for: a pending login of ada's, completed by a redirect."""
+    with services.database.reader() as session:
+        ada = session.scalar(select(Passkey.user_id))
+    completed: list[tuple[int, tuple[str, ...]]] = []
+
+    async def complete(request: Request, services: Services, user_id: int, amr: Any) -> Response:
+        completed.append((user_id, tuple(amr)))
+        response = RedirectResponse("/authorize?client_id=x", status_code=303)
+        response.set_cookie("authgate_session", "new-session")
+        return response
+
+    monkeypatch.setattr(mfa, "pending_user_id", lambda request, services: ada)
+    monkeypatch.setattr(mfa, "complete_second_factor", complete)
+    token, login = login_options(client)
+    options = post_json(client, "/login/passkey/second-factor/options", {}, token).json()
+    assert [allowed["id"] for allowed in options["allowCredentials"]] == [b64url(authenticator.credential_id)]
+    # An answer to a sign-in challenge is no second factor: challenges are bound to their purpose.
+    wrong_purpose = post_json(client, "/login/passkey/second-factor/verify", {"credential": authenticator.get(login)},
+                              token)
+    assert wrong_purpose.status_code == 400 and completed == []
+    answer = post_json(client, "/login/passkey/second-factor/verify", {"credential": authenticator.get(options)},
+                       token)
+    assert answer.status_code == 200 and answer.json() == {"redirect": "/authorize?client_id=x"}
+    assert "authgate_session=new-session" in answer.headers["set-cookie"]
+    assert completed == [(ada, ("hwk", "user", "mfa"))]

@@ -38,6 +38,7 @@ locked account are refused exactly as with a password.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -86,6 +87,7 @@ if TYPE_CHECKING:
 CHALLENGE_TTL = timedelta(minutes=5)
 TIMEOUT_MS = int(CHALLENGE_TTL.total_seconds() * 1000)  # what the browser is told to wait, at most
 MAX_PER_USER = 20
+MAX_CREDENTIAL_ID = 1023  # bytes (WebAuthn L3 §4, Credential ID)
 NAME_LENGTH = 100
 
 REGISTER = "register"
@@ -193,6 +195,8 @@ class Passkeys:
                 expected_origin=self.origin, require_user_verification=True)
         except WebAuthnException as error:
             raise self._refused(str(error), subject=owner.username, ip=ip) from error
+        if len(verified.credential_id) > MAX_CREDENTIAL_ID:  # WebAuthn L3 §7.1 step 24
+            raise self._refused("credential id longer than 1023 bytes", subject=owner.username, ip=ip)
         transports = [transport.value for transport in credential.response.transports or ()
                       if isinstance(transport, AuthenticatorTransport)]
         passkey = Passkey(
@@ -224,6 +228,8 @@ class Passkeys:
         if user_id is not None:
             with self.services.database.reader() as session:
                 allowed = session.scalars(select(Passkey.credential_id).where(Passkey.user_id == user_id)).all()
+            if not allowed:  # else the browser would offer any passkey of this site
+                raise PasskeyRefused("no passkey to ask for", "This account has no passkey.")
         options = generate_authentication_options(
             rp_id=self.rp_id, timeout=TIMEOUT_MS, user_verification=UserVerificationRequirement.REQUIRED,
             allow_credentials=[PublicKeyCredentialDescriptor(id=credential_id) for credential_id in allowed],
@@ -251,7 +257,7 @@ class Passkeys:
         account = account_key(username)
         standing = self.services.throttle.check(account, ip)
         if standing.retry_after > 0:
-            raise LoginThrottled(max(1, int(standing.retry_after + 0.999)))
+            raise LoginThrottled(max(1, math.ceil(standing.retry_after)))
         try:
             verified = verify_authentication_response(
                 credential=credential, expected_challenge=challenge, expected_rp_id=self.rp_id,
