@@ -342,7 +342,7 @@ class Passkeys:
     def _refused(self, reason: str, *, subject: str | None = None, ip: str | None, message: str = REFUSED,
                  **detail: Any) -> PasskeyRefused:
         audit.record_now(self.services.database, audit.PASSKEY_REFUSED, subject=subject, ip=ip, outcome="failure",
-                         reason=reason[:200], **detail)
+                         reason=text.shown(reason, 200), **detail)  # the library's words may quote what was sent
         return PasskeyRefused(reason, message)
 
 

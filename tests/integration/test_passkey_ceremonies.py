@@ -156,6 +156,7 @@ def test_a_synced_passkey_is_a_software_key(client: TestClient, services: Servic
 LIES: list[Any] = [
     pytest.param({"origin": "http://evil.example:8000"}, "origin", id="another-origin"),
     pytest.param({"rp_id": "evil.example"}, "RP ID", id="another-rp-id"),
+    pytest.param({"origin": ISSUER + "\x00"}, "origin", id="nul-in-origin"),
     pytest.param({"verified": False}, "User verification", id="no-user-verification"),
 ]
 
