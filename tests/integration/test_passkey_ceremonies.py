@@ -26,7 +26,7 @@ from authgate.accounts import passkeys as passkeys_module
 from authgate.clock import utcnow
 from authgate.services import Services
 from authgate.settings import Settings
-from authgate.storage.models import AuditEvent, BrowserSession, Passkey, PasskeyChallenge
+from authgate.storage.models import AuditEvent, BrowserSession, Passkey, PasskeyChallenge, User
 from authgate.web.app import create_app
 from authgate.web.pages import mfa
 from soft_authenticator import SoftAuthenticator, b64url
@@ -36,12 +36,14 @@ PASSWORD = "pour-over-gooseneck-kettle-6060"  # TEST FIXTURE ONLY
 
 
 @pytest.fixture
-def services(make_settings: Callable[..., Settings], database_url: str) -> Iterator[Services]:
+def services(make_settings: Callable[..., Settings], database_url: str, request: pytest.FixtureRequest) \
+        -> Iterator[Services]:
+    overrides = getattr(request, "param", {})  # more settings, through indirect parametrization
     services = Services(make_settings(database_url=database_url, issuer=ISSUER, lockout_pair_threshold=2,
-                                      lockout_base_delay=30))
+                                      lockout_base_delay=30, **overrides))
     bootstrap.prepare(services)
     with services.realm(actor="test") as realm:
-        realm.users.create("ada", password=PASSWORD)
+        realm.users.create("ada", password=PASSWORD, email="ada@example.com", email_verified=True)
     yield services
     services.database.dispose()
 
@@ -234,6 +236,17 @@ def test_a_disabled_account_cannot_sign_in_with_its_passkey(
     answer = post_json(client, "/login/passkey/verify", {"credential": authenticator.get(options)}, token)
     assert answer.status_code == 403 and answer.json()["error"] == "login_refused"
     assert sessions(services) == [["pwd"]]  # the fixture's password login only
+
+
+@pytest.mark.parametrize("services", [{"login_requires_verified_email": True}], indirect=True)
+def test_an_unconfirmed_address_stops_a_passkey_sign_in_as_it_stops_a_password(
+        client: TestClient, services: Services, authenticator: SoftAuthenticator) -> None:
+    with services.database.transaction() as session:
+        session.execute(update(User).values(email_verified=False))  # a new address, not confirmed yet
+    token, options = login_options(client)
+    answer = post_json(client, "/login/passkey/verify", {"credential": authenticator.get(options)}, token)
+    assert answer.status_code == 403 and answer.json()["error"] == "email_unverified"
+    assert sessions(services) == [["pwd"]]
 
 
 def test_failed_assertions_count_in_the_login_throttle(
