@@ -30,6 +30,7 @@ from authgate.storage.models import AuditEvent, BrowserSession, Passkey, Passkey
 from authgate.web.app import create_app
 from authgate.web.pages import mfa
 from soft_authenticator import SoftAuthenticator, b64url
+from testkit import Forwarder, empty_postgres, free_port
 
 ISSUER = "http://localhost:8000"
 PASSWORD = "pour-over-gooseneck-kettle-6060"  # TEST FIXTURE ONLY
@@ -377,3 +378,25 @@ def test_a_passkey_completes_the_pending_login_as_its_second_factor(
     assert answer.status_code == 200 and answer.json() == {"redirect": "/authorize?client_id=x"}
     assert "authgate_session=new-session" in answer.headers["set-cookie"]
     assert completed == [(ada, ("hwk", "user", "mfa"))]
+
+
+def test_the_ceremonies_answer_503_while_the_database_is_down_and_recover_by_themselves(
+        pg_database: str, make_settings: Callable[..., Settings]) -> None:
+    """PostgreSQL through a TCP forwarder that is closed (nothing listening), then opened."""
+    empty_postgres(pg_database)
+    direct = Services(make_settings(database_url=pg_database, issuer=ISSUER))
+    bootstrap.prepare(direct)
+    direct.database.dispose()
+    forwarder = Forwarder(free_port())
+    services = Services(make_settings(database_url=pg_database.replace("127.0.0.1:5432",
+                                                                       f"127.0.0.1:{forwarder.port}"), issuer=ISSUER))
+    try:
+        with TestClient(create_app(services=services), base_url=ISSUER) as client:
+            token = csrf_token(client)  # the login page of no client reads nothing
+            down = post_json(client, "/login/passkey/options", {}, token)
+            assert down.status_code == 503 and down.json()["error"] == "temporarily_unavailable"
+            forwarder.open()
+            assert post_json(client, "/login/passkey/options", {}, token).status_code == 200
+    finally:
+        forwarder.cut()
+        services.database.dispose()
