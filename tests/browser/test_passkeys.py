@@ -85,11 +85,11 @@ def mediations(page: Any) -> list[str]:
     return asked
 
 
-def sign_out(page: Any, issuer: str, services: Services) -> None:
+def sign_out_to_the_login_page(page: Any, issuer: str) -> None:
+    """A fresh browser session at the login page (which may sign in through autofill at once)."""
     page.evaluate("sessionStorage.removeItem('mediations')")
     page.context.clear_cookies()
-    page.goto(f"{issuer}/account")
-    expect(page).to_have_url(f"{issuer}/login?return_to=%2Faccount")
+    page.goto(f"{issuer}/login?return_to=%2Faccount")
 
 
 def test_register_then_sign_in_with_the_passkey_alone_and_through_autofill(page: Any, world: tuple[str, Services]) -> None:
@@ -111,7 +111,7 @@ def test_register_then_sign_in_with_the_passkey_alone_and_through_autofill(page:
 
     # Autofill: the login page asks for a passkey with conditional mediation as it loads (the username
     # field offers it); the virtual authenticator picks the one credential, and the person is in.
-    sign_out(page, issuer, services)
+    sign_out_to_the_login_page(page, issuer)
     expect(page).to_have_url(f"{issuer}/account")
     assert mediations(page) == ["conditional"]
     assert session_methods(services)[-1] == ["hwk", "user", "mfa"]
@@ -119,7 +119,7 @@ def test_register_then_sign_in_with_the_passkey_alone_and_through_autofill(page:
     # "Sign in with a passkey", no username: while the authenticator does not answer by itself, the
     # page waits on its autofill request; the button cancels it and asks outright.
     cdp.send("WebAuthn.setAutomaticPresenceSimulation", {"authenticatorId": authenticator, "enabled": False})
-    sign_out(page, issuer, services)
+    sign_out_to_the_login_page(page, issuer)
     assert page.get_attribute("#username", "autocomplete") == "username webauthn"
     page.wait_for_function("(sessionStorage.getItem('mediations') || '').includes('conditional')")
     cdp.send("WebAuthn.setAutomaticPresenceSimulation", {"authenticatorId": authenticator, "enabled": True})
