@@ -125,8 +125,8 @@ def test_sessions_can_be_listed_and_ended_with_their_refresh_tokens(admin_world:
     with services.reader() as realm:
         sam = realm.users.get("sam").id
     browser = BrowserSessions(services)
-    _, first = browser.start(sam, ip="203.0.113.7", user_agent="Firefox")
-    _, second = browser.start(sam, ip="198.51.100.2", user_agent="Safari")
+    _, first = browser.start(sam, amr=("pwd",), ip="203.0.113.7", user_agent="Firefox")
+    _, second = browser.start(sam, amr=("pwd",), ip="198.51.100.2", user_agent="Safari")
     with services.database.transaction() as session:
         services.oauth2.refresh_tokens.issue(session, RefreshGrant(client_id="authgate-console", user_id=sam, audience=None,
                                                                    scope=("openid",), session_id=first))
