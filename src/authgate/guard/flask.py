@@ -33,14 +33,19 @@ class FlaskGuard(Guard):
     """A ``Guard`` whose decorator reads ``flask.request`` and answers refusals."""
 
     def requires_auth(
-        self, *permissions: PermissionSpec, any_of: Iterable[str] | None = None
+        self,
+        *permissions: PermissionSpec,
+        any_of: Iterable[str] | None = None,
+        acr: str | None = None,
+        amr: Iterable[str] | None = None,
+        max_age: int | None = None,
     ) -> Decorator:
         """Protect a Flask view taking the claims as its first positional argument.
 
         A refusal becomes the RFC 6750 response (JSON body and
         ``WWW-Authenticate``), whatever error handlers the app has.
         """
-        requirement = Requirement.of(*permissions, any_of=any_of)
+        requirement = self.requirement(*permissions, any_of=any_of, acr=acr, amr=amr, max_age=max_age)
         return build_decorator(self, requirement, _from_flask_request, self._abort)
 
     def error_response(self, err: GuardError) -> flask.Response:
