@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends
-from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -132,8 +131,6 @@ class AdminRoute(APIRoute):
         self.permission: str = extra[PERMISSION_KEY]
         kwargs["responses"] = {**COMMON_RESPONSES, **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
-        if self.body_field is None and not get_flat_params(self.dependant):
-            self.responses.pop(422, None)  # nothing to validate: declare only what can happen
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
