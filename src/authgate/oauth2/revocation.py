@@ -11,21 +11,25 @@ happens (RFC 7009 §2.2).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authgate import audit
 from authgate.accounts.users import user_by_subject
+from authgate.http import cors
+from authgate.http.client_ip import client_ip
 from authgate.oauth2.access_tokens import AccessTokenInvalid
 from authgate.oauth2.client_auth import AuthenticatedClient, authenticate_client
 from authgate.oauth2.errors import NO_STORE
 from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.token_endpoint import error_response
-from authgate.services import Services
 from authgate.storage.models import User
-from authgate.web import cors
-from authgate.web.client_ip import client_ip
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 
 async def revoke(request: Request) -> Response:

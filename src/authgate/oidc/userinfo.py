@@ -11,7 +11,7 @@ origins may call it cross-origin.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from authgate.accounts.users import user_by_subject
+from authgate.http import cors, paths
 from authgate.oauth2.access_tokens import AccessTokenInvalid
 from authgate.oauth2.errors import (
     NO_STORE,
@@ -29,8 +30,9 @@ from authgate.oauth2.errors import (
     OAuthError,
 )
 from authgate.oidc.claims import OPENID, user_claims
-from authgate.services import Services
-from authgate.web import cors
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 MAX_BODY = 16 * 1024
 CORS_METHODS = "GET, POST, OPTIONS"
@@ -114,4 +116,4 @@ def _release(services: Services, claims: dict[str, Any]) -> dict[str, Any]:
         return user_claims(user, granted)
 
 
-routes = [Route("/userinfo", userinfo, methods=["GET", "POST", "OPTIONS"])]
+routes = [Route(paths.USERINFO, userinfo, methods=["GET", "POST", "OPTIONS"])]

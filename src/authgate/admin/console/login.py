@@ -29,12 +29,12 @@ from authgate.admin.console.sessions import PENDING_FOR, ConsoleSessions, Pendin
 from authgate.admin.console.view import Console, console_sessions, view
 from authgate.bootstrap import CONSOLE_CLIENT_ID
 from authgate.guard.errors import GuardError
+from authgate.http.rendering import redirect, render
+from authgate.http.sessions import is_secure
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oauth2.pkce import S256, s256
 from authgate.services import Services
 from authgate.storage import limits
-from authgate.web.pages.rendering import redirect, render
-from authgate.web.sessions import is_secure
 
 logger = logging.getLogger("authgate.admin.console")
 SCOPE = "openid profile"
