@@ -81,7 +81,6 @@ def _revoke_access_token(services: Services, client: AuthenticatedClient, token:
     if claims.get("client_id") != client.client_id:
         return False  # RFC 7009 §2.1: only the client it was issued to may revoke it
     services.access_tokens.revoke(claims)
-    services.oauth2.revocations.revoked(claims)
     with services.database.transaction() as session:
         subject = str(claims.get("sub", ""))
         user = user_by_subject(session, subject)
