@@ -251,7 +251,7 @@ def test_fastapi_dependency_answers_insufficient_user_authentication(issuer: Tes
     app = FastAPI()
 
     @app.get("/mfa")
-    def mfa_only(claims: Claims = Depends(guard.fastapi(amr=["mfa"]))) -> dict[str, Any]:  # noqa: B008
+    def mfa_only(claims: Claims = Depends(guard.fastapi(amr=["mfa"]))) -> dict[str, Any]:
         return {"sub": claims.sub}
 
     client = FastAPIClient(app)

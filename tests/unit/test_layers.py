@@ -60,15 +60,18 @@ def _private_imports(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [alias.name for alias in node.names if alias.name.startswith("_") and not alias.name.startswith("__")]
-            private_module = any(part.startswith("_") and not part.startswith("__") for part in node.module.split("."))
+            names = [alias.name for alias in node.names if _private(alias.name)]
+            private_module = any(_private(part) for part in node.module.split("."))
             if not node.module.startswith(own_package) and (names or private_module):
                 found.append(f"{path.relative_to(ROOT)}:{node.lineno} from {node.module} import {names or '...'}")
         elif isinstance(node, ast.Import):
-            for alias in node.names:
-                if any(part.startswith("_") and not part.startswith("__") for part in alias.name.split(".")):
-                    found.append(f"{path.relative_to(ROOT)}:{node.lineno} import {alias.name}")
+            found += [f"{path.relative_to(ROOT)}:{node.lineno} import {alias.name}" for alias in node.names
+                      if any(_private(part) for part in alias.name.split("."))]
     return found
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
 
 
 def test_no_private_name_of_a_dependency_or_another_package_is_imported() -> None:

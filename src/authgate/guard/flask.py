@@ -19,7 +19,7 @@ import flask
 from authgate.guard.decorators import Decorator, HeaderSource, build_decorator
 from authgate.guard.errors import GuardError
 from authgate.guard.guard import Guard
-from authgate.guard.permissions import PermissionSpec, Requirement
+from authgate.guard.permissions import PermissionSpec
 
 
 def _from_flask_request(signature: inspect.Signature) -> HeaderSource:

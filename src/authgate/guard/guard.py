@@ -56,14 +56,16 @@ class Guard:
         try:
             return self.verifier.verify(token)
         except GuardError as err:
-            raise self._naming_metadata(err)
+            self._naming_metadata(err)
+            raise
 
     async def verify_async(self, token: str) -> Claims:
         """As ``verify``, without blocking the event loop on a key fetch."""
         try:
             return await self.verifier.verify_async(token)
         except GuardError as err:
-            raise self._naming_metadata(err)
+            self._naming_metadata(err)
+            raise
 
     def authorize(
         self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
@@ -73,7 +75,8 @@ class Guard:
             token = self._token(authorization)
             return self._permitted(self.verifier.verify(token), requirement)
         except GuardError as err:
-            raise self._naming_metadata(err)
+            self._naming_metadata(err)
+            raise
 
     async def authorize_async(
         self, authorization: str | None, requirement: Requirement = _AUTHENTICATED
@@ -83,16 +86,16 @@ class Guard:
             token = self._token(authorization)
             return self._permitted(await self.verifier.verify_async(token), requirement)
         except GuardError as err:
-            raise self._naming_metadata(err)
+            self._naming_metadata(err)
+            raise
 
     def resource_metadata(self) -> dict[str, Any]:
         """This API's protected resource metadata (RFC 9728 §2); needs ``resource`` in the config."""
         return resource_metadata.document(self.config)
 
-    def _naming_metadata(self, err: GuardError) -> GuardError:
+    def _naming_metadata(self, err: GuardError) -> None:
         """Every refusal names this API's metadata document (RFC 9728 §5.1), when it has one."""
         err.resource_metadata = err.resource_metadata or self.config.resource_metadata_url
-        return err
 
     def requirement(
         self,
