@@ -121,7 +121,6 @@ def test_discovery_lists_working_endpoints(live_server: Any) -> None:
 @pytest.mark.parametrize(("authorization", "status", "error"), [
     pytest.param("Basic dXNlcjpwYXNz", 401, None, id="another-scheme-is-no-bearer-credentials"),
     pytest.param("Bearer", 400, "invalid_request", id="bearer-without-token"),
-    pytest.param("Bearer    ", 400, "invalid_request", id="bearer-with-blanks"),
     pytest.param("Bearer two tokens", 400, "invalid_request", id="two-tokens"),
     pytest.param("Bearer " + "a" * 9000, 401, "invalid_token", id="too-large"),
     pytest.param("bearer not-a-jwt", 401, "invalid_token", id="scheme-case-insensitive-token-checked"),
