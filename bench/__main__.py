@@ -21,7 +21,7 @@ from bench.machine import describe, snapshot
 from bench.profile import profile_under_load
 from bench.suite import Suite
 
-PHASES = ["client_credentials", "introspection", "refresh", "costs", "password", "guard", "admin_pagination"]
+PHASES = ["client_credentials", "introspection", "refresh", "costs", "password", "guard", "admin_pagination", "servers"]
 PROFILED = {"client_credentials", "introspection", "refresh", "password"}  # server-side: py-spy on the workers
 
 

@@ -31,7 +31,7 @@ def write(results: dict[str, Any], figures: list[Figure]) -> str:
         f"{m.get('python')}, node {m.get('node')}, {str(m.get('wrk', '')).split(' Copyright')[0]}, {m.get('postgres')}.")
     if shared:
         during = results.get("others_cores_during")
-        add(f"\n**The machine was shared during this run**: processes other than this benchmark's used on average "
+        add("\n**The machine was shared during this run**: processes other than this benchmark's used on average "
             + (f"{during:.2f} of the {m.get('cpus')} cores during the measured runs and " if during is not None else "")
             + f"{results.get('others_cpu_percent', 0):.0f}% of a core between phases (load average "
             f"{results.get('load_start')} at the start, {results.get('load_end')} at the end; per phase below). "
@@ -108,7 +108,8 @@ def _details(add: Any, results: dict[str, Any]) -> None:
         if key == "password":
             add(f"Users in the databases: {_n(results.get('users_small'))} and {_n(results.get('users_large'))}.\n")
         add(note + "\n")
-        add(f"![latency](plots/latency.png)\n" if key == "password" else "")
+        add("![latency](plots/latency.png)\n" if key == "password" else "")
+    _servers(add, results)
     add("### Guard verification per request\n")
     if "guard" in errors:
         add(f"**Failed:** `{errors['guard']}`\n")
@@ -313,10 +314,8 @@ def _profile(add: Any, p: dict[str, Any]) -> None:
 def _setup(add: Any, results: dict[str, Any]) -> None:
     s = results.get("settings", {})
     add("## Set-up\n")
-    add(NOTES["setup"].format(**{
-        "argon2": s.get("argon2"), "lockout": s.get("lockout"), "log_level": s.get("log_level"),
-        "redis": s.get("redis"), "client_cache": s.get("client_cache_seconds"),
-    }) + "\n")
+    add(NOTES["setup"].format(argon2=s.get("argon2"), lockout=s.get("lockout"), log_level=s.get("log_level"),
+                              redis=s.get("redis"), client_cache=s.get("client_cache_seconds")) + "\n")
     add("### The machine, phase by phase\n")
     add("| before phase | load average (1, 5, 15 min) | other busy processes (% of a core) |")
     add("|---|---|---|")
@@ -329,3 +328,19 @@ def _setup(add: Any, results: dict[str, Any]) -> None:
         for phase, error in errors.items():
             add(f"- {phase}: `{error}`")
     add("")
+
+
+def _servers(add: Any, results: dict[str, Any]) -> None:
+    """uvicorn (`authgate serve`) against Granian, the same app and database, interleaved in one run."""
+    add("### HTTP server: uvicorn and Granian\n")
+    if "servers" in results.get("errors", {}):
+        add(f"**This benchmark failed:** `{results['errors']['servers']}` (traceback in bench/out/error-servers.txt)\n")
+        return
+    found = results.get("servers")
+    if not found:
+        add("Not run.\n")
+        return
+    for scenario, series in found.items():
+        add(f"{scenario.replace('_', ' ')}:\n")
+        _series_table(add, series, (results.get("cpu_per_request") or {}).get(f"servers_{scenario}"))
+    add("Both with 2 workers on the same database; runs alternate between the servers (uvicorn, Granian, …).\n")

@@ -1,6 +1,7 @@
 """The servers under load, each a process group this runner starts and stops by its own id.
 
-    AuthgateServer(env, port)   `authgate serve --workers 2` on PostgreSQL
+    AuthgateServer(env, port)   `authgate serve --workers 2` on PostgreSQL (uvicorn)
+    GranianServer(env, port)    the same app under Granian (a Rust HTTP server), 2 workers, same database
     PeerServer(port, env)       node oidc-provider, `cluster.js PORT 2` (two workers, node:cluster)
 """
 
@@ -100,6 +101,27 @@ class AuthgateServer(_Process):
     def is_worker(self, cmdline: str) -> bool:
         # uvicorn --workers: each worker is a multiprocessing spawn child; skip the resource tracker.
         return "spawn_main" in cmdline
+
+
+class GranianServer(_Process):
+    """authgate's ASGI app under Granian: started after `AuthgateServer`, which prepared the database."""
+
+    name = "granian"
+    ready_path = "/readyz"
+
+    def __init__(self, env: dict[str, str], port: int, workers: int = 2) -> None:
+        command = [str(VENV_BIN / "granian"), "--interface", "asgi", "--factory", "--host", "127.0.0.1",
+                   "--port", str(port), "--workers", str(workers), "--no-ws", "--log-level", "warning",
+                   "--respawn-failed-workers", "authgate.web.app:create_app"]
+        super().__init__(command, env, PEER_DIR.parents[2], port)
+
+    def is_worker(self, cmdline: str) -> bool:
+        # Granian's workers are processes spawned by its (Python) supervisor.
+        return "granian" in cmdline or "spawn_main" in cmdline
+
+    def worker_pids(self) -> list[int]:
+        assert self.process is not None
+        return [pid for pid in _descendants(self.process.pid) if self.is_worker(_cmdline(pid))] or [self.process.pid]
 
 
 class PeerServer(_Process):

@@ -27,13 +27,26 @@ import httpx
 from authgate import masterkey
 from authgate.settings import Settings
 from bench import argon2_rate, database
+from bench.config import (
+    APP_CLIENT,
+    AUDIENCE,
+    BENCH_DIR,
+    CC_CLIENT,
+    CONNECTIONS,
+    DATABASE_URL,
+    OUT,
+    REDIS_URL,
+    REPO,
+    SCOPE,
+    USER,
+    VENV_BIN,
+    Timing,
+)
 from bench.cpu import PG, REDIS, CpuMeter
-from bench.config import (APP_CLIENT, AUDIENCE, BENCH_DIR, CC_CLIENT, CONNECTIONS, DATABASE_URL, OUT, REDIS_URL, REPO,
-                          SCOPE, USER, VENV_BIN, Timing)
 from bench.load import Run, Series, Target, measure, wrk, wrk_target
 from bench.machine import snapshot
 from bench.memory import RssSampler
-from bench.servers import AuthgateServer, PeerServer, free_port
+from bench.servers import AuthgateServer, GranianServer, PeerServer, free_port
 
 CC_BODY = f"grant_type=client_credentials&scope={SCOPE}"
 PASSWORD_BODY = (f"grant_type=password&username={USER[0]}&password={USER[1].replace(' ', '+')}&scope={SCOPE}")
@@ -147,6 +160,26 @@ class Suite:
                     "authgate workers": self._worker_pids, "oidc-provider workers": peer.worker_pids},
                     {"authgate": ["authgate workers"], "oidc-provider": ["oidc-provider workers"]})
         self.results["client_credentials"] = {k: v.as_dict() for k, v in series.items()}
+
+    # --- the HTTP server: uvicorn (authgate serve) against Granian, same app and database -----------
+    def servers(self) -> None:
+        """Client credentials and introspection through both servers, interleaved in one run (a fair ratio)."""
+        assert self.server is not None
+        with GranianServer(self.env, free_port()) as granian:
+            tokens = _body_file("introspect-servers", _mint(self.server.url + "/oauth/token", 256))
+            _check_active(granian.url + "/oauth/introspect", tokens)
+            groups = {"uvicorn workers": self._worker_pids, "granian workers": granian.worker_pids}
+            found: dict[str, Any] = {}
+            for scenario, path, extra, connections in (
+                ("client_credentials", "/oauth/token", {"BODY": CC_BODY}, CONNECTIONS["client_credentials"]),
+                ("introspection", "/oauth/introspect", {"BODY_FILE": tokens}, CONNECTIONS["introspection"]),
+            ):
+                targets = [wrk_target("uvicorn", self.server.url, client_env(CC_CLIENT, path, **extra), connections),
+                           wrk_target("granian", granian.url, client_env(CC_CLIENT, path, **extra), connections)]
+                series = self._measure(f"servers_{scenario}", targets, groups,
+                                       {"uvicorn": ["uvicorn workers"], "granian": ["granian workers"]})
+                found[scenario] = {k: v.as_dict() for k, v in series.items()}
+        self.results["servers"] = found
 
     # --- introspection --------------------------------------------------------------------
     def introspection(self) -> None:

@@ -2,6 +2,10 @@
 
 The CLI, the admin API and the apply file all call these; they own the
 transaction, raise domain errors (`authgate.errors`) and write the audit log.
+
+`Services` is also where the process is composed: it sits above the domain
+and protocol packages and imports them at the top, in plain sight; they name
+`Services` only for type checking (docs/architecture.md, tests/unit/test_layers.py).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,18 +21,19 @@ from authgate import audit
 from authgate.access.apis import ApiService
 from authgate.access.clients import ClientService
 from authgate.access.roles import RoleService
+from authgate.accounts.password_reset import REQUEST_KIND, ResetRequests
 from authgate.accounts.passwords import PasswordHasher, PasswordPolicy
+from authgate.accounts.throttle import Throttle
 from authgate.accounts.users import UserService
+from authgate.mail.delivery import deliverer_for
+from authgate.mail.mailer import KIND, Mailer
+from authgate.masterkey import MasterKey
+from authgate.oauth2.access_tokens import AccessTokens
+from authgate.oauth2.keys import KeyStore
+from authgate.oauth2.runtime import OAuthRuntime
+from authgate.outbox import OutboxSender, RetryPolicy, Sealer
 from authgate.settings import Settings
 from authgate.storage.database import Database
-
-if TYPE_CHECKING:
-    from authgate.accounts.throttle import Throttle
-    from authgate.mail.mailer import Mailer
-    from authgate.oauth2.access_tokens import AccessTokens
-    from authgate.oauth2.keys import KeyStore
-    from authgate.oauth2.runtime import OAuthRuntime
-    from authgate.outbox import OutboxSender
 
 
 class Realm:
@@ -67,47 +72,30 @@ class Services:
 
     @cached_property
     def keys(self) -> KeyStore:
-        from authgate.oauth2.keys import KeyStore
-
         return KeyStore(self)
 
     @cached_property
     def access_tokens(self) -> AccessTokens:
-        from authgate.oauth2.access_tokens import AccessTokens
-
         return AccessTokens(self)
 
     @cached_property
     def oauth2(self) -> OAuthRuntime:
         """Client directory, grant registry, refresh token store, issuance log (see oauth2/runtime.py)."""
-        from authgate.oauth2.runtime import OAuthRuntime
-
         return OAuthRuntime(self)
 
     @cached_property
     def throttle(self) -> Throttle:
         """Brute-force counters shared across processes (database, or Redis when configured)."""
-        from authgate.accounts.throttle import Throttle
-
         return Throttle.from_settings(self.settings, self.database)
 
     @cached_property
     def mailer(self) -> Mailer:
         """Composes messages and queues them in the outbox, in the caller's transaction (see mail/)."""
-        from authgate.mail.mailer import Mailer
-        from authgate.masterkey import MasterKey
-        from authgate.outbox import Sealer
-
         return Mailer(self.settings, Sealer(MasterKey.from_settings(self.settings)))
 
     @cached_property
     def outbox(self) -> OutboxSender:
         """The background sender of queued messages; the app's lifespan starts and stops it."""
-        from authgate.accounts.password_reset import REQUEST_KIND, ResetRequests
-        from authgate.mail.delivery import deliverer_for
-        from authgate.mail.mailer import KIND
-        from authgate.outbox import OutboxSender, RetryPolicy
-
         deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self)}
         return OutboxSender(self.database, deliverers, self.mailer.sealer, RetryPolicy.from_settings(self.settings),
                             poll_interval=self.settings.outbox_poll_interval)

@@ -59,6 +59,11 @@ async def async_detail(claims: Claims, request: HttpRequest) -> JsonResponse:
     return JsonResponse({**summary(claims), "async": True})
 
 
+@requires_auth(acr="urn:authgate:acr:mfa")
+def second_factor(claims: Claims, request: HttpRequest) -> JsonResponse:
+    return JsonResponse(summary(claims))
+
+
 def middleware_only(request: HttpRequest) -> JsonResponse:
     return JsonResponse(summary(request.auth_claims))  # type: ignore[attr-defined]
 
@@ -81,6 +86,7 @@ urlpatterns = [
     path("plain", middleware_only),
     path("plain-async", middleware_only_async),
     path("raises", raises_guard_error),
+    path("second-factor", second_factor),
 ]
 
 
@@ -277,3 +283,16 @@ def test_tokens_from_a_real_authgate_issuer(authgate_server: Any) -> None:
         tampered = barista[:-4] + ("AAAA" if not barista.endswith("AAAA") else "BBBB")
         status, challenge, _ = get("/drinks-detail", tampered)
         assert status == 401 and challenge is not None and challenge["error"] == "invalid_token"
+
+
+def test_a_minimum_acr_is_read_against_the_settings_acr_values(authgate_issuer: TestIssuer) -> None:
+    """RFC 9470: with the settings' ACR_VALUES order, "silver" accepts silver and gold; bronze gets the challenge."""
+    ladder = ["urn:authgate:acr:password", "urn:authgate:acr:mfa", "urn:example:acr:hardware-key"]
+    with override_settings(ROOT_URLCONF=__name__, AUTHGATE_GUARD=guard_settings(authgate_issuer, ACR_VALUES=ladder)):
+        assert get("/second-factor", authgate_issuer.token(acr="urn:example:acr:hardware-key"))[0] == 200
+        assert get("/second-factor", authgate_issuer.token(acr="urn:authgate:acr:mfa"))[0] == 200
+        status, challenge, body = get("/second-factor", authgate_issuer.token(acr="urn:authgate:acr:password"))
+    assert status == 401 and challenge is not None
+    assert challenge["error"] == "insufficient_user_authentication"
+    assert challenge["acr_values"] == "urn:authgate:acr:mfa urn:example:acr:hardware-key"
+    assert body["error"] == "insufficient_user_authentication"

@@ -93,7 +93,15 @@ class Mixed(APIView):
         return Response({"user": request.user.username, "claims": isinstance(request.auth, Claims)})
 
 
+class Refunds(APIView):
+    permission_classes = (HasPermission.of("post:refunds", amr=["mfa"]),)
+
+    def post(self, request: Request) -> Response:
+        return Response(summary(request))
+
+
 urlpatterns = [
+    path("refunds", Refunds.as_view()),
     path("me", Me.as_view()),
     path("drinks", Drinks.as_view()),
     path("drinks/<int:drink_id>", DrinkAdmin.as_view()),
@@ -221,3 +229,13 @@ def test_tokens_from_a_real_authgate_issuer(authgate_server: Any) -> None:
         assert body["user"] == body["sub"] and "post:drinks" in body["granted"]
         assert call("delete", "/drinks/1", manager)[0] == 200
         assert call("delete", "/drinks/1", barista)[0] == 403
+
+
+def test_a_sign_in_without_the_required_method_is_401_insufficient_user_authentication(project: TestIssuer) -> None:
+    assert call("post", "/refunds", project.token("post:refunds", amr=["pwd", "otp", "mfa"]))[0] == 200
+    status, challenge, body = call("post", "/refunds", project.token("post:refunds", amr=["pwd"]))
+    assert status == 401 and challenge is not None
+    assert challenge["error"] == "insufficient_user_authentication"  # RFC 9470 §3
+    assert body["error"] == "insufficient_user_authentication"
+    status, challenge, _ = call("post", "/refunds", project.token(amr=["mfa"]))
+    assert status == 403 and challenge is not None and challenge["error"] == "insufficient_scope"

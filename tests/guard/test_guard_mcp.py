@@ -35,6 +35,10 @@ def mcp_guard(issuer: TestIssuer) -> Iterator[McpGuard]:
     def add_book(title: str) -> str:
         return title
 
+    @mcp_guard.requires("write:books", acr="urn:authgate:acr:mfa")
+    def delete_book(title: str) -> str:
+        return title
+
     yield mcp_guard
     guard.close()
 
@@ -107,6 +111,20 @@ def test_a_tool_needing_a_missing_permission_is_refused_before_it_runs(mcp_guard
     writer = {"Authorization": "Bearer " + issuer.token("read:books", "write:books")}
     assert client.post("/mcp", json=call("add_book"), headers=writer).status_code == 200
     assert [json.loads(body)["params"]["name"] for body in inner.bodies] == ["search", "add_book"]
+
+
+def test_a_tool_needing_a_stronger_sign_in_is_refused_with_rfc_9470s_challenge(mcp_guard: McpGuard,
+                                                                               issuer: TestIssuer) -> None:
+    inner = Inner()
+    client = TestClient(mcp_guard.protect(inner))
+    password = {"Authorization": "Bearer " + issuer.token("read:books", "write:books", acr="urn:authgate:acr:password")}
+    refused = client.post("/mcp", json=call("delete_book"), headers=password)
+    assert refused.status_code == 401 and refused.json()["error"] == "insufficient_user_authentication"
+    challenge = refused.headers["WWW-Authenticate"]
+    assert 'acr_values="urn:authgate:acr:mfa"' in challenge and f'resource_metadata="{PRM_URL}"' in challenge
+    assert inner.bodies == []
+    second_factor = {"Authorization": "Bearer " + issuer.token("read:books", "write:books", acr="urn:authgate:acr:mfa")}
+    assert client.post("/mcp", json=call("delete_book"), headers=second_factor).status_code == 200
 
 
 def test_other_paths_pass_through_untouched(mcp_guard: McpGuard) -> None:

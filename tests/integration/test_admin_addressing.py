@@ -20,9 +20,9 @@ from test_admin_console import log_in, post_form
 from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world, apply
 
 from authgate.admin.app import build
+from authgate.http.sessions import BrowserSessions
 from authgate.oidc import consents
 from authgate.services import Services
-from authgate.web.sessions import BrowserSessions
 
 BASE = "https://amb.test/api"
 TRAP = "https://amb.test/api/permissions/read"  # the case: an identifier like a route

@@ -14,16 +14,15 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world, apply, password_token  # noqa: F401
 
 from authgate.accounts.throttle import account_key
-from authgate.oidc import consents
+from authgate.http.sessions import BrowserSessions
 from authgate.oauth2.refresh_tokens import RefreshGrant
+from authgate.oidc import consents
 from authgate.services import Services
 from authgate.storage.models import RefreshToken
-from authgate.web.sessions import BrowserSessions
-
 from testkit import TEST_MASTER_KEY, LiveServer, free_port
-from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world, apply, password_token  # noqa: F401
 
 # (description, method, path, JSON body, status, expected body subset, expected headers subset)
 ERRORS: list[tuple[str, str, str, Any, int, dict[str, Any], dict[str, str]]] = [

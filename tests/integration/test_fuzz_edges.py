@@ -28,6 +28,7 @@ from oidc_client.flow import PARTNER_SECRET, SPA_REDIRECT, BrowserLike, Flow
 from oidc_client.servers import serve_world
 from sqlalchemy import String, Text, select
 
+from authgate.http import csrf, sessions
 from authgate.masterkey import derived_key
 from authgate.provisioning import apply_realm
 from authgate.provisioning.realm_file import parse_realm
@@ -41,7 +42,6 @@ from authgate.storage.models import (
     RefreshToken,
     User,
 )
-from authgate.web import csrf, sessions
 
 pytestmark = pytest.mark.xdist_group("test_fuzz_edges")
 

@@ -8,15 +8,14 @@ from http.cookies import SimpleCookie
 from typing import Any
 
 import pytest
+from oidc_client.flow import BrowserLike, Flow, query_of
+from oidc_client.servers import serve_world
 from sqlalchemy import update
 
 from authgate import tokens
 from authgate.clock import utcnow
+from authgate.http.sessions import BrowserSessions
 from authgate.storage.models import BrowserSession
-from authgate.web.sessions import BrowserSessions
-from oidc_client.flow import BrowserLike, Flow, query_of
-from oidc_client.servers import serve_world
-
 
 # One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
 pytestmark = pytest.mark.xdist_group("test_oidc_sessions")

@@ -7,10 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-
 from oidc_client.flow import BrowserLike, Flow
 from oidc_client.servers import serve_world
-
 
 # One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
 pytestmark = pytest.mark.xdist_group("test_oidc_userinfo")
@@ -116,3 +114,34 @@ def test_discovery_lists_working_endpoints(live_server: Any) -> None:
     for name in ("authorization_endpoint", "userinfo_endpoint", "end_session_endpoint", "jwks_uri"):
         assert httpx.get(metadata[name]).status_code != 404, name
     assert httpx.post(metadata["token_endpoint"], data={}).status_code == 400
+
+
+# One bearer parser (the guard's, RFC 6750 §2.1) reads userinfo's header too; before, userinfo answered
+# invalid_token to another scheme (RFC 6750 §3.1: no credentials, so no error code) and took "a b" as a token.
+@pytest.mark.parametrize(("authorization", "status", "error"), [
+    pytest.param("Basic dXNlcjpwYXNz", 401, None, id="another-scheme-is-no-bearer-credentials"),
+    pytest.param("Bearer", 400, "invalid_request", id="bearer-without-token"),
+    pytest.param("Bearer two tokens", 400, "invalid_request", id="two-tokens"),
+    pytest.param("Bearer " + "a" * 9000, 401, "invalid_token", id="too-large"),
+    pytest.param("bearer not-a-jwt", 401, "invalid_token", id="scheme-case-insensitive-token-checked"),
+])
+def test_the_authorization_header_is_read_as_the_guard_reads_it(live_server: Any, authorization: str, status: int,
+                                                                 error: str | None) -> None:
+    from authgate.guard.bearer import bearer_token
+    from authgate.guard.errors import GuardError
+    from authgate.oauth2.jws import MAX_TOKEN_BYTES
+
+    response = httpx.get(live_server.url + "/userinfo", headers={"Authorization": authorization})
+    assert response.status_code == status
+    if status == 401:
+        assert response.headers["www-authenticate"].startswith("Bearer ")
+    if error is None:
+        assert "error=" not in response.headers["www-authenticate"]
+    else:
+        assert response.json()["error"] == error
+    try:
+        bearer_token(authorization, MAX_TOKEN_BYTES)
+        guard_verdict: tuple[int, str | None] = (401, "invalid_token")  # a token: the verifier refuses it
+    except GuardError as refused:
+        guard_verdict = (refused.status_code, refused.error)
+    assert guard_verdict == (status, error)

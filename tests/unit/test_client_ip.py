@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from starlette.requests import Request
 
-from authgate.web.client_ip import UNKNOWN, client_ip
+from authgate.http.client_ip import UNKNOWN, client_ip
 
 TRUSTED = ("127.0.0.1/32", "10.0.0.0/8")
 

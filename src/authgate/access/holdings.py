@@ -35,10 +35,8 @@ from sqlalchemy.orm import Session
 
 from authgate.storage.models import (
     Api,
-    Client,
     Permission,
     User,
-    client_permissions,
     role_permissions,
     user_roles,
 )
@@ -84,16 +82,6 @@ def holder(session: Session, user_id: int, audience: str | None) -> Holder | Non
         return None
     permissions = user_permissions(session, user_id, audience) if audience else []
     return Holder(user_id, found.username, found.subject, bool(found.disabled), tuple(permissions))
-
-
-def client_permissions_for(session: Session, client: Client, audience: str) -> list[str]:
-    statement = (
-        select(Permission.name)
-        .join(Api, Api.id == Permission.api_id)
-        .join(client_permissions, client_permissions.c.permission_id == Permission.id)
-        .where(client_permissions.c.client_pk == client.id, Api.identifier == audience)
-    )
-    return sorted(session.scalars(statement))
 
 
 def narrow(held: Iterable[str], requested: Iterable[str] | None) -> list[str]:

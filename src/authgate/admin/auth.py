@@ -16,7 +16,6 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import Depends
-from fastapi.dependencies.utils import get_flat_params
 from fastapi.routing import APIRoute
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
@@ -30,6 +29,7 @@ from authgate.bootstrap import ADMIN_API
 from authgate.errors import Conflict
 from authgate.guard.bearer import bearer_token
 from authgate.guard.errors import InsufficientPermission, InvalidToken
+from authgate.oauth2 import jws
 from authgate.oauth2.access_tokens import AccessTokenInvalid
 from authgate.services import Realm, Services
 from authgate.storage.models import Client
@@ -39,7 +39,6 @@ SERVICES_KEY = "authgate.services"
 CALLER_KEY = "authgate.admin.caller"
 PERMISSION_KEY = "x-required-permission"
 SECURITY_SCHEME = "bearer"
-MAX_TOKEN_BYTES = 8192
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ def requires(permission: str) -> dict[str, Any]:
 
 def authenticate(services: Services, authorization: str | None, permission: str) -> Caller:
     """The caller, if the bearer token is ours, live, and holds `permission`; a GuardError otherwise."""
-    caller = identify(services, bearer_token(authorization, MAX_TOKEN_BYTES))  # RFC 6750 §2.1
+    caller = identify(services, bearer_token(authorization, jws.MAX_TOKEN_BYTES))  # RFC 6750 §2.1
     caller.require(permission)
     return caller
 
@@ -132,8 +131,6 @@ class AdminRoute(APIRoute):
         self.permission: str = extra[PERMISSION_KEY]
         kwargs["responses"] = {**COMMON_RESPONSES, **(kwargs.get("responses") or {})}
         super().__init__(path, endpoint, **kwargs)
-        if self.body_field is None and not get_flat_params(self.dependant):
-            self.responses.pop(422, None)  # nothing to validate: declare only what can happen
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -18,7 +18,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 from swagger_ui_bundle import swagger_ui_path
 
-from authgate.web.pages.rendering import TEMPLATES, security_headers
+from authgate.http.rendering import TEMPLATES, security_headers
 
 # The only files of the bundle the page uses: anything else under its directory is not served.
 ASSETS = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")

@@ -21,9 +21,9 @@ from starlette.routing import Match
 
 from authgate.errors import AlreadyExists, Conflict, DomainError, InvalidInput, NotFound
 from authgate.guard.errors import GuardError, log_refusal
+from authgate.http.aborted import is_aborted, on_aborted
 from authgate.oauth2.errors import NO_STORE, TemporarilyUnavailable
 from authgate.storage.database import DatabaseUnavailable
-from authgate.web.aborted import is_aborted, on_aborted
 
 logger = logging.getLogger("authgate.admin")
 REALM = "authgate-admin"

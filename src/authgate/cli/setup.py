@@ -17,7 +17,7 @@ from authgate import bootstrap
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
 from authgate.cli.output import console, details, emit_json, handle_errors, table
-from authgate.oidc.discovery import PATHS
+from authgate.http import paths
 from authgate.provisioning import apply_realm, load_realm_file
 from authgate.provisioning.apply import ApplyResult, describe
 from authgate.provisioning.realm_file import RealmFile
@@ -198,7 +198,7 @@ def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
 def _print_next_steps(issuer: str, realm_file: RealmFile, logins: dict[str, str],
                       client_secrets: dict[str, str], admin: str) -> None:
     """What to do next: the console, the public clients, and a token in one copy-paste command."""
-    token_url = issuer + PATHS["token_endpoint"]
+    token_url = issuer + paths.TOKEN
     say = functools.partial(console.print, markup=False, highlight=False)
     say(f"\nnext steps\n  admin console: open {issuer}/admin and sign in as {admin} (password above)")
     say(f"  account page, for any login: {issuer}/account")

@@ -16,6 +16,7 @@ from authgate.guard.config import DEFAULT_ALGORITHMS, SUPPORTED_ALGORITHMS, Guar
 from authgate.guard.errors import (
     GuardError,
     InsufficientPermission,
+    InsufficientUserAuthentication,
     InvalidRequest,
     InvalidToken,
     KeysUnavailable,
@@ -33,6 +34,7 @@ __all__ = [
     "GuardConfig",
     "GuardError",
     "InsufficientPermission",
+    "InsufficientUserAuthentication",
     "InvalidRequest",
     "InvalidToken",
     "KeysUnavailable",

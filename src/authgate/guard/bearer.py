@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from authgate.guard.errors import InvalidRequest, InvalidToken, MissingToken
 
+__all__ = ["InvalidRequest", "InvalidToken", "MissingToken", "bearer_token"]
+
 
 def bearer_token(authorization: str | None, max_token_bytes: int) -> str:
     """The token in ``Authorization: Bearer <token>``.

@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from authgate.guard.authentication import AUTHGATE_ACR_VALUES
+
 #: Asymmetric algorithms the guard can verify. HMAC (``HS*``) is absent on
 #: purpose: a resource server never shares a secret with the issuer, and an
 #: HS256 token "signed" with the issuer's public key is the classic key
@@ -71,7 +73,11 @@ class GuardConfig:
     scopes_supported: Sequence[str] = ()
     #: Issuers of this API's tokens, as listed in its metadata; default: ``issuer``.
     authorization_servers: Sequence[str] = ()
-    #: Wall clock for ``exp``/``nbf``/``iat``; tests pass a fake one.
+    #: Authentication context classes (``acr``) this API's issuer uses, weakest
+    #: first: ``requires_auth(acr=X)`` accepts X and every value after it
+    #: (RFC 9470). The default is authgate's own; list your issuer's otherwise.
+    acr_values: Sequence[str] = AUTHGATE_ACR_VALUES
+    #: Wall clock for ``exp``/``nbf``/``iat`` and ``max_age``; tests pass a fake one.
     clock: Callable[[], float] = field(default=time.time)
     #: Monotonic clock for refetch intervals and key age.
     monotonic: Callable[[], float] = field(default=time.monotonic)
@@ -87,6 +93,8 @@ class GuardConfig:
             raise ValueError("audience must name at least one audience")
         if self.resource is not None and urlsplit(self.resource).scheme not in ("http", "https"):
             raise ValueError("resource must be an http(s) URL (RFC 9728 §2)")
+        if isinstance(self.acr_values, str) or len(set(self.acr_values)) != len(self.acr_values):
+            raise ValueError("acr_values is a list of distinct values, weakest first")
         if self.max_token_bytes <= 0 or self.leeway < 0:
             raise ValueError("max_token_bytes must be positive and leeway non-negative")
 

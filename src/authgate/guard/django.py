@@ -30,6 +30,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from authgate.guard.authentication import AuthenticationRequirement
 from authgate.guard.claims import Claims
 from authgate.guard.config import GuardConfig
 from authgate.guard.decorators import Decorator, HeaderSource, build_decorator
@@ -154,15 +155,24 @@ def requires_auth(
     *permissions: PermissionSpec,
     any_of: Iterable[str] | None = None,
     guard: Guard | None = None,
+    acr: str | None = None,
+    amr: Iterable[str] | None = None,
+    max_age: int | None = None,
 ) -> Decorator:
     """Protect a Django view taking ``(claims, request, ...)``.
 
     ``requires_auth("a", "b")`` needs both permissions,
     ``requires_auth(any_of=["a", "b"])`` either, ``requires_auth()`` only a
     valid token. The guard is ``settings.AUTHGATE_GUARD``'s unless ``guard``
-    is given.
+    is given. ``acr``/``amr``/``max_age`` ask for a sign-in strength
+    (``Guard.requirement``; with the settings' guard, ``acr`` is read against
+    its ``ACR_VALUES`` on the first request).
     """
-    requirement = Requirement.of(*permissions, any_of=any_of)
+    if guard is not None:
+        requirement = guard.requirement(*permissions, any_of=any_of, acr=acr, amr=amr, max_age=max_age)
+    else:
+        strength = AuthenticationRequirement.of(acr=acr, amr=amr, max_age=max_age)
+        requirement = Requirement.of(*permissions, any_of=any_of, authentication=strength)
     checker: Guard | SettingsGuard = guard if guard is not None else settings_guard
     protect = build_decorator(checker, requirement, _request_argument)
 

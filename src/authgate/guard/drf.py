@@ -14,21 +14,31 @@
 DRF instantiates permission classes itself, so ``HasPermission.of(...)`` and
 ``HasAnyPermission.of(...)`` return classes. A missing token is DRF's 401
 with the ``Bearer`` challenge; a bad one 401 ``invalid_token``; a token
-without the permission 403 ``insufficient_scope`` (RFC 6750 §3.1), each with
+without the permission 403 ``insufficient_scope`` (RFC 6750 §3.1), one from
+a sign-in too weak for ``acr``/``amr``/``max_age`` 401
+``insufficient_user_authentication`` (RFC 9470 §3), each with
 the RFC 6750 JSON body and ``WWW-Authenticate``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, ClassVar
 
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
 
+from authgate.guard.authentication import AuthenticationRequirement
 from authgate.guard.claims import Claims
 from authgate.guard.django import settings_guard
-from authgate.guard.errors import GuardError, InsufficientPermission, MissingToken, log_refusal
+from authgate.guard.errors import (
+    GuardError,
+    InsufficientPermission,
+    InsufficientUserAuthentication,
+    MissingToken,
+    log_refusal,
+)
 from authgate.guard.guard import Guard
 from authgate.guard.permissions import PermissionSpec, Requirement
 
@@ -109,9 +119,14 @@ class HasPermission(BasePermission):  # type: ignore[misc]
     requirement: ClassVar[Requirement] = Requirement()
 
     @classmethod
-    def of(cls, *permissions: PermissionSpec) -> type[HasPermission]:
-        """A permission class needing all of ``permissions``."""
-        return cls._with(Requirement.of(*permissions))
+    def of(cls, *permissions: PermissionSpec, acr: str | None = None, amr: Iterable[str] | None = None,
+           max_age: int | None = None) -> type[HasPermission]:
+        """A permission class needing all of ``permissions`` (and the sign-in strength, as ``Guard.requirement``).
+
+        ``acr`` is read against the guard's ``acr_values`` order when a request comes.
+        """
+        strength = AuthenticationRequirement.of(acr=acr, amr=amr, max_age=max_age)
+        return cls._with(Requirement.of(*permissions, authentication=strength))
 
     @classmethod
     def _with(cls, requirement: Requirement) -> type[HasPermission]:
@@ -121,11 +136,12 @@ class HasPermission(BasePermission):  # type: ignore[misc]
         claims = request.auth
         if not isinstance(claims, Claims):
             return False  # DRF answers 401 with our challenge, or 403 for other logins
+        guard = _guard(request)
         try:
-            self.requirement.check(claims)
-        except InsufficientPermission as err:
+            self.requirement.check(claims, guard.config.acr_values, guard.config.clock)
+        except (InsufficientPermission, InsufficientUserAuthentication) as err:
             log_refusal(err)
-            raise GuardRefusal(err, _realm(request)) from None
+            raise GuardRefusal(err, guard.realm) from None
         return True
 
 
@@ -133,18 +149,20 @@ class HasAnyPermission(HasPermission):
     """Allows requests whose token grants at least one of the permissions."""
 
     @classmethod
-    def of(cls, *permissions: PermissionSpec) -> type[HasPermission]:
-        """A permission class needing one of ``permissions``."""
+    def of(cls, *permissions: PermissionSpec, acr: str | None = None, amr: Iterable[str] | None = None,
+           max_age: int | None = None) -> type[HasPermission]:
+        """A permission class needing one of ``permissions`` (and the sign-in strength, as ``HasPermission``)."""
         names = [name for spec in permissions
                  for name in ([spec] if isinstance(spec, str) else spec)]
-        return cls._with(Requirement.of(any_of=names))
+        strength = AuthenticationRequirement.of(acr=acr, amr=amr, max_age=max_age)
+        return cls._with(Requirement.of(any_of=names, authentication=strength))
 
 
-def _realm(request: Any) -> str:
+def _guard(request: Any) -> Guard:
     authenticator = request.successful_authenticator
     if isinstance(authenticator, GuardAuthentication):
-        return authenticator.guard_in_use().realm
-    return settings_guard.realm
+        return authenticator.guard_in_use()
+    return settings_guard.get()
 
 
 __all__ = [

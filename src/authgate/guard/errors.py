@@ -100,6 +100,39 @@ class InsufficientPermission(GuardError):
     error = "insufficient_scope"
 
 
+class InsufficientUserAuthentication(GuardError):
+    """A valid token from a sign-in too weak or too old for the route (RFC 9470 §3).
+
+    The challenge names what would do: ``acr_values`` (the acceptable classes,
+    space-separated, weakest first) and ``max_age`` (seconds), so the client
+    can ask the authorization server for exactly that and retry.
+    """
+
+    status_code = 401
+    error = "insufficient_user_authentication"
+
+    def __init__(self, description: str, *, acr_values: str | None = None, max_age: int | None = None) -> None:
+        super().__init__(description)
+        self.acr_values = acr_values
+        self.max_age = max_age
+
+    def www_authenticate(self, realm: str) -> str:
+        challenge = super().www_authenticate(realm)
+        if self.acr_values:
+            challenge += f", acr_values={_quoted(self.acr_values)}"
+        if self.max_age is not None:
+            challenge += f', max_age="{self.max_age}"'
+        return challenge
+
+    def to_dict(self) -> dict[str, str]:
+        body = super().to_dict()
+        if self.acr_values:
+            body["acr_values"] = self.acr_values
+        if self.max_age is not None:
+            body["max_age"] = str(self.max_age)
+        return body
+
+
 class KeysUnavailable(GuardError):
     """The issuer's keys were never obtained: 503, the token may well be fine."""
 
@@ -119,6 +152,7 @@ def log_refusal(err: GuardError) -> None:
 __all__ = [
     "GuardError",
     "InsufficientPermission",
+    "InsufficientUserAuthentication",
     "InvalidRequest",
     "InvalidToken",
     "KeysUnavailable",

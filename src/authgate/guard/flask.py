@@ -19,7 +19,7 @@ import flask
 from authgate.guard.decorators import Decorator, HeaderSource, build_decorator
 from authgate.guard.errors import GuardError
 from authgate.guard.guard import Guard
-from authgate.guard.permissions import PermissionSpec, Requirement
+from authgate.guard.permissions import PermissionSpec
 
 
 def _from_flask_request(signature: inspect.Signature) -> HeaderSource:
@@ -33,14 +33,19 @@ class FlaskGuard(Guard):
     """A ``Guard`` whose decorator reads ``flask.request`` and answers refusals."""
 
     def requires_auth(
-        self, *permissions: PermissionSpec, any_of: Iterable[str] | None = None
+        self,
+        *permissions: PermissionSpec,
+        any_of: Iterable[str] | None = None,
+        acr: str | None = None,
+        amr: Iterable[str] | None = None,
+        max_age: int | None = None,
     ) -> Decorator:
         """Protect a Flask view taking the claims as its first positional argument.
 
         A refusal becomes the RFC 6750 response (JSON body and
         ``WWW-Authenticate``), whatever error handlers the app has.
         """
-        requirement = Requirement.of(*permissions, any_of=any_of)
+        requirement = self.requirement(*permissions, any_of=any_of, acr=acr, amr=amr, max_age=max_age)
         return build_decorator(self, requirement, _from_flask_request, self._abort)
 
     def error_response(self, err: GuardError) -> flask.Response:

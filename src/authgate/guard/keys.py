@@ -88,7 +88,7 @@ class KeySet:
     def from_jwks(cls, document: Any, allowed: frozenset[str]) -> KeySet:
         """Parse a JWK Set document (RFC 7517 §5); raises ValueError if malformed."""
         if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
-            raise ValueError("not a JWK Set: no 'keys' array")  # noqa: TRY004 (bad data, not a bug)
+            raise ValueError("not a JWK Set: no 'keys' array")
         keys = [parse_jwk(jwk, allowed) for jwk in document["keys"] if isinstance(jwk, dict)]
         return cls(key for key in keys if key is not None)
 

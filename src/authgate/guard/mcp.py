@@ -88,9 +88,13 @@ class McpGuard:
         return AuthSettings(**values)
 
     def requires(self, *permissions: PermissionSpec, tool: str | None = None,
-                 any_of: Iterable[str] | None = None) -> Callable[[F], F]:
-        """Mark a tool function as needing ``permissions`` (its name is the tool's, unless ``tool``)."""
-        requirement = Requirement.of(*permissions, any_of=any_of)
+                 any_of: Iterable[str] | None = None, acr: str | None = None,
+                 amr: Iterable[str] | None = None, max_age: int | None = None) -> Callable[[F], F]:
+        """Mark a tool function as needing ``permissions`` (its name is the tool's, unless ``tool``).
+
+        ``acr``/``amr``/``max_age`` ask for a sign-in strength as ``Guard.requirement`` does.
+        """
+        requirement = self.guard.requirement(*permissions, any_of=any_of, acr=acr, amr=amr, max_age=max_age)
 
         def mark(function: F) -> F:
             self.tool_requirements[tool or function.__name__] = requirement
@@ -146,12 +150,16 @@ class McpGuardMiddleware(GuardMiddleware):
         await self.app(scope, _replaying(body, receive), send)
 
     def check_tools(self, body: bytes, claims: Claims) -> None:
-        """Refuse (403 insufficient_scope) a tools/call whose tool needs what the token lacks."""
+        """Refuse a tools/call whose tool needs what the token lacks.
+
+        403 ``insufficient_scope`` for a permission, 401
+        ``insufficient_user_authentication`` for a sign-in too weak (RFC 9470).
+        """
         for name in _called_tools(body):
             requirement = self.mcp_guard.tool_requirements.get(name)
             if requirement is not None:
                 try:
-                    requirement.check(claims)
+                    requirement.check(claims, self.guard.config.acr_values, self.guard.config.clock)
                 except GuardError as err:
                     err.resource_metadata = self.guard.config.resource_metadata_url
                     raise

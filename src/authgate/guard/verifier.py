@@ -13,7 +13,7 @@ from typing import Any
 
 import anyio.to_thread
 import httpx
-from jwt import DecodeError, PyJWTError
+from jwt import DecodeError, PyJWS, PyJWTError
 from jwt.algorithms import get_default_algorithms
 
 from authgate.guard.cache import ClaimsCache, token_digest
@@ -22,7 +22,6 @@ from authgate.guard.claims import Claims
 from authgate.guard.config import GuardConfig
 from authgate.guard.errors import GuardError, InvalidToken, KeysUnavailable, log_refusal
 from authgate.guard.jwks import JwksCache
-from authgate.guard.jws import StrictJWS
 from authgate.guard.keys import KeySet, VerificationKey
 
 # RFC 8725 §3.10 / RFC 7515 §4.1.2-4.1.6: keys and key URLs named by the token
@@ -51,9 +50,10 @@ class TokenVerifier:
         self.jwks = JwksCache(config, http_client)
         self.cache = ClaimsCache(config.claims_cache_size, config.claims_cache_ttl, config.clock)
         self._checks = ClaimChecks(config)
-        # PyJWT does the JOSE parsing; the signature is checked below with
-        # the key's own algorithm object, after our own header checks.
-        self._jws = StrictJWS(
+        # PyJWT does the JOSE parsing (its strict base64url check included);
+        # the signature is checked below with the key's own algorithm object,
+        # after our own header checks.
+        self._jws = PyJWS(
             algorithms=list(config.algorithms), options={"verify_signature": False}
         )
         self._algorithms = {

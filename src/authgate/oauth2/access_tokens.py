@@ -1,8 +1,10 @@
 """JWT access tokens per RFC 9068, plus the `permissions` claim; and their verification here.
 
 Every grant issues through `AccessTokens.issue`; introspection, userinfo and
-the admin API verify through `AccessTokens.verify`, which also honours
-revocation (RFC 7009: a revoked token's `jti` is recorded until it expires).
+the admin API verify through `AccessTokens.verify` (the one verifier of our
+own tokens, `jws.verify`), which also honours revocation through the one
+revocation check, `RevocationList.contains` (RFC 7009: a revoked token's `jti`
+is recorded until it expires).
 """
 
 from __future__ import annotations
@@ -12,9 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-
-import jwt
-from sqlalchemy import select
 
 from authgate.oauth2 import jws
 from authgate.oauth2.token_ids import new_token_id
@@ -79,36 +78,19 @@ class AccessTokens:
 
     def verify(self, token: str, *, audience: str | None = None, check_revoked: bool = True) -> dict[str, Any]:
         """Claims of a token this server issued and has not revoked; raises AccessTokenInvalid otherwise."""
-        if len(token) > 8192:
-            raise AccessTokenInvalid("token too large")
         try:
-            header = jwt.get_unverified_header(token)
-        except jwt.PyJWTError as error:
-            raise AccessTokenInvalid(f"malformed: {error}") from None
-        if str(header.get("typ", "")).lower() not in {TOKEN_TYPE, "application/at+jwt"}:
-            raise AccessTokenInvalid("not an access token (typ)")  # RFC 9068 §4
-        found = self.services.keys.public_key(str(header.get("kid", "")))
-        if found is None:
-            raise AccessTokenInvalid("unknown signing key")
-        alg, key = found
-        options: Any = {"require": ["iss", "sub", "exp", "iat", "jti", "client_id"], "verify_aud": audience is not None}
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token, key, algorithms=[alg], issuer=self.settings.issuer, audience=audience, options=options, leeway=5
-            )
-        except jwt.PyJWTError as error:
+            claims = jws.verify(self.services.keys, token, issuer=self.settings.issuer, access_token=True,
+                                require=("iss", "sub", "exp", "iat", "jti", "client_id"), audience=audience)
+        except jws.OwnTokenInvalid as error:
             raise AccessTokenInvalid(str(error)) from None
-        if check_revoked and self.is_revoked(claims["jti"]):
+        if check_revoked and self.services.oauth2.revocations.contains(str(claims["jti"])):
             raise AccessTokenInvalid("revoked")
         return claims
 
-    def is_revoked(self, jti: str) -> bool:
-        with self.services.database.reader() as session:
-            return session.scalar(select(RevokedAccessToken.jti).where(RevokedAccessToken.jti == jti)) is not None
-
     def revoke(self, claims: dict[str, Any]) -> None:
-        """Record the jti until the token would have expired anyway."""
+        """Record the jti until the token would have expired anyway; this process's revocation list knows at once."""
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
         with self.services.database.transaction() as session:
             if session.get(RevokedAccessToken, claims["jti"]) is None:
                 session.add(RevokedAccessToken(jti=claims["jti"], expires_at=expires))
+        self.services.oauth2.revocations.revoked(claims)

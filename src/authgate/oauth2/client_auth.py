@@ -47,10 +47,6 @@ class AuthenticatedClient:
     def client_id(self) -> str:
         return self.client.client_id
 
-    @property
-    def used_basic(self) -> bool:
-        return self.method == BASIC
-
 
 @dataclass(frozen=True)
 class Credentials:

@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from authgate.http import paths
 from authgate.oauth2 import introspection, revocation, token_endpoint
-from authgate.oidc.discovery import PATHS
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def routes() -> list[BaseRoute]:
     return [
-        Route(PATHS["token_endpoint"], token_endpoint.token, methods=ANY_METHOD),
-        Route(PATHS["revocation_endpoint"], revocation.revoke, methods=ANY_METHOD),
-        Route(PATHS["introspection_endpoint"], introspection.introspect, methods=ANY_METHOD),
+        Route(paths.TOKEN, token_endpoint.token, methods=ANY_METHOD),
+        Route(paths.REVOCATION, revocation.revoke, methods=ANY_METHOD),
+        Route(paths.INTROSPECTION, introspection.introspect, methods=ANY_METHOD),
     ]

@@ -120,11 +120,6 @@ class SlowDown(OAuthError):
         super().__init__(description, headers={"Retry-After": str(max(1, retry_after))})
 
 
-# RFC 7009 §2.2.1
-class UnsupportedTokenType(OAuthError):
-    error = "unsupported_token_type"
-
-
 # OIDC Core §3.1.2.6
 class LoginRequired(OAuthError):
     error = "login_required"
@@ -132,10 +127,6 @@ class LoginRequired(OAuthError):
 
 class ConsentRequired(OAuthError):
     error = "consent_required"
-
-
-class InteractionRequired(OAuthError):
-    error = "interaction_required"
 
 
 # RFC 6750 §3.1 (protected resources such as userinfo)

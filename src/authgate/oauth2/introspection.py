@@ -18,7 +18,7 @@ no I/O; anything else (a refresh token, a cold cache) goes to the threadpool.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 from starlette.concurrency import run_in_threadpool
@@ -37,9 +37,11 @@ from authgate.oauth2.client_auth import (
 from authgate.oauth2.errors import NO_STORE, InvalidClient, OAuthError
 from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.token_endpoint import error_response
-from authgate.services import Services
 from authgate.storage.models import User
 from authgate.subjects import client_subject
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 INACTIVE: dict[str, Any] = {"active": False}
 USERNAME_CACHE_SECONDS = 60.0

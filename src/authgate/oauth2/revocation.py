@@ -11,21 +11,25 @@ happens (RFC 7009 §2.2).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
 from authgate import audit
 from authgate.accounts.users import user_by_subject
+from authgate.http import cors
+from authgate.http.client_ip import client_ip
 from authgate.oauth2.access_tokens import AccessTokenInvalid
 from authgate.oauth2.client_auth import AuthenticatedClient, authenticate_client
 from authgate.oauth2.errors import NO_STORE
 from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.token_endpoint import error_response
-from authgate.services import Services
 from authgate.storage.models import User
-from authgate.web import cors
-from authgate.web.client_ip import client_ip
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 
 async def revoke(request: Request) -> Response:
@@ -77,7 +81,6 @@ def _revoke_access_token(services: Services, client: AuthenticatedClient, token:
     if claims.get("client_id") != client.client_id:
         return False  # RFC 7009 §2.1: only the client it was issued to may revoke it
     services.access_tokens.revoke(claims)
-    services.oauth2.revocations.revoked(claims)
     with services.database.transaction() as session:
         subject = str(claims.get("sub", ""))
         user = user_by_subject(session, subject)

@@ -12,12 +12,16 @@ database outage is 503 ``temporarily_unavailable``; anything unexpected is
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate.http import cors
+from authgate.http.aborted import is_aborted
+from authgate.http.client_ip import client_ip
 from authgate.oauth2.client_auth import (
     AuthenticatedClient,
     Credentials,
@@ -35,11 +39,10 @@ from authgate.oauth2.errors import (
 from authgate.oauth2.form import Form, read_form
 from authgate.oauth2.grants import Grant, GrantRegistry, TokenRequest
 from authgate.oauth2.token_response import TokenResponse
-from authgate.services import Services
 from authgate.storage.database import DatabaseUnavailable
-from authgate.web import cors
-from authgate.web.aborted import is_aborted
-from authgate.web.client_ip import client_ip
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 logger = logging.getLogger("authgate.oauth2")
 

@@ -14,9 +14,9 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from authgate.http.rendering import new_nonce, render
 from authgate.oauth2.errors import OAuthError
 from authgate.oidc.errors import ResponseTarget
-from authgate.web.pages.rendering import new_nonce, render
 
 
 def success(request: Request, target: ResponseTarget, code: str) -> Response:

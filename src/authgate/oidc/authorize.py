@@ -20,15 +20,16 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from authgate.clock import utcnow
+from authgate.http import paths
+from authgate.http.page_form import read_page_form, read_page_query
+from authgate.http.rendering import error_page, redirect
+from authgate.http.sessions import ActiveSession, BrowserSessions
 from authgate.oauth2.errors import ConsentRequired, InvalidRequest, LoginRequired, OAuthError
 from authgate.oidc import authorization_codes, authorization_response, consents
 from authgate.oidc.authorization_request import AuthorizationRequest, parse
 from authgate.oidc.errors import RedirectError, ShowErrorPage
 from authgate.oidc.id_tokens import ACR_PASSWORD, IdTokenHintInvalid, read_hint
 from authgate.registration import registrations
-from authgate.web.page_form import read_page_form, read_page_query
-from authgate.web.pages.rendering import error_page, redirect
-from authgate.web.sessions import ActiveSession, BrowserSessions
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -71,7 +72,7 @@ def _decide(request: Request, auth: AuthorizationRequest, params: Params) -> Res
     ):
         if "none" in auth.prompt:
             raise ConsentRequired("The user has not consented to this request.")
-        return redirect("/consent?" + urlencode({"return_to": return_path(params, drop_prompt="consent")}))
+        return redirect(paths.CONSENT + "?" + urlencode({"return_to": return_path(params, drop_prompt="consent")}))
     code = authorization_codes.issue(services, authorization_codes.CodeGrant(
         client_id=auth.client.client_id, user_id=session.user_id, redirect_uri=auth.target.redirect_uri,
         scope=auth.scope, audience=auth.access.audience, nonce=auth.nonce,
@@ -109,7 +110,7 @@ def return_path(params: Mapping[str, Sequence[str]], *, drop_prompt: str, drop: 
                 if not value:
                     continue
             resumed.append((key, value))
-    return "/authorize?" + urlencode(resumed)
+    return paths.AUTHORIZE + "?" + urlencode(resumed)
 
 
 def login_url(params: Mapping[str, Sequence[str]], login_hint: str | None) -> str:
@@ -118,7 +119,7 @@ def login_url(params: Mapping[str, Sequence[str]], login_hint: str | None) -> st
     query = {"return_to": return_path(params, drop_prompt="login", drop=("max_age", "id_token_hint"))}
     if login_hint:
         query["login_hint"] = login_hint[:150]  # OIDC Core §3.1.2.1: prefill
-    return "/login?" + urlencode(query)
+    return paths.LOGIN + "?" + urlencode(query)
 
 
-routes = [Route("/authorize", authorize, methods=["GET", "POST"])]
+routes = [Route(paths.AUTHORIZE, authorize, methods=["GET", "POST"])]

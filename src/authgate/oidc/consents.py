@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import selectinload
@@ -19,8 +20,10 @@ from authgate import audit
 from authgate.clock import aware, utcnow
 from authgate.oidc.claims import SCOPE_DESCRIPTIONS
 from authgate.oidc.scopes import RequestedAccess
-from authgate.services import Services
 from authgate.storage.models import Api, Client, Consent, RefreshToken, User
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 
 @dataclass(frozen=True)

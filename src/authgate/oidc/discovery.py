@@ -12,20 +12,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from authgate.http import paths
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oidc.id_tokens import ACR_PASSWORD
 from authgate.settings import Settings
 
-PATHS = {
-    "authorization_endpoint": "/authorize",
-    "token_endpoint": "/oauth/token",
-    "userinfo_endpoint": "/userinfo",
-    "jwks_uri": "/.well-known/jwks.json",
-    "revocation_endpoint": "/oauth/revoke",
-    "introspection_endpoint": "/oauth/introspect",
-    "end_session_endpoint": "/logout",
-}
-REGISTRATION_PATH = "/oauth/register"
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
 PUBLIC = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"}
 
@@ -33,7 +24,7 @@ PUBLIC = {"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin":
 def metadata(settings: Settings) -> dict[str, Any]:
     issuer = settings.issuer
     document: dict[str, Any] = {"issuer": issuer}
-    document.update({name: issuer + path for name, path in PATHS.items()})
+    document.update({name: issuer + path for name, path in paths.DISCOVERED.items()})
     document.update(
         scopes_supported=["openid", "profile", "email", "offline_access"],
         response_types_supported=["code"],
@@ -61,7 +52,7 @@ def metadata(settings: Settings) -> dict[str, Any]:
         access_token_signing_alg_values_supported=[settings.signing_algorithm],
     )
     if settings.client_registration != "off":
-        document["registration_endpoint"] = issuer + REGISTRATION_PATH  # RFC 7591 §3, RFC 8414 §2
+        document["registration_endpoint"] = issuer + paths.REGISTRATION  # RFC 7591 §3, RFC 8414 §2
     return document
 
 
@@ -77,7 +68,7 @@ async def jwks(request: Request) -> JSONResponse:
 
 
 routes = [
-    Route("/.well-known/openid-configuration", openid_configuration, methods=["GET"]),
-    Route("/.well-known/oauth-authorization-server", openid_configuration, methods=["GET"]),
-    Route(PATHS["jwks_uri"], jwks, methods=["GET"]),
+    Route(paths.OPENID_CONFIGURATION, openid_configuration, methods=["GET"]),
+    Route(paths.AUTHORIZATION_SERVER_METADATA, openid_configuration, methods=["GET"]),
+    Route(paths.JWKS, jwks, methods=["GET"]),
 ]

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -22,15 +22,17 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from authgate import audit
+from authgate.http import csrf, paths
+from authgate.http.client_ip import client_ip
+from authgate.http.page_form import read_page_form
+from authgate.http.rendering import render
+from authgate.http.sessions import ActiveSession, BrowserSessions
 from authgate.oauth2.client_directory import ClientRecord
 from authgate.oidc.authorization_response import with_query
 from authgate.oidc.id_tokens import IdTokenHintInvalid, audiences, read_hint
-from authgate.services import Services
-from authgate.web import csrf
-from authgate.web.client_ip import client_ip
-from authgate.web.page_form import read_page_form
-from authgate.web.pages.rendering import render
-from authgate.web.sessions import ActiveSession, BrowserSessions
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 logger = logging.getLogger("authgate.oidc.logout")
 CARRIED = ("id_token_hint", "client_id", "post_logout_redirect_uri", "state")
@@ -140,4 +142,4 @@ def _confirm(request: Request, wanted: LogoutRequest, current: ActiveSession | N
     }, status_code=status)
 
 
-routes = [Route("/logout", logout, methods=["GET", "POST"])]
+routes = [Route(paths.END_SESSION, logout, methods=["GET", "POST"])]

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from authgate.http import paths
 from authgate.oauth2 import scopes
 from authgate.oauth2.client_directory import ClientRecord
 from authgate.oauth2.errors import InvalidScope
@@ -53,6 +54,5 @@ def resolve_access(services: Services, client: ClientRecord, form: Form) -> Requ
 
 
 def userinfo_audience(services: Services) -> str:
-    from authgate.oidc.discovery import PATHS
 
-    return services.settings.issuer + PATHS["userinfo_endpoint"]
+    return services.settings.issuer + paths.USERINFO

@@ -11,7 +11,7 @@ origins may call it cross-origin.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +20,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from authgate.accounts.users import user_by_subject
+from authgate.guard import bearer
+from authgate.http import cors, paths
+from authgate.oauth2 import jws
 from authgate.oauth2.access_tokens import AccessTokenInvalid
 from authgate.oauth2.errors import (
     NO_STORE,
@@ -29,8 +32,9 @@ from authgate.oauth2.errors import (
     OAuthError,
 )
 from authgate.oidc.claims import OPENID, user_claims
-from authgate.services import Services
-from authgate.web import cors
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 MAX_BODY = 16 * 1024
 CORS_METHODS = "GET, POST, OPTIONS"
@@ -70,14 +74,8 @@ async def userinfo(request: Request) -> Response:
 
 
 async def bearer_token(request: Request) -> str:
-    header = request.headers.get("authorization")
-    from_header = None
-    if header is not None:
-        scheme, _, value = header.strip().partition(" ")
-        if scheme.lower() == "bearer" and value.strip():
-            from_header = value.strip()
-        else:
-            raise InvalidToken("The Authorization header is not a Bearer token.")
+    """The access token from the Authorization header (RFC 6750 §2.1) or a POSTed form (§2.2), never both."""
+    from_header = _from_header(request.headers.get("authorization"))
     from_body = None
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if request.method == "POST" and content_type == "application/x-www-form-urlencoded":
@@ -94,6 +92,23 @@ async def bearer_token(request: Request) -> str:
     if not token:
         raise NoToken()
     return token
+
+
+def _from_header(authorization: str | None) -> str | None:
+    """The header read by the one bearer parser (the guard's), its refusals in the OAuth error shape.
+
+    No header or another scheme carries no bearer credentials: None, so that
+    a request with none at all gets the challenge without an error code
+    (RFC 6750 §3.1); `Bearer` without exactly one token is `invalid_request`.
+    """
+    try:
+        return bearer.bearer_token(authorization, jws.MAX_TOKEN_BYTES)
+    except bearer.MissingToken:
+        return None
+    except bearer.InvalidRequest as error:
+        raise InvalidRequest(error.description) from None
+    except bearer.InvalidToken as error:
+        raise InvalidToken(debug=error.description) from None
 
 
 def _verify(services: Services, token: str) -> dict[str, Any]:
@@ -114,4 +129,4 @@ def _release(services: Services, claims: dict[str, Any]) -> dict[str, Any]:
         return user_claims(user, granted)
 
 
-routes = [Route("/userinfo", userinfo, methods=["GET", "POST", "OPTIONS"])]
+routes = [Route(paths.USERINFO, userinfo, methods=["GET", "POST", "OPTIONS"])]

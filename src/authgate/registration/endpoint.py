@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -21,14 +21,16 @@ from starlette.routing import BaseRoute, Route
 
 from authgate.accounts.throttle import Rule
 from authgate.clock import utcnow
+from authgate.http.client_ip import client_ip
+from authgate.http.paths import REGISTRATION as PATH
 from authgate.oauth2.errors import NO_STORE, InvalidRequest, InvalidToken, MethodNotAllowed
 from authgate.oauth2.token_endpoint import error_response
-from authgate.oidc.discovery import REGISTRATION_PATH as PATH
 from authgate.registration import initial_tokens, registrations
 from authgate.registration.errors import InvalidClientMetadata, RegistrationRateLimited
 from authgate.registration.metadata import MAX_BODY_BYTES, parse_client_metadata
-from authgate.services import Services
-from authgate.web.client_ip import client_ip
+
+if TYPE_CHECKING:
+    from authgate.services import Services
 
 ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 

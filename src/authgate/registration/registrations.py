@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select, update
 
@@ -20,9 +21,11 @@ from authgate.access.clients import ClientSpec
 from authgate.clock import aware
 from authgate.registration.errors import InvalidClientMetadata
 from authgate.registration.metadata import ClientMetadata
-from authgate.services import Realm
 from authgate.storage.database import Database
 from authgate.storage.models import Client
+
+if TYPE_CHECKING:
+    from authgate.services import Realm
 
 CLIENT_ID_PREFIX = "dyn-"
 

@@ -15,14 +15,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
 from starlette.types import Receive, Scope, Send
 
+from authgate.http import paths
+from authgate.http.aborted import is_aborted, log_aborted, on_aborted
+from authgate.http.page_form import UnreadableForm
+from authgate.http.rendering import error_page
 from authgate.oauth2.errors import NO_STORE, OAuthError, TemporarilyUnavailable
 from authgate.services import Services
 from authgate.settings import Settings, warn_insecure_defaults
 from authgate.storage.database import DatabaseUnavailable
 from authgate.web import headers
-from authgate.web.aborted import is_aborted, log_aborted, on_aborted
-from authgate.web.page_form import UnreadableForm
-from authgate.web.pages.rendering import error_page
 
 logger = logging.getLogger("authgate.web")
 
@@ -32,10 +33,11 @@ def collect_routes() -> list[BaseRoute]:
     from authgate.oauth2 import endpoints as oauth2_endpoints
     from authgate.oidc import discovery, endpoints
     from authgate.registration import endpoint as registration
-    from authgate.web import health
+    from authgate.web import health, pages
 
     # The token endpoints first: routes are matched in order, and they are the hot path.
-    return [*oauth2_endpoints.routes(), *health.routes, *discovery.routes, *endpoints.routes, *registration.routes(),
+    return [*oauth2_endpoints.routes(), *health.routes, *discovery.routes, *endpoints.routes, *pages.routes,
+            *registration.routes(),
             LazyRoutes("/admin", _admin_routes)]
 
 
@@ -194,6 +196,5 @@ def _server_error() -> Response:
 
 def _hot_paths() -> dict[str, Endpoint]:
     from authgate.oauth2 import introspection, token_endpoint
-    from authgate.oidc.discovery import PATHS
 
-    return {PATHS["token_endpoint"]: token_endpoint.token, PATHS["introspection_endpoint"]: introspection.introspect}
+    return {paths.TOKEN: token_endpoint.token, paths.INTROSPECTION: introspection.introspect}

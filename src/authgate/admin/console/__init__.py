@@ -13,7 +13,7 @@ from starlette.routing import BaseRoute, Route
 
 from authgate.admin.console import apis, clients, login, mail, roles, system, users
 from authgate.admin.console.view import SECTIONS, Console, Handler, view
-from authgate.web.pages.rendering import redirect
+from authgate.http.rendering import redirect
 
 
 def home(console: Console) -> Response:

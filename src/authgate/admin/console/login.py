@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
-import jwt
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -29,12 +28,13 @@ from authgate.admin.console.sessions import PENDING_FOR, ConsoleSessions, Pendin
 from authgate.admin.console.view import Console, console_sessions, view
 from authgate.bootstrap import CONSOLE_CLIENT_ID
 from authgate.guard.errors import GuardError
+from authgate.http.rendering import redirect, render
+from authgate.http.sessions import is_secure
+from authgate.oauth2 import jws
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oauth2.pkce import S256, s256
 from authgate.services import Services
 from authgate.storage import limits
-from authgate.web.pages.rendering import redirect, render
-from authgate.web.sessions import is_secure
 
 logger = logging.getLogger("authgate.admin.console")
 SCOPE = "openid profile"
@@ -103,7 +103,7 @@ def _start(request: Request, sessions: ConsoleSessions, value: str, pending: Pen
     try:
         id_claims = _id_token_claims(services, str(tokens.get("id_token", "")), pending.nonce)
         caller = identify(services, str(tokens.get("access_token", "")))
-    except (jwt.PyJWTError, GuardError, LookupError) as error:
+    except (jws.OwnTokenInvalid, GuardError, LookupError) as error:
         logger.info("console: tokens refused: %s", error)
         return _failed(request, "The sign-in could not be completed. Please try again.")
     user_id = _user_id(services, caller.subject)
@@ -131,16 +131,13 @@ def _user_id(services: Services, subject: str) -> int | None:
         return user.id if user is not None else None
 
 
-def _id_token_claims(services: Any, token: str, nonce: str) -> dict[str, Any]:
+def _id_token_claims(services: Services, token: str, nonce: str) -> dict[str, Any]:
     """OIDC Core §3.1.3.7: signed by us with the ID token key, for this client, unexpired, our nonce."""
-    found = services.keys.public_key(str(jwt.get_unverified_header(token).get("kid", "")))
-    if found is None or found[0] != ID_TOKEN_ALGORITHM:
-        raise jwt.InvalidTokenError("ID token not signed with the ID token key")
-    alg, key = found
-    claims: dict[str, Any] = jwt.decode(token, key, algorithms=[alg], audience=CONSOLE_CLIENT_ID,
-                                        issuer=services.settings.issuer, options={"require": ["sub", "exp", "nonce"]})
+    claims = jws.verify(services.keys, token, issuer=services.settings.issuer, access_token=False,
+                        require=("sub", "exp", "nonce"), audience=CONSOLE_CLIENT_ID, algorithm=ID_TOKEN_ALGORITHM,
+                        leeway=0)
     if not hmac.compare_digest(str(claims["nonce"]).encode(), nonce.encode()):  # OIDC Core §3.1.3.7 item 11
-        raise jwt.InvalidTokenError("nonce mismatch")
+        raise jws.OwnTokenInvalid("nonce mismatch")
     return claims
 
 

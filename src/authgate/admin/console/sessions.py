@@ -21,9 +21,9 @@ from sqlalchemy import delete
 
 from authgate import tokens
 from authgate.clock import aware, utcnow
+from authgate.http.sessions import is_secure
 from authgate.masterkey import MasterKey, MasterKeyError
 from authgate.storage.models import ConsoleSession
-from authgate.web.sessions import is_secure
 
 if TYPE_CHECKING:
     from authgate.services import Services

@@ -25,11 +25,11 @@ from authgate.admin.console.sessions import ConsoleLogin, ConsoleSessions
 from authgate.admin.errors import status_of
 from authgate.errors import DomainError
 from authgate.guard.errors import GuardError
+from authgate.http import csrf
+from authgate.http.rendering import redirect, render
 from authgate.oauth2.errors import TemporarilyUnavailable
 from authgate.services import Services
 from authgate.storage.database import DatabaseUnavailable
-from authgate.web import csrf
-from authgate.web.pages.rendering import redirect, render
 
 Handler = Callable[["Console"], Response]
 # The sidebar: (section, path, permission that shows it).

@@ -15,14 +15,14 @@ from starlette.responses import Response
 
 from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
 from authgate.errors import InvalidInput
+from authgate.http import csrf
+from authgate.http.client_ip import client_ip
+from authgate.http.page_form import PASSWORD, PageForm, read_page_form
+from authgate.http.rendering import redirect, render
+from authgate.http.sessions import ActiveSession, BrowserSessions
 from authgate.oidc import consents
 from authgate.storage import limits
-from authgate.web import csrf
-from authgate.web.client_ip import client_ip
-from authgate.web.page_form import PASSWORD, PageForm, read_page_form
 from authgate.web.pages import navigation
-from authgate.web.pages.rendering import redirect, render
-from authgate.web.sessions import ActiveSession, BrowserSessions
 
 FORM_EXPIRED = "This form expired or came from another site. Please try again."
 

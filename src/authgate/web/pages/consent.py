@@ -15,17 +15,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate.http import csrf
+from authgate.http.page_form import read_page_form
+from authgate.http.rendering import error_page, redirect, render
+from authgate.http.sessions import ActiveSession, BrowserSessions
 from authgate.oauth2.errors import AccessDenied
 from authgate.oidc import authorization_response, consents
 from authgate.oidc.authorization_request import AuthorizationRequest, parse
 from authgate.oidc.claims import SCOPE_DESCRIPTIONS
 from authgate.oidc.errors import RedirectError, ShowErrorPage
 from authgate.storage.models import Api
-from authgate.web import csrf
-from authgate.web.page_form import read_page_form
 from authgate.web.pages import navigation
-from authgate.web.pages.rendering import error_page, redirect, render
-from authgate.web.sessions import ActiveSession, BrowserSessions
 
 
 @dataclass(frozen=True)

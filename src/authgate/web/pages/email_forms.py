@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from authgate.web import csrf
-from authgate.web.page_form import PageForm
-from authgate.web.pages.rendering import render
+from authgate.http import csrf
+from authgate.http.page_form import PageForm
+from authgate.http.rendering import render
 
 FORM_EXPIRED = "This form expired or came from another site. Please try again."
 CORRECT_BELOW = "Please correct the errors below."

@@ -18,9 +18,11 @@ from authgate.accounts.email_verification import (
     VerificationThrottled,
 )
 from authgate.errors import InvalidInput
+from authgate.http.client_ip import client_ip
+from authgate.http.page_form import read_page_form
+from authgate.http.rendering import redirect
+from authgate.http.sessions import BrowserSessions
 from authgate.storage import limits
-from authgate.web.client_ip import client_ip
-from authgate.web.page_form import read_page_form
 from authgate.web.pages import navigation
 from authgate.web.pages.email_forms import (
     CODE,
@@ -34,8 +36,6 @@ from authgate.web.pages.email_forms import (
     show_form,
     show_notice,
 )
-from authgate.web.pages.rendering import redirect
-from authgate.web.sessions import BrowserSessions
 
 REFUSED = "This link or code is not valid: it may have expired or been used already."
 

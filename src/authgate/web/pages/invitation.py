@@ -10,9 +10,9 @@ from starlette.responses import Response
 
 from authgate.accounts.invitations import InvitationRefused, Invitations, InvitationThrottled
 from authgate.errors import InvalidInput
+from authgate.http.client_ip import client_ip
+from authgate.http.page_form import read_page_form
 from authgate.storage import limits
-from authgate.web.client_ip import client_ip
-from authgate.web.page_form import read_page_form
 from authgate.web.pages.email_forms import (
     CODE,
     CORRECT_BELOW,

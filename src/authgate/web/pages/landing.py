@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from authgate.web.pages.rendering import TEMPLATES, security_headers
+from authgate.http.rendering import TEMPLATES, security_headers
 
 
 async def landing_page(request: Request) -> HTMLResponse:

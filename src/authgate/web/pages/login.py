@@ -17,14 +17,14 @@ from starlette.responses import Response
 
 from authgate.accounts.email_verification import EmailVerification
 from authgate.accounts.login import LoginFailed, LoginThrottled, LoginUnverified, PasswordLogin
+from authgate.http import csrf
+from authgate.http.client_ip import client_ip
+from authgate.http.page_form import PASSWORD, read_page_form
+from authgate.http.rendering import redirect, render
+from authgate.http.sessions import BrowserSessions
 from authgate.services import Services
 from authgate.storage import limits
-from authgate.web import csrf
-from authgate.web.client_ip import client_ip
-from authgate.web.page_form import PASSWORD, read_page_form
 from authgate.web.pages import navigation
-from authgate.web.pages.rendering import redirect, render
-from authgate.web.sessions import BrowserSessions
 
 
 async def login_page(request: Request) -> Response:

@@ -17,9 +17,10 @@ from starlette.responses import Response
 
 from authgate.accounts.password_reset import PasswordReset, ResetRefused, ResetThrottled
 from authgate.errors import InvalidInput
+from authgate.http.client_ip import client_ip
+from authgate.http.page_form import read_page_form
+from authgate.http.rendering import redirect
 from authgate.storage import limits
-from authgate.web.client_ip import client_ip
-from authgate.web.page_form import read_page_form
 from authgate.web.pages.email_forms import (
     CODE,
     CORRECT_BELOW,
@@ -33,7 +34,6 @@ from authgate.web.pages.email_forms import (
     show_form,
     show_notice,
 )
-from authgate.web.pages.rendering import redirect
 
 CHECK_EMAIL = (
     "If an account has this address, we sent it a message with a link and a code to reset "

@@ -16,13 +16,13 @@ from starlette.responses import Response
 from authgate import audit
 from authgate.accounts.email_verification import EmailVerification
 from authgate.errors import AlreadyExists, InvalidInput
+from authgate.http import csrf
+from authgate.http.client_ip import client_ip
+from authgate.http.page_form import PASSWORD, PageForm, UnreadableForm, read_page_form
+from authgate.http.rendering import not_found, redirect, render
+from authgate.http.sessions import BrowserSessions
 from authgate.storage import limits
-from authgate.web import csrf
-from authgate.web.client_ip import client_ip
-from authgate.web.page_form import PASSWORD, PageForm, UnreadableForm, read_page_form
 from authgate.web.pages import navigation
-from authgate.web.pages.rendering import not_found, redirect, render
-from authgate.web.sessions import BrowserSessions
 
 
 @dataclass(frozen=True)

@@ -24,9 +24,9 @@ from urllib.parse import urlsplit
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate.http import sessions
+from authgate.http.sessions import is_secure
 from authgate.masterkey import derived_key
-from authgate.web import sessions
-from authgate.web.sessions import is_secure
 
 COOKIE = "authgate_csrf"
 FIELD = "csrf_token"
