@@ -18,12 +18,12 @@ from authgate.accounts.passkeys import NAME_LENGTH, Passkeys
 from authgate.clock import utcnow
 from authgate.errors import InvalidInput, NotFound
 from authgate.storage import limits
-from authgate.web import csrf
-from authgate.web.client_ip import client_ip
-from authgate.web.page_form import PASSWORD, PageForm, read_page_form
+from authgate.http import csrf
+from authgate.http.client_ip import client_ip
+from authgate.http.page_form import PASSWORD, PageForm, read_page_form
 from authgate.web.pages.account import FORM_EXPIRED, _session_or_login
-from authgate.web.pages.rendering import redirect, render
-from authgate.web.sessions import ActiveSession
+from authgate.http.rendering import redirect, render
+from authgate.http.sessions import ActiveSession
 
 PATH = "/account/passkeys"
 REAUTHENTICATION_WINDOW = timedelta(minutes=5)
