@@ -53,6 +53,12 @@ def record(
         ip=limits.fit(ip, limits.IP_ADDRESS), outcome=outcome, detail=detail,
     )
     session.add(event)
+    # Webhook events are derived from audit events, and queued with them (webhooks/fanout.py). Imported
+    # here: the webhooks name their events by this module's constants, and the outbox audits its failures.
+    from authgate.webhooks import fanout
+
+    fanout.queue_event(session, type, subject=event.subject, actor=event.actor, client_id=event.client_id,
+                       ip=event.ip, outcome=outcome, detail=detail)
     return event
 
 

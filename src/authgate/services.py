@@ -6,7 +6,7 @@ transaction, raise domain errors (`authgate.errors`) and write the audit log.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -21,10 +21,12 @@ from authgate.accounts.passwords import PasswordHasher, PasswordPolicy
 from authgate.accounts.users import UserService
 from authgate.settings import Settings
 from authgate.storage.database import Database
+from authgate.webhooks.subscriptions import WebhookService
 
 if TYPE_CHECKING:
     from authgate.accounts.throttle import Throttle
     from authgate.mail.mailer import Mailer
+    from authgate.masterkey import MasterKey
     from authgate.oauth2.access_tokens import AccessTokens
     from authgate.oauth2.keys import KeyStore
     from authgate.oauth2.runtime import OAuthRuntime
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
 class Realm:
     """Every service, bound to one session and one actor (who the audit log names)."""
 
-    def __init__(self, session: Session, hasher: PasswordHasher, policy: PasswordPolicy, actor: str) -> None:
+    def __init__(self, session: Session, hasher: PasswordHasher, policy: PasswordPolicy, actor: str,
+                 master_key: Callable[[], MasterKey] | None = None) -> None:
         self.session = session
         self.hasher = hasher
         self.policy = policy
@@ -43,6 +46,7 @@ class Realm:
         self.roles = RoleService(self)
         self.apis = ApiService(self)
         self.clients = ClientService(self)
+        self.webhooks = WebhookService(self, master_key)
 
     def changed(self, what: str, target: str, **detail: Any) -> None:
         """An admin change: audited with who did it, in the same transaction."""
@@ -92,13 +96,19 @@ class Services:
         return Throttle.from_settings(self.settings, self.database)
 
     @cached_property
+    def master_key(self) -> MasterKey:
+        """Encrypts what is kept secret at rest (signing keys, outbox bodies, webhook secrets)."""
+        from authgate.masterkey import MasterKey
+
+        return MasterKey.from_settings(self.settings)
+
+    @cached_property
     def mailer(self) -> Mailer:
         """Composes messages and queues them in the outbox, in the caller's transaction (see mail/)."""
         from authgate.mail.mailer import Mailer
-        from authgate.masterkey import MasterKey
         from authgate.outbox import Sealer
 
-        return Mailer(self.settings, Sealer(MasterKey.from_settings(self.settings)))
+        return Mailer(self.settings, Sealer(self.master_key))
 
     @cached_property
     def outbox(self) -> OutboxSender:
@@ -107,17 +117,23 @@ class Services:
         from authgate.mail.delivery import deliverer_for
         from authgate.mail.mailer import KIND
         from authgate.outbox import OutboxSender, RetryPolicy
+        from authgate.webhooks import delivery, fanout
 
-        deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self)}
+        deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self),
+                      fanout.KIND: delivery.WebhookDeliverer(self.database, self.master_key, self.settings)}
         return OutboxSender(self.database, deliverers, self.mailer.sealer, RetryPolicy.from_settings(self.settings),
                             poll_interval=self.settings.outbox_poll_interval)
+
+    def master_key_provider(self) -> MasterKey:
+        """For a Realm: the master key, loaded only when a secret is sealed or opened."""
+        return self.master_key
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:
         with self.database.transaction() as session:
-            yield Realm(session, self.hasher, self.policy, actor)
+            yield Realm(session, self.hasher, self.policy, actor, self.master_key_provider)
 
     @contextmanager
     def reader(self) -> Iterator[Realm]:
         with self.database.reader() as session:
-            yield Realm(session, self.hasher, self.policy, "reader")
+            yield Realm(session, self.hasher, self.policy, "reader", self.master_key_provider)
