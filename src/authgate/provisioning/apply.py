@@ -271,7 +271,8 @@ def _subjects_taken(realm: Realm, subjects: list[str]) -> dict[str, str]:
     storable = [subject for subject in subjects if limits.is_storable(subject, limits.USER_SUBJECT)]
     if not storable:
         return {}
-    return dict(realm.session.execute(select(User.subject, User.username).where(User.subject.in_(storable))).tuples())
+    rows = realm.session.execute(select(User.subject, User.username).where(User.subject.in_(storable)))
+    return {subject: username for subject, username in rows}
 
 
 def _new_subject(subject: str | None, username: str, taken: dict[str, str]) -> str:
