@@ -30,7 +30,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from authgate.masterkey import MasterKey
-from authgate.provisioning.realm_file import ApiEntry, ClientEntry, RoleEntry, UserEntry, WebhookEntry
+from authgate.provisioning.realm_file import (
+    ApiEntry,
+    ClientEntry,
+    RoleEntry,
+    UserEntry,
+    WebhookEntry,
+)
 from authgate.storage.models import Api, Client, Permission, Role, User, Webhook
 
 Entry = dict[str, Any]
