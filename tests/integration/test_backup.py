@@ -110,6 +110,6 @@ def test_a_backup_taken_under_writes_restores_a_working_server(backend, services
 def test_a_backup_that_cannot_be_written_says_why(backend, services, database_url, tmp_path):
     if backend == "postgresql" and shutil.which("pg_dump") is None:
         pytest.skip("pg_dump not installed")
-    with pytest.raises(BackupFailed, match="cannot write|pg_dump failed"):
+    with pytest.raises(BackupFailed, match="cannot write"):
         backup(database_url, tmp_path / "missing" / "dir" / "backup")
     assert not (tmp_path / "missing").exists()

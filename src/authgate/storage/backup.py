@@ -26,6 +26,8 @@ class BackupFailed(Exception):
 
 def backup(database_url: str, output: Path, *, timeout: float = 3600.0) -> str:
     """Write a backup of the database at `database_url` to `output`; returns the method used."""
+    if not output.parent.is_dir():
+        raise BackupFailed(f"cannot write {output}: its directory does not exist")
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         _sqlite_backup(url.database or "", output)
