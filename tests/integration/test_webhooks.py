@@ -190,3 +190,16 @@ def test_the_body_is_what_was_signed_and_holds_no_secret(services, hook, sender,
     outbox.run_until_idle()
     text = json.dumps([payload for _, payload in receiver_app.received])
     assert PASSWORD not in text and "$argon2" not in text
+
+
+def test_a_login_queues_login_succeeded_on_every_path(services):
+    """PostgreSQL records a usual login in one statement; a webhook for it sends the login through `record`."""
+    with services.realm(actor="test") as realm:
+        realm.users.create("gil", password=PASSWORD)
+    PasswordLogin(services).authenticate("gil", PASSWORD, ip="127.0.0.1")  # no webhook yet: nothing queued
+    assert queued(services) == []
+    with services.realm(actor="test") as realm:
+        realm.webhooks.create(WebhookSpec(url="https://hooks.example/logins", events=["login.succeeded"]))
+    PasswordLogin(services).authenticate("gil", PASSWORD, ip="127.0.0.1")
+    [message] = queued(services)
+    assert message.payload["body"]["type"] == "login.succeeded" and message.payload["body"]["data"]["subject"] == "gil"
