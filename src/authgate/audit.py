@@ -17,6 +17,11 @@ from authgate.storage import limits
 from authgate.storage.database import Database
 from authgate.storage.models import AuditEvent
 
+# `Session.info` key of the callables that follow every event recorded in that session's transaction
+# (`follower(session, type, subject=…, actor=…, client_id=…, ip=…, outcome=…, detail=…)`): the webhooks'
+# fan-out, wired by services.py through `Database.session_info`, so this module imports none of them.
+FOLLOWERS = "authgate.audit.followers"
+
 # The event types, so that filters and dashboards have a fixed vocabulary.
 LOGIN_SUCCEEDED = "login.succeeded"
 LOGIN_FAILED = "login.failed"
@@ -58,6 +63,10 @@ def record(
         ip=limits.fit(ip, limits.IP_ADDRESS), outcome=outcome, detail=detail,
     )
     session.add(event)
+    # Followers (the webhooks' fan-out) write in the same transaction: they commit with the event or not at all.
+    for follower in session.info.get(FOLLOWERS, ()):
+        follower(session, type, subject=event.subject, actor=event.actor, client_id=event.client_id,
+                 ip=event.ip, outcome=outcome, detail=detail)
     return event
 
 

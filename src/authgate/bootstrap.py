@@ -17,7 +17,7 @@ CONSOLE_CLIENT_ID = "authgate-console"
 ADMIN_ROLE = "admin"
 ADMIN_PERMISSIONS = (
     "users:read", "users:write", "roles:read", "roles:write", "apis:read", "apis:write",
-    "clients:read", "clients:write", "keys:read", "keys:write", "audit:read",
+    "clients:read", "clients:write", "keys:read", "keys:write", "audit:read", "webhooks:read", "webhooks:write",
 )
 
 

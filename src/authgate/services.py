@@ -10,7 +10,7 @@ and protocol packages and imports them at the top, in plain sight; they name
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -34,12 +34,15 @@ from authgate.oauth2.runtime import OAuthRuntime
 from authgate.outbox import OutboxSender, RetryPolicy, Sealer
 from authgate.settings import Settings
 from authgate.storage.database import Database
+from authgate.webhooks import delivery, fanout
+from authgate.webhooks.subscriptions import WebhookService
 
 
 class Realm:
     """Every service, bound to one session and one actor (who the audit log names)."""
 
-    def __init__(self, session: Session, hasher: PasswordHasher, policy: PasswordPolicy, actor: str) -> None:
+    def __init__(self, session: Session, hasher: PasswordHasher, policy: PasswordPolicy, actor: str,
+                 master_key: Callable[[], MasterKey] | None = None) -> None:
         self.session = session
         self.hasher = hasher
         self.policy = policy
@@ -48,6 +51,7 @@ class Realm:
         self.roles = RoleService(self)
         self.apis = ApiService(self)
         self.clients = ClientService(self)
+        self.webhooks = WebhookService(self, master_key)
 
     def changed(self, what: str, target: str, **detail: Any) -> None:
         """An admin change: audited with who did it, in the same transaction."""
@@ -61,6 +65,8 @@ class Services:
         self.settings = settings
         self.database = database or Database(
             settings.resolved_database_url, timeout=settings.database_timeout)
+        # Every audited event may be a webhook event: queued with it, in its transaction (webhooks/fanout.py).
+        self.database.session_info[audit.FOLLOWERS] = (fanout.queue_event,)
 
     @cached_property
     def hasher(self) -> PasswordHasher:
@@ -89,23 +95,33 @@ class Services:
         return Throttle.from_settings(self.settings, self.database)
 
     @cached_property
+    def master_key(self) -> MasterKey:
+        """Encrypts what is kept secret at rest (signing keys, outbox bodies, webhook secrets)."""
+        return MasterKey.from_settings(self.settings)
+
+    @cached_property
     def mailer(self) -> Mailer:
         """Composes messages and queues them in the outbox, in the caller's transaction (see mail/)."""
-        return Mailer(self.settings, Sealer(MasterKey.from_settings(self.settings)))
+        return Mailer(self.settings, Sealer(self.master_key))
 
     @cached_property
     def outbox(self) -> OutboxSender:
         """The background sender of queued messages; the app's lifespan starts and stops it."""
-        deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self)}
+        deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self),
+                      fanout.KIND: delivery.WebhookDeliverer(self.database, self.master_key, self.settings)}
         return OutboxSender(self.database, deliverers, self.mailer.sealer, RetryPolicy.from_settings(self.settings),
                             poll_interval=self.settings.outbox_poll_interval)
+
+    def master_key_provider(self) -> MasterKey:
+        """For a Realm: the master key, loaded only when a secret is sealed or opened."""
+        return self.master_key
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:
         with self.database.transaction() as session:
-            yield Realm(session, self.hasher, self.policy, actor)
+            yield Realm(session, self.hasher, self.policy, actor, self.master_key_provider)
 
     @contextmanager
     def reader(self) -> Iterator[Realm]:
         with self.database.reader() as session:
-            yield Realm(session, self.hasher, self.policy, "reader")
+            yield Realm(session, self.hasher, self.policy, "reader", self.master_key_provider)

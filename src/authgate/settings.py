@@ -235,6 +235,18 @@ class Settings(BaseSettings):
         ),
     )
 
+    # --- webhooks (see webhooks/) ----------------------------------------------
+    webhook_timeout: float = Field(
+        10.0, gt=0, le=120, description="Seconds one webhook delivery (connect, send, answer) may take."
+    )
+    webhook_allow_private_addresses: bool | None = Field(
+        None,
+        description=(
+            "Let webhooks reach loopback, private and link-local addresses (SSRF guard). Unset: loopback only "
+            "when the issuer is on loopback (development), never private ranges."
+        ),
+    )
+
     log_level: str = Field("INFO", description="Python logging level name.")
     access_log: bool = Field(
         False, description="Log every HTTP request (uvicorn's access log); off by default, it costs time per request."
@@ -282,6 +294,13 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'authgate.db').resolve()}"
+
+    @property
+    def webhook_reaches_loopback(self) -> bool:
+        """Whether deliveries may go to loopback: by the setting, else only when the issuer is on loopback."""
+        if self.webhook_allow_private_addresses is not None:
+            return self.webhook_allow_private_addresses
+        return _is_loopback(urlsplit(self.issuer).hostname or "")
 
     def insecure_defaults(self) -> list[str]:
         """Say which insecure defaults are still in use, one sentence each."""

@@ -27,6 +27,7 @@ CLIENT_TYPES = ("public", "confidential")
 MIN_SECRET_LENGTH = 32
 # No "/": authgate/subjects.py gives an older client shaped like a user subject "client/<id>".
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,199}$")
+_SECRET_DIGEST = re.compile(r"^[0-9a-f]{64}$")  # tokens.digest: SHA-256, lowercase hex
 
 
 @dataclass
@@ -37,6 +38,8 @@ class ClientSpec:
     type: str = "confidential"
     name: str | None = None
     client_secret: str | None = None
+    # The stored digest of the secret, as `authgate export --include-secrets` writes it (a restore).
+    secret_hash: str | None = None
     redirect_uris: builtins.list[str] = field(default_factory=list)
     post_logout_redirect_uris: builtins.list[str] = field(default_factory=list)
     web_origins: builtins.list[str] = field(default_factory=list)
@@ -146,6 +149,11 @@ class ClientService:
             raise InvalidInput("authorization_code needs at least one redirect URI", field="redirect_uris")
         if spec.type == "public" and spec.client_secret:
             raise InvalidInput("a public client has no secret", field="client_secret")
+        if spec.type == "public" and spec.secret_hash:
+            raise InvalidInput("a public client has no secret", field="secret_hash")
+        if spec.secret_hash is not None and not _SECRET_DIGEST.match(spec.secret_hash):
+            raise InvalidInput("secret_hash must be the SHA-256 digest (64 lowercase hex digits) that export writes",
+                               field="secret_hash")
         if spec.client_secret is not None and len(spec.client_secret) < MIN_SECRET_LENGTH:
             raise InvalidInput(
                 f"client_secret must have at least {MIN_SECRET_LENGTH} characters; omit it to have one generated",
@@ -171,6 +179,10 @@ class ClientService:
         elif spec.client_secret is not None:
             if not tokens.matches(spec.client_secret, client.secret_hash):
                 client.secret_hash = tokens.digest(spec.client_secret)
+                client.secret_rotated_at = utcnow()
+        elif spec.secret_hash is not None:
+            if spec.secret_hash != client.secret_hash:
+                client.secret_hash = spec.secret_hash
                 client.secret_rotated_at = utcnow()
         elif creating or client.secret_hash is None:
             generated = tokens.new_opaque(32)

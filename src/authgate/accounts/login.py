@@ -76,6 +76,7 @@ from authgate.accounts.users import (
 )
 from authgate.clock import utcnow
 from authgate.storage.models import AuditEvent, User
+from authgate.webhooks import fanout
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -192,12 +193,20 @@ class PasswordLogin:
 
     def records_in_one_statement(self, verified: VerifiedLogin) -> bool:
         """PostgreSQL and the usual success (no hash to upgrade, no pair to clear): `RECORD_LOGIN` in `Database.statement()`."""
-        return not self.services.database.is_sqlite and verified.new_hash is None and not verified.pair_counted
+        return (not self.services.database.is_sqlite and verified.new_hash is None and not verified.pair_counted
+                and not self._has_login_webhooks())
+
+    def _has_login_webhooks(self) -> bool:
+        """A webhook wants `login.succeeded`: the login is recorded by `record`, which queues it (one read)."""
+        with self.services.database.reader() as session:
+            return fanout.has_subscribers(session, audit.LOGIN_SUCCEEDED)
 
     def record(self, session: Session, verified: VerifiedLogin) -> None:
         """The success, in the caller's transaction: audit event, `last_login_at` (and rehash), the pair's counter cleared."""
         session.execute(_LOGIN_SUCCEEDED, {"type": audit.LOGIN_SUCCEEDED, "subject": verified.credentials.username,
                                            "client_id": verified.client_id, "ip": verified.ip})
+        fanout.queue_event(session, audit.LOGIN_SUCCEEDED, subject=verified.credentials.username,
+                           client_id=verified.client_id, ip=verified.ip, detail={})
         record_login(session, verified.credentials, new_hash=verified.new_hash)
         if verified.pair_counted:
             self.throttle.succeeded(verified.account, verified.ip, session)

@@ -175,11 +175,14 @@ class UserService:
             user.email = address
         if name is not ...:
             user.name = display_name(name)
+        newly_disabled = bool(disabled) and not user.disabled
         if disabled is not None:
             user.disabled = disabled
         if email_verified is not None:
             user.email_verified = email_verified
         self.realm.changed("user.updated", user.username)
+        if newly_disabled:
+            self.realm.changed("user.disabled", user.username)
         return user
 
     def set_password(self, username: str, password: str) -> User:

@@ -88,7 +88,7 @@ def _take(realm: Realm) -> _Sample:
 def _refresh(engine: Engine, realm: Realm) -> None:
     try:
         with Session(engine) as session, session.begin():
-            sample = _take(Realm(session, realm.hasher, realm.policy, realm.actor))
+            sample = _take(Realm(session, realm.hasher, realm.policy, realm.actor, realm.webhooks.master_key))
         with _lock:
             _samples[engine] = sample
     except Exception:  # the old sample stays; the next request tries again

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from authgate.cli import access, audit, clients, keys, mail, setup, users
+from authgate.cli import access, audit, clients, data, keys, mail, setup, users
 
 app = typer.Typer(
     name="authgate",
@@ -38,6 +38,7 @@ def root(
 
 
 setup.register(app)
+data.register(app)
 app.add_typer(users.app, name="user")
 app.add_typer(access.roles, name="role")
 app.add_typer(access.apis, name="api")

@@ -124,7 +124,8 @@ def apply(
     result = _apply_with_progress(realm_file, show=not json_output)
     if json_output:
         emit_json({"changed": result.changed, "created": result.created, "updated": result.updated,
-                   "unchanged": result.unchanged, "generated_secrets": result.generated_secrets})
+                   "unchanged": result.unchanged, "generated_secrets": result.generated_secrets,
+                   "generated_webhook_secrets": result.generated_webhook_secrets})
         return
     _print_result(result)
 
@@ -147,6 +148,8 @@ def _print_result(result: ApplyResult) -> None:
     table("apply", ["kind", "created", "updated", "unchanged"], describe(result))
     for client_id, secret in result.generated_secrets.items():
         console.print(f"client [bold]{client_id}[/] secret (shown once): [bold]{secret}[/]")
+    for url, secret in result.generated_webhook_secrets.items():
+        console.print(f"webhook {url} secret (shown once): {secret}", markup=False, highlight=False)
 
 
 def demo(

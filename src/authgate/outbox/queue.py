@@ -75,11 +75,16 @@ def enqueue(
     kind: str,
     target: str,
     payload: dict[str, Any],
-    secret: dict[str, Any],
-    sealer: Sealer,
+    secret: dict[str, Any] | None = None,
+    sealer: Sealer | None = None,
     now: datetime | None = None,
 ) -> str:
-    """Queue one message in the caller's transaction (it is sent only if that commits); returns its message_id."""
+    """Queue one message in the caller's transaction (it is sent only if that commits); returns its message_id.
+
+    `secret` (sealed by `sealer`) is for what must not sit in the clear; a message with none has no sealed part.
+    """
+    if (secret is None) != (sealer is None):
+        raise ValueError("a secret part needs a sealer, and a sealer a secret part")
     message_id = uuid.uuid4().hex
     session.add(
         OutboxMessage(
@@ -87,7 +92,7 @@ def enqueue(
             kind=kind,
             target=target[:400],
             payload=payload,
-            sealed=sealer.seal(message_id, secret),
+            sealed=sealer.seal(message_id, secret) if sealer is not None and secret is not None else None,
             status="pending",
             attempts=0,
             next_attempt_at=now or utcnow(),

@@ -10,7 +10,12 @@ Semantics (what Keycloak's and Terraform's users expect):
   `password_hash` (an import) is set only when the user is created or has no
   password: a hash upgraded on login is never overwritten by an old import.
 - A confidential client without `client_secret` gets one generated at
-  creation, returned once in `ApplyResult.generated_secrets`.
+  creation, returned once in `ApplyResult.generated_secrets`; `secret_hash`
+  (what `authgate export --include-secrets` writes) restores the stored digest.
+- A user's `subject` (the `sub` of their tokens) is kept when the user is
+  created; an existing user's subject never changes.
+- A webhook (keyed by its URL) without `secret` gets one generated at
+  creation, returned once in `ApplyResult.generated_webhook_secrets`.
 """
 
 from __future__ import annotations
@@ -27,21 +32,29 @@ from authgate.accounts import legacy_hashes
 from authgate.accounts.passwords import validate_imported_hash
 from authgate.accounts.users import normalize_email, normalize_username
 from authgate.clock import utcnow
-from authgate.errors import DomainError, NotFound
+from authgate.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 from authgate.provisioning.realm_file import RealmFile, RealmFileError, UserEntry
 from authgate.services import Realm
+from authgate.storage import limits
 from authgate.storage.models import AuditEvent, Role, User, user_roles
+from authgate.subjects import has_user_subject_shape, new_user_subject
+from authgate.webhooks import fanout
+from authgate.webhooks.subscriptions import WebhookSpec
 
 Progress = Callable[[int], None]
 USER_BATCH = 500
 
 
+KINDS = ("apis", "roles", "users", "clients", "webhooks")
+
+
 @dataclass
 class ApplyResult:
-    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("apis", "roles", "users", "clients"), 0))
-    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("apis", "roles", "users", "clients"), 0))
-    unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("apis", "roles", "users", "clients"), 0))
+    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
+    unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     generated_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    generated_webhook_secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def changed(self) -> bool:
@@ -56,7 +69,7 @@ def apply_realm(realm: Realm, file: RealmFile, progress: Progress | None = None)
     """Apply `file`; on errors raise RealmFileError naming every bad entry (the caller's transaction rolls back)."""
     result = ApplyResult()
     problems: list[str] = []
-    for step in (_apply_apis, _apply_roles, _apply_clients):
+    for step in (_apply_apis, _apply_roles, _apply_clients, _apply_webhooks):
         step(realm, file, result, problems)
     _apply_users(realm, file, result, progress or (lambda _n: None), problems)
     if problems:
@@ -120,6 +133,23 @@ def _apply_clients(realm: Realm, file: RealmFile, result: ApplyResult, problems:
             problems.append(_problem(file, "clients", index, error))
 
 
+def _apply_webhooks(realm: Realm, file: RealmFile, result: ApplyResult, problems: list[str]) -> None:
+    for index, entry in enumerate(file.webhooks):
+        spec = WebhookSpec(url=entry.url, events=entry.events, description=entry.description, secret=entry.secret)
+        try:
+            existing = realm.webhooks.find_by_url(entry.url)
+            if existing is None:
+                _, secret = realm.webhooks.create(spec)
+                if secret:
+                    result.generated_webhook_secrets[entry.url] = secret
+                result.count("webhooks", created=True)
+            else:
+                _, changed = realm.webhooks.update(existing.public_id, spec)
+                result.count("webhooks", changed=changed)
+        except DomainError as error:
+            problems.append(_problem(file, "webhooks", index, error))
+
+
 def _apply_users(realm: Realm, file: RealmFile, result: ApplyResult, progress: Progress, problems: list[str]) -> None:
     """Users come in batches: one query finds a batch's existing users, and new users that
     need no hashing (imports) are written with bulk INSERTs, so 10,000 imports stay fast."""
@@ -139,12 +169,13 @@ def _apply_users(realm: Realm, file: RealmFile, result: ApplyResult, progress: P
                 select(User).where(User.username.in_(names.values())).options(selectinload(User.roles))
             )
         }
+        subjects_taken = _subjects_taken(realm, [entry.subject for _, entry in batch if entry.subject])
         bulk: list[tuple[dict[str, object], list[int]]] = []
         for index, entry in batch:
             if index not in names:
                 continue
             try:
-                row = _apply_user(realm, entry, names[index], existing, roles_by_name, result)
+                row = _apply_user(realm, entry, names[index], existing, roles_by_name, subjects_taken, result)
             except DomainError as error:
                 problems.append(_problem(file, "users", index, error))
                 continue
@@ -170,6 +201,10 @@ def _insert_users(realm: Realm, rows: list[tuple[dict[str, object], list[int]]])
          "detail": {"change": "user.created", "imported": row["password_hash"] is not None}}
         for (_, username), (row, _) in zip(inserted, rows)
     ])
+    if fanout.has_subscribers(realm.session, "user.created"):  # the bulk insert bypassed audit.record
+        for (_, username), (row, _) in zip(inserted, rows):
+            fanout.queue_event(realm.session, audit.ADMIN_CHANGE, subject=username, actor=realm.actor, now=now,
+                               detail={"change": "user.created", "imported": row["password_hash"] is not None})
 
 
 def _apply_user(
@@ -178,6 +213,7 @@ def _apply_user(
     username: str,
     existing: dict[str, User],
     roles_by_name: dict[str, Role],
+    subjects_taken: dict[str, str],
     result: ApplyResult,
 ) -> tuple[dict[str, object], list[int]] | None:
     """Create or update one user; a new user needing no hashing is returned as a row for bulk insert."""
@@ -188,20 +224,24 @@ def _apply_user(
     imported = _imported_hash(entry.password_hash)
     user = existing.get(username)
     if user is None:
+        subject = _new_subject(entry.subject, username, subjects_taken)
         result.count("users", created=True)
         if entry.password is not None:
-            existing[username] = realm.users.create(
+            created = realm.users.create(
                 username, password=entry.password, email=entry.email, name=entry.name, disabled=entry.disabled,
                 email_verified=entry.email_verified, roles=entry.roles,
             )
+            created.subject = subject
+            existing[username] = created
             return None
         row: dict[str, object] = {
-            "username": username, "email": normalize_email(entry.email), "name": entry.name,
+            "subject": subject, "username": username, "email": normalize_email(entry.email), "name": entry.name,
             "disabled": entry.disabled, "email_verified": entry.email_verified, "password_hash": imported,
             "password_changed_at": utcnow() if imported else None,
         }
         return row, [role.id for role in roles]
     changed = False
+    newly_disabled = entry.disabled and not user.disabled
     for attribute, value in (
         ("email", normalize_email(entry.email)), ("name", entry.name),
         ("disabled", entry.disabled), ("email_verified", entry.email_verified),
@@ -220,8 +260,31 @@ def _apply_user(
         changed = True
     if changed:
         realm.changed("user.updated", username)
+    if newly_disabled:
+        realm.changed("user.disabled", username)
     result.count("users", changed=changed)
     return None
+
+
+def _subjects_taken(realm: Realm, subjects: list[str]) -> dict[str, str]:
+    """Which of these subjects users hold already: subject → username."""
+    storable = [subject for subject in subjects if limits.is_storable(subject, limits.USER_SUBJECT)]
+    if not storable:
+        return {}
+    rows = realm.session.execute(select(User.subject, User.username).where(User.subject.in_(storable)))
+    return {subject: username for subject, username in rows}
+
+
+def _new_subject(subject: str | None, username: str, taken: dict[str, str]) -> str:
+    """The subject a new user gets: the file's (a restore keeps every `sub`), else a fresh one."""
+    if subject is None:
+        return new_user_subject()
+    if not limits.is_storable(subject, limits.USER_SUBJECT) or not has_user_subject_shape(subject):
+        raise InvalidInput("subject must be a UUID (or the all-digit subject of an older user)", field="subject")
+    if taken.get(subject, username) != username:
+        raise AlreadyExists("user with subject", subject)
+    taken[subject] = username
+    return subject
 
 
 def _imported_hash(value: str | dict[str, object] | None) -> str | None:

@@ -77,6 +77,7 @@ class RoleEntry(_Entry):
 
 class UserEntry(_Entry):
     username: str
+    subject: str | None = None  # the `sub` of the user's tokens; kept by export → apply, set only on creation
     email: str | None = None
     name: str | None = None
     password: str | None = Field(default=None, repr=False)
@@ -97,6 +98,7 @@ class ClientEntry(_Entry):
     type: Literal["public", "confidential"] = "confidential"
     name: str | None = None
     client_secret: str | None = Field(default=None, repr=False)
+    secret_hash: str | None = Field(default=None, repr=False)  # what `export --include-secrets` writes
     redirect_uris: list[str] = Field(default_factory=list)
     post_logout_redirect_uris: list[str] = Field(default_factory=list)
     web_origins: list[str] = Field(default_factory=list)
@@ -106,12 +108,26 @@ class ClientEntry(_Entry):
     permissions: Grants = Field(default_factory=dict)
     disabled: bool = False
 
+    @model_validator(mode="after")
+    def _one_secret(self) -> ClientEntry:
+        if self.client_secret is not None and self.secret_hash is not None:
+            raise ValueError("give client_secret or secret_hash, not both")
+        return self
+
+
+class WebhookEntry(_Entry):
+    url: str
+    events: list[str]
+    description: str | None = None
+    secret: str | None = Field(default=None, repr=False)  # whsec_…; omitted: generated and printed once
+
 
 class RealmFile(_Entry):
     apis: list[ApiEntry] = Field(default_factory=list)
     roles: list[RoleEntry] = Field(default_factory=list)
     users: list[UserEntry] = Field(default_factory=list)
     clients: list[ClientEntry] = Field(default_factory=list)
+    webhooks: list[WebhookEntry] = Field(default_factory=list)
     # Line of each entry, by (section, index), for error messages.
     lines: dict[tuple[str, int], int] = Field(default_factory=dict, exclude=True)
 
@@ -140,7 +156,7 @@ def parse_realm(text: str, *, source: str = "<realm>") -> RealmFile:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise RealmFileError(f"{source}:{where}: not valid YAML/JSON: {problem}") from error
     if not isinstance(data, dict):
-        raise RealmFileError(f"{source}: the top level must be a mapping with apis, roles, users, clients")
+        raise RealmFileError(f"{source}: the top level must be a mapping with apis, roles, users, clients, webhooks")
     lines = {
         (section, index): getattr(entry, "line", 0)
         for section in SECTIONS
@@ -158,11 +174,13 @@ def parse_realm(text: str, *, source: str = "<realm>") -> RealmFile:
     return realm
 
 
-SECTIONS: dict[str, type[_Entry]] = {"apis": ApiEntry, "roles": RoleEntry, "users": UserEntry, "clients": ClientEntry}
+SECTIONS: dict[str, type[_Entry]] = {
+    "apis": ApiEntry, "roles": RoleEntry, "users": UserEntry, "clients": ClientEntry, "webhooks": WebhookEntry,
+}
 # What names each entry, and how two names are the same one (usernames are case-insensitive).
 _KEYS: dict[str, tuple[str, Callable[[str], str]]] = {
     "apis": ("identifier", str), "roles": ("name", str), "users": ("username", lambda value: value.strip().casefold()),
-    "clients": ("client_id", str),
+    "clients": ("client_id", str), "webhooks": ("url", str),
 }
 
 

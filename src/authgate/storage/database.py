@@ -51,14 +51,18 @@ class Database:
             assert deadline is not None
             _bound_round_trips(self.engine, deadline)
         _ping_after_idle(self.engine, deadline)
-        self._writer = sessionmaker(self.engine, expire_on_commit=False)
+        # Handed to every session this database opens (`Session.info`): what the composition root
+        # (services.py) wires in for the layers below it, e.g. the audit log's followers.
+        self.session_info: dict[str, Any] = {}
+        self._writer = sessionmaker(self.engine, expire_on_commit=False, info=self.session_info)
         # Readers need no transaction of their own: on PostgreSQL (READ COMMITTED) each statement
         # sees its own snapshot either way, so they run in autocommit and a lookup is one round
         # trip instead of three (BEGIN, SELECT, COMMIT). On SQLite they begin DEFERRED, which
         # does not take the write lock.
         reading = {"sqlite_begin": "DEFERRED"} if self.is_sqlite else {"isolation_level": "AUTOCOMMIT"}
         self._autocommit = self.engine.execution_options(**reading)
-        self._reader = sessionmaker(self.engine.execution_options(**reading), expire_on_commit=False)
+        self._reader = sessionmaker(self.engine.execution_options(**reading), expire_on_commit=False,
+                                    info=self.session_info)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:

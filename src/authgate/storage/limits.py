@@ -28,6 +28,7 @@ from authgate.storage.models import (
     Permission,
     Role,
     User,
+    Webhook,
 )
 
 
@@ -50,6 +51,7 @@ def largest_of(column: Any) -> int:
 
 
 USERNAME = length_of(User.username)
+USER_SUBJECT = length_of(User.subject)
 EMAIL = length_of(User.email)
 DISPLAY_NAME = length_of(User.name)
 CLIENT_ID = length_of(Client.client_id)
@@ -94,3 +96,6 @@ def fit(value: str | None, max_length: int) -> str | None:
     return "".join(
         "\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in value[:max_length]
     )
+WEBHOOK_ID = length_of(Webhook.public_id)
+WEBHOOK_URL = length_of(Webhook.url)
+WEBHOOK_DESCRIPTION = length_of(Webhook.description)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from authgate.admin.console import apis, clients, login, mail, roles, system, users
+from authgate.admin.console import apis, clients, login, mail, roles, system, users, webhooks
 from authgate.admin.console.view import SECTIONS, Console, Handler, view
 from authgate.http.rendering import redirect
 
@@ -70,6 +70,11 @@ routes: list[BaseRoute] = [
     *_pages("/admin/clients/{client_id}", C, clients.client_detail, clients.save_client),
     *_pages("/admin/clients/{client_id}/secret", "clients:write", clients.confirm_rotate, clients.rotate_secret),
     *_pages("/admin/clients/{client_id}/delete", "clients:write", clients.confirm_delete, clients.delete_client),
+    *_pages("/admin/webhooks", "webhooks:read", webhooks.webhook_list),
+    *_pages("/admin/webhooks/new", "webhooks:write", webhooks.new_webhook, webhooks.create_webhook),
+    *_pages("/admin/webhooks/{webhook_id}", "webhooks:read", webhooks.webhook_detail),
+    *_pages("/admin/webhooks/{webhook_id}/redeliver", "webhooks:read", post=webhooks.redeliver),
+    *_pages("/admin/webhooks/{webhook_id}/delete", "webhooks:write", webhooks.confirm_delete, webhooks.delete_webhook),
     *_pages("/admin/keys", "keys:read", system.key_list),
     *_pages("/admin/keys/rotate", "keys:write", system.confirm_rotate, system.rotate),
     *_pages("/admin/audit", "audit:read", system.audit_log),

@@ -39,6 +39,7 @@ SECTIONS = (
     ("Roles", "/admin/roles", "roles:read"),
     ("APIs", "/admin/apis", "apis:read"),
     ("Clients", "/admin/clients", "clients:read"),
+    ("Webhooks", "/admin/webhooks", "webhooks:read"),
     ("Signing keys", "/admin/keys", "keys:read"),
     ("Audit log", "/admin/audit", "audit:read"),
 )

@@ -1,6 +1,6 @@
 """passkeys: users' WebAuthn credentials and the single-use challenges handed to browsers
 
-Revision ID: 0007_passkeys
+Revision ID: 0007
 Revises: 0006
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_passkeys"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
