@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from authgate import audit
 from authgate.access.apis import ApiService
+from authgate.access.changes import AccessChanges
 from authgate.access.clients import ClientService
 from authgate.access.roles import RoleService
 from authgate.accounts.passwords import PasswordHasher, PasswordPolicy
@@ -34,11 +35,14 @@ if TYPE_CHECKING:
 class Realm:
     """Every service, bound to one session and one actor (who the audit log names)."""
 
-    def __init__(self, session: Session, hasher: PasswordHasher, policy: PasswordPolicy, actor: str) -> None:
+    def __init__(self, session: Session, hasher: PasswordHasher, policy: PasswordPolicy, actor: str,
+                 access_changes: AccessChanges | None = None) -> None:
         self.session = session
         self.hasher = hasher
         self.policy = policy
         self.actor = actor
+        # Changes to clients and APIs, for the protocol caches once the transaction commits.
+        self.access_changes = access_changes if access_changes is not None else AccessChanges()
         self.users = UserService(self)
         self.roles = RoleService(self)
         self.apis = ApiService(self)
@@ -114,8 +118,12 @@ class Services:
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:
+        """A transaction; once it commits, the client directory forgets what it changed."""
+        changes = AccessChanges()
         with self.database.transaction() as session:
-            yield Realm(session, self.hasher, self.policy, actor)
+            yield Realm(session, self.hasher, self.policy, actor, changes)
+        if changes:
+            self.oauth2.clients.changed(changes.client_ids, apis=changes.apis)
 
     @contextmanager
     def reader(self) -> Iterator[Realm]:

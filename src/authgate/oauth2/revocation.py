@@ -31,7 +31,7 @@ from authgate.web.client_ip import client_ip
 async def revoke(request: Request) -> Response:
     services: Services = request.app.state.services
     if request.method == "OPTIONS":
-        return cors.preflight(request, services.oauth2.clients.origin_registered)
+        return cors.preflight(request, services.oauth2.clients.is_registered_origin)
     origin = cors.request_origin(request)
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     seen: list[tuple[str, ...]] = []
