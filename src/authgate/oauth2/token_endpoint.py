@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar, TypeVarTuple, Unpack
+from typing import TypeVar, TypeVarTuple
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -50,7 +50,7 @@ T = TypeVar("T")
 Args = TypeVarTuple("Args")
 
 
-async def serve(from_memory: bool, work: Callable[[Unpack[Args]], T], *args: Unpack[Args]) -> T:
+async def serve(from_memory: bool, work: Callable[[*Args], T], *args: *Args) -> T:
     """Run `work` on the event loop when `from_memory` (every cache it needs answered `peek()`),
     else in the threadpool: the one place the protocol endpoints choose."""
     if from_memory:
