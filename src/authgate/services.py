@@ -25,6 +25,7 @@ from authgate.storage.database import Database
 
 if TYPE_CHECKING:
     from authgate.accounts.throttle import Throttle
+    from authgate.admin.pagination import UserPageAnchors
     from authgate.mail.mailer import Mailer
     from authgate.oauth2.access_tokens import AccessTokens
     from authgate.oauth2.keys import KeyStore
@@ -87,6 +88,13 @@ class Services:
         from authgate.oauth2.runtime import OAuthRuntime
 
         return OAuthRuntime(self)
+
+    @cached_property
+    def user_page_anchors(self) -> UserPageAnchors:
+        """Sampled usernames that numbered user pages seek from (admin/pagination.py)."""
+        from authgate.admin.pagination import UserPageAnchors
+
+        return UserPageAnchors(self)
 
     @cached_property
     def throttle(self) -> Throttle:
