@@ -18,7 +18,8 @@ clock it advances). An entry is fresh until `ttl` after it was loaded or, when `
 given, until the time it returns for the value, if that comes first (a verified token is not
 served past its own expiry). `max_entries` bounds a cache whose keys come from requests (unknown
 client ids, subjects, tokens): the oldest loaded entry makes room. Imports nothing from authgate,
-so any layer may use it.
+so any layer may use it — except the guard, which imports nothing from the server at all and
+keeps its own two small caches (guard/cache.py, guard/jwks.py), on clocks injected the same way.
 """
 
 from __future__ import annotations
