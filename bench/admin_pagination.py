@@ -163,7 +163,8 @@ def main() -> int:
 
         def by_anchor() -> list[str]:
             with services.reader() as realm:
-                return [user.username for user in users_page(realm, options.page, size=options.size)]
+                return [user.username for user in users_page(realm, services.user_page_anchors, options.page,
+                                                                   size=options.size)]
 
         def by_exact_seek() -> list[str]:
             with services.reader() as realm:

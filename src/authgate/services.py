@@ -10,7 +10,7 @@ and protocol packages and imports them at the top, in plain sight; they name
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cached_property
 from typing import Any
@@ -19,8 +19,10 @@ from sqlalchemy.orm import Session
 
 from authgate import audit
 from authgate.access.apis import ApiService
+from authgate.access.changes import AccessChanges
 from authgate.access.clients import ClientService
 from authgate.access.roles import RoleService
+from authgate.accounts.page_anchors import UserPageAnchors
 from authgate.accounts.password_reset import REQUEST_KIND, ResetRequests
 from authgate.accounts.passwords import PasswordHasher, PasswordPolicy
 from authgate.accounts.throttle import Throttle
@@ -42,11 +44,14 @@ class Realm:
     """Every service, bound to one session and one actor (who the audit log names)."""
 
     def __init__(self, session: Session, hasher: PasswordHasher, policy: PasswordPolicy, actor: str,
-                 master_key: Callable[[], MasterKey] | None = None) -> None:
+                 master_key: Callable[[], MasterKey] | None = None, access_changes: AccessChanges | None = None,
+                 ) -> None:
         self.session = session
         self.hasher = hasher
         self.policy = policy
         self.actor = actor
+        # Changes to clients and APIs, for the protocol caches once the transaction commits.
+        self.access_changes = access_changes if access_changes is not None else AccessChanges()
         self.users = UserService(self)
         self.roles = RoleService(self)
         self.apis = ApiService(self)
@@ -90,6 +95,15 @@ class Services:
         return OAuthRuntime(self)
 
     @cached_property
+    def user_page_anchors(self) -> UserPageAnchors:
+        """Sampled usernames that numbered user pages seek from (admin/pagination.py)."""
+        return UserPageAnchors(self._every_nth_username)
+
+    def _every_nth_username(self, stride: int) -> Sequence[str]:
+        with self.reader() as realm:
+            return realm.users.every_nth_username(stride)
+
+    @cached_property
     def throttle(self) -> Throttle:
         """Brute-force counters shared across processes (database, or Redis when configured)."""
         return Throttle.from_settings(self.settings, self.database)
@@ -118,8 +132,12 @@ class Services:
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:
+        """A transaction; once it commits, the client directory forgets what it changed."""
+        changes = AccessChanges()
         with self.database.transaction() as session:
-            yield Realm(session, self.hasher, self.policy, actor, self.master_key_provider)
+            yield Realm(session, self.hasher, self.policy, actor, self.master_key_provider, changes)
+        if changes:
+            self.oauth2.clients.changed(changes.client_ids, apis=changes.apis)
 
     @contextmanager
     def reader(self) -> Iterator[Realm]:

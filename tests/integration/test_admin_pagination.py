@@ -61,7 +61,7 @@ def test_a_stale_sample_is_retaken_in_the_background(admin_world: AdminWorld, cr
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(pagination, "STRIDE", 16)
     assert [u["username"] for u in get(admin_world, "/users", page=7, limit=SIZE)["items"]] == crowd[120:140]
-    monkeypatch.setattr(pagination, "SAMPLE_TTL", 0.0)
+    admin_world.server.services.user_page_anchors.retake_after = 0.0  # type: ignore[attr-defined]
     with admin_world.server.services.realm(actor="test") as realm:  # type: ignore[attr-defined]
         for number in range(5):
             realm.users.create(f"aaa{number}")  # sort before everyone: every later page shifts by five

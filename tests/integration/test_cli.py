@@ -31,14 +31,7 @@ def authgate(database_url, tmp_path):
 
     def run(*args, stdin=None, check=True):
         _forget_services(context)
-        issuer = os.environ.get("AUTHGATE_ISSUER")  # serve/demo set it when none is configured
-        try:
-            result = runner.invoke(app, list(args), input=stdin, env=env)
-        finally:
-            if issuer is None:
-                os.environ.pop("AUTHGATE_ISSUER", None)
-            else:
-                os.environ["AUTHGATE_ISSUER"] = issuer
+        result = runner.invoke(app, list(args), input=stdin, env=env)
         if result.exception is not None and not isinstance(result.exception, SystemExit):
             raise result.exception
         assert "Traceback" not in result.stderr + result.stdout
@@ -209,7 +202,7 @@ def test_demo_on_another_port_names_that_issuer_unless_one_is_configured(authgat
 
     out = authgate("demo", "--no-serve", "--port", "8765").stdout
     assert "http://127.0.0.1:8765/.well-known/openid-configuration" in out and ":8000" not in out
-    assert "AUTHGATE_ISSUER" not in os.environ, "the runner restored the environment"
+    assert "AUTHGATE_ISSUER" not in os.environ, "the issuer is passed on explicitly, never through os.environ"
     monkeypatch.setenv("AUTHGATE_ISSUER", "https://id.example")
     out = authgate("demo", "--no-serve", "--port", "8765").stdout
     assert "https://id.example/.well-known/openid-configuration" in out

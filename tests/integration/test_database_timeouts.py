@@ -19,10 +19,11 @@ from sqlalchemy import text
 from test_token_world import PASSWORD, load_world
 
 from authgate import bootstrap
+from authgate.caching import Cache
 from authgate.services import Services
 from authgate.settings import Settings
 from authgate.storage.database import Database, DatabaseUnavailable
-from authgate.storage.single_flight import SingleFlight
+from authgate.testing.clock import FakeClock
 from authgate.web.app import create_app
 from testkit import TEST_MASTER_KEY, Forwarder, LiveServer, empty_postgres, free_port
 
@@ -166,37 +167,41 @@ def test_sqlite_waits_for_a_writer_no_longer_than_the_bound(tmp_path):
 
 
 def test_those_waiting_for_a_load_that_failed_fail_with_it_without_loading_again():
-    flight, loads = SingleFlight(), []
-    loading, waiting = threading.Event(), threading.Event()
+    """A cache reloaded from a database that is down: those queued behind the load share its
+    `DatabaseUnavailable` at once instead of each waiting out a timeout of its own."""
+    loads: list[str] = []
+    loading, release = threading.Event(), threading.Event()
     outcomes: list[str] = []
 
-    def load_and_fail() -> None:
-        with pytest.raises(DatabaseUnavailable), flight.turn():
-            loads.append("first")
-            loading.set()
-            assert waiting.wait(5)
-            time.sleep(0.2)  # let the waiter queue up behind this load
+    def load(key: str) -> str:
+        loads.append(key)
+        loading.set()
+        if len(loads) == 1:
+            assert release.wait(5)
             raise DatabaseUnavailable("timed out")
+        return "loaded"
 
-    def wait_for_it() -> None:
-        assert loading.wait(5)
-        waiting.set()
+    cache: Cache[str, str] = Cache(load, ttl=10, clock=FakeClock())
+
+    def get() -> None:
         try:
-            with flight.turn():
-                loads.append("second")
+            cache.get("k")
+            outcomes.append("loaded")
         except DatabaseUnavailable:
             outcomes.append("shared the failure")
 
-    threads = [threading.Thread(target=load_and_fail), threading.Thread(target=wait_for_it)]
-    for thread in threads:
+    first = threading.Thread(target=get)
+    first.start()
+    assert loading.wait(5)
+    waiters = [threading.Thread(target=get) for _ in range(3)]
+    for thread in waiters:
         thread.start()
-    for thread in threads:
+    time.sleep(0.2)  # let the waiters queue up behind the load (thread scheduling, not a cache's clock)
+    release.set()
+    for thread in [first, *waiters]:
         thread.join(10)
-    assert loads == ["first"] and outcomes == ["shared the failure"]
-    with flight.turn() as mine:
-        assert mine, "a caller arriving afterwards tries anew"
-    with flight.turn(wait=False) as mine:
-        assert mine
+    assert loads == ["k"] and outcomes == ["shared the failure"] * 4
+    assert cache.get("k") == "loaded", "a caller arriving afterwards tries anew"
 
 
 @pytest.fixture

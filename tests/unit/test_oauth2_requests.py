@@ -31,7 +31,7 @@ class Directory:
     def get(self, client_id: str) -> ClientRecord | None:
         return self.records.get(client_id)
 
-    def known_audiences(self) -> frozenset[str]:
+    def get_audiences(self) -> frozenset[str]:
         return self.audiences
 
 

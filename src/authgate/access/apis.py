@@ -91,6 +91,7 @@ class ApiService:
         self.session.add(api)
         self.session.flush()
         self.realm.changed("api.created", identifier)
+        self.realm.access_changes.api()
         self.set_permissions(identifier, permissions, api=api, quiet=True)
         return api
 
@@ -99,6 +100,7 @@ class ApiService:
         if name is not None:
             api.name = _name(name)
         self.realm.changed("api.updated", identifier)
+        self.realm.access_changes.api()
         return api
 
     def add_permission(self, identifier: str, name: str, description: str | None = None) -> Permission:
@@ -111,6 +113,7 @@ class ApiService:
         api.permissions.append(permission)
         self.session.flush()
         self.realm.changed("permission.created", identifier, permission=name)
+        self.realm.access_changes.api()
         return permission
 
     def remove_permission(self, identifier: str, name: str) -> None:
@@ -121,6 +124,7 @@ class ApiService:
         api.permissions.remove(permission)
         self.session.flush()
         self.realm.changed("permission.deleted", identifier, permission=name)
+        self.realm.access_changes.api()
 
     def set_permissions(self, identifier: str, names: Iterable[str], *, api: Api | None = None, quiet: bool = False) -> bool:
         """Make the API declare exactly `names`; returns whether anything changed."""
@@ -138,6 +142,7 @@ class ApiService:
                 changed = True
         if changed:
             self.session.flush()
+            self.realm.access_changes.api()
             if not quiet:
                 self.realm.changed("api.permissions_set", identifier, permissions=wanted)
         return changed
@@ -146,6 +151,7 @@ class ApiService:
         api = self.get(identifier)
         self.session.delete(api)
         self.realm.changed("api.deleted", identifier)
+        self.realm.access_changes.api()
 
     def holders(self, identifier: str) -> ApiHolders:
         """The roles and clients granted any of the API's permissions (deleting the API strips them)."""

@@ -109,6 +109,7 @@ class ClientService:
         self.session.add(client)
         self.session.flush()
         self.realm.changed("client.created", spec.client_id)
+        self.realm.access_changes.client(spec.client_id)
         return client, generated
 
     def update(self, spec: ClientSpec) -> tuple[Client, bool]:
@@ -119,6 +120,7 @@ class ClientService:
         changed = describe_state(client) != before
         if changed:
             self.realm.changed("client.updated", spec.client_id)
+            self.realm.access_changes.client(spec.client_id)
         return client, changed
 
     def rotate_secret(self, client_id: str) -> str:
@@ -129,12 +131,14 @@ class ClientService:
         client.secret_hash = tokens.digest(secret)
         client.secret_rotated_at = utcnow()
         self.realm.changed("client.secret_rotated", client_id)
+        self.realm.access_changes.client(client_id)
         return secret
 
     def delete(self, client_id: str) -> None:
         client = self.get(client_id)
         self.session.delete(client)
         self.realm.changed("client.deleted", client_id)
+        self.realm.access_changes.client(client_id)
 
     def _fill(self, client: Client, spec: ClientSpec, *, creating: bool) -> str | None:
         if spec.type not in CLIENT_TYPES:

@@ -49,7 +49,7 @@ def list_users(
         raise InvalidInput("Give either after or page, not both.", field="page")
     with admin.reader() as realm:
         if page is not None:
-            users = users_page(realm, page, size=limit, prefix=search)
+            users = users_page(realm, admin.services.user_page_anchors, page, size=limit, prefix=search)
         else:
             users = realm.users.list(prefix=search, after=after, limit=limit)
         items = [UserView.of(user) for user in users]

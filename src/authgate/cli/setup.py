@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import functools
-import os
 import secrets
 import shlex
 from pathlib import Path
@@ -23,7 +22,6 @@ from authgate.provisioning.apply import ApplyResult, describe
 from authgate.provisioning.realm_file import RealmFile
 
 DEMO_REALM = Path(__file__).resolve().parent.parent / "demo" / "realm.yaml"
-APP = "authgate.web.app:create_app"
 WORKER_HEALTHCHECK_SECONDS = 30
 
 
@@ -64,23 +62,25 @@ def serve(
     _prepare_and_serve(host, port, workers)
 
 
-def _issuer_follows(host: str, port: int) -> None:
-    """With no issuer configured, the issuer is where this server listens (not the default port 8000)."""
+def _issuer_follows(host: str, port: int) -> dict[str, Any]:
+    """With no issuer configured, the issuer is where this server listens (not the default port 8000):
+    the settings to override, in this process and (through `AppFactory`) in every worker."""
     if "issuer" in context.settings().model_fields_set:
-        return
+        return {}
     shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else (f"[{host}]" if ":" in host else host)
-    os.environ["AUTHGATE_ISSUER"] = f"http://{shown}:{port}"  # the workers read it too
-    context.settings.cache_clear()
+    return {"issuer": f"http://{shown}:{port}"}
 
 
 @handle_errors
-def _prepare_and_serve(host: str, port: int, workers: int) -> None:
+def _prepare_and_serve(host: str, port: int, workers: int, overrides: dict[str, Any] | None = None) -> None:
     # Imported when serving, not for every command.
     import uvicorn
+    from uvicorn.supervisors import Multiprocess
 
     from authgate.web import workers as serve_workers
+    from authgate.web.app import AppFactory
 
-    _issuer_follows(host, port)
+    overrides = _issuer_follows(host, port) if overrides is None else overrides
     settings = context.settings()
     services = context.services(prepares_schema=True)
     bootstrap.prepare(services)
@@ -94,10 +94,15 @@ def _prepare_and_serve(host: str, port: int, workers: int) -> None:
         # check from a thread of its own, so a longer bound delays only the detection of a hung one.
         "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
     }
+    # The settings overrides travel with the factory (pickled into each worker), never through os.environ.
+    app = AppFactory(overrides)
     if workers > 1 and serve_workers.spreads_connections():
-        serve_workers.run(uvicorn.Config(APP, **options))
+        serve_workers.run(uvicorn.Config(app, **options))
+    elif workers > 1:  # uvicorn.run takes only an import string for workers
+        config = uvicorn.Config(app, **options)
+        Multiprocess(config, sockets=[config.bind_socket()]).run()
     else:
-        uvicorn.run(APP, **options)
+        uvicorn.run(app, **options)
 
 
 def _log_config(level: str) -> dict[str, Any]:
@@ -164,9 +169,9 @@ def demo(
 
 @handle_errors
 def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
-    _issuer_follows(host, port)
+    overrides = _issuer_follows(host, port)
     services = context.services(prepares_schema=True)
-    settings = context.settings()
+    settings = context.settings().model_copy(update=overrides)
     result = bootstrap.initialize(services)
     realm_file = load_realm_file(realm_path)
     applied = _apply_with_progress(realm_file, show=True)
@@ -195,7 +200,7 @@ def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
     table("demo clients (secrets are new on every start)", ["client_id", "secret"], sorted(client_secrets.items()))
     _print_next_steps(issuer, realm_file, logins, client_secrets, result.admin_username)
     if not no_serve:
-        _prepare_and_serve(host, port, 1)
+        _prepare_and_serve(host, port, 1, overrides)
 
 
 def _print_next_steps(issuer: str, realm_file: RealmFile, logins: dict[str, str],

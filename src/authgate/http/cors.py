@@ -6,7 +6,7 @@ cookies), and `Vary: Origin` on every answer so caches keep origins apart.
 
     # preflight (OPTIONS): the client is not known yet, so allow an origin ANY client registered
     if request.method == "OPTIONS":
-        return preflight(request, allowed=lambda origin: directory.origin_registered(origin))
+        return preflight(request, allowed=lambda origin: directory.is_registered_origin(origin))
     # actual response: echo the origin only if it belongs to the requesting client
     response.headers.update(response_headers(request_origin(request), client.web_origins))
 """

@@ -4,31 +4,31 @@ The token endpoint is the hot path: looking a client up (with its direct
 permissions) on every request would cost a database round-trip each time.
 `ClientDirectory` keeps an immutable `ClientRecord` per client_id for
 `settings.client_cache_seconds` (default 2 s; 0 disables the cache), plus the
-set of known API identifiers and of registered web origins.
+set of known API identifiers and of registered web origins — three
+`authgate.caching.Cache`s on one injected clock.
 
-Invalidation: any transaction in this process that records an admin change
-(`Realm.changed`, i.e. an `admin.change` audit event) bumps a process-wide
-generation when it commits, and every directory drops its cache. Admin
-changes made by another process are seen within the TTL. Secrets are held
+Invalidation is explicit: the services that change clients, APIs and
+permissions (access/clients.py, access/apis.py) note it in the transaction's
+`AccessChanges`, and `Services.realm` hands those to `changed()` once the
+transaction has committed, so this process sees its own changes at once.
+Changes made by another process are seen within the TTL. Secrets are held
 only as their SHA-256 digests, as in the database.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
-from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
 
-from authgate import audit
+from authgate.caching import Cache, Miss
 from authgate.storage import limits
 from authgate.storage.database import Database
-from authgate.storage.models import Api, AuditEvent, Client, Permission, client_permissions
-from authgate.storage.single_flight import SingleFlight
+from authgate.storage.models import Api, Client, Permission, client_permissions
+
+MAX_CLIENTS = 10_000  # client ids held at once, known and unknown
 
 
 @dataclass(frozen=True)
@@ -61,148 +61,76 @@ class ClientRecord:
         return self.permissions.get(audience, ())
 
 
-class _Generation:
-    """Bumped after any commit that carried an admin change in this process."""
-
-    value = 0
-    lock = threading.Lock()
-
-    @classmethod
-    def bump(cls) -> None:
-        with cls.lock:
-            cls.value += 1
-
-
-@event.listens_for(Session, "after_flush")
-def _note_admin_change(session: Session, _context: Any) -> None:
-    if any(isinstance(obj, AuditEvent) and obj.type == audit.ADMIN_CHANGE for obj in session.new):
-        session.info["authgate_admin_changed"] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _after_commit(session: Session) -> None:
-    if session.info.pop("authgate_admin_changed", False):
-        _Generation.bump()
-
-
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
-    session.info.pop("authgate_admin_changed", None)
-
-
-def invalidate_all() -> None:
-    """Drop every directory's cache in this process (tests, or after out-of-band changes)."""
-    _Generation.bump()
-
-
 class ClientDirectory:
-    def __init__(self, database: Database, ttl_seconds: float = 2.0) -> None:
+    """`get*` may read the database; `peek*` answer from memory only (`MISS` when they cannot)."""
+
+    def __init__(self, database: Database, ttl_seconds: float = 2.0, *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.database = database
         self.ttl = ttl_seconds
-        # Entries are reloaded this much before they expire, so that event-loop fast paths
-        # (`is_warm`) keep finding them fresh: by the warmer (`warm`, half-way through the TTL)
-        # or else by whichever worker thread comes first.
-        self._fresh_for = ttl_seconds - min(0.5, ttl_seconds / 4)
-        self._clients: dict[str, tuple[float, ClientRecord | None]] = {}
-        self._used: dict[str, float] = {}  # client_id -> when last asked for (what the warmer keeps loaded)
-        self._loading: dict[str, SingleFlight] = {}  # one load per client at a time
-        self._audiences: tuple[float, frozenset[str]] | None = None
-        self._origins: tuple[float, frozenset[str]] | None = None
-        self._generation = _Generation.value
+        # Unknown ids are cached too (guessing costs no queries), so the keys come from requests: bounded.
+        self._clients: Cache[str, ClientRecord | None] = Cache(
+            self._load, ttl=ttl_seconds, clock=clock, max_entries=MAX_CLIENTS)
+        self._audiences: Cache[None, frozenset[str]] = Cache(self._load_audiences, ttl=ttl_seconds, clock=clock)
+        self._origins: Cache[None, frozenset[str]] = Cache(self._load_origins, ttl=ttl_seconds, clock=clock)
 
     def get(self, client_id: str) -> ClientRecord | None:
-        """The client, or None if unknown (unknown ids are cached too: guessing costs no queries).
+        """The client, or None if unknown; loads it unless fresh in memory.
 
         An id no client can have (too long for the column, or text it cannot hold) is unknown
         without a query: it is whatever a caller sent, and PostgreSQL would refuse to compare it.
         """
         if not limits.is_storable(client_id, limits.CLIENT_ID):
             return None
-        self._check_generation()
-        cached = self._clients.get(client_id)
-        if cached is not None and time.monotonic() - cached[0] < self._fresh_for:
-            self._used[client_id] = time.monotonic()
-            return cached[1]
-        # Single flight: concurrent callers wait for one load and share its result (or its outage).
-        with self._loading.setdefault(client_id, SingleFlight()).turn():
-            cached = self._clients.get(client_id)
-            if cached is not None and time.monotonic() - cached[0] < self._fresh_for:
-                return cached[1]
-            return self._reload(client_id)
+        return self._clients.get(client_id)
 
-    def is_warm(self, client_id: str, *, audiences: bool = True) -> bool:
-        """Whether `get(client_id)` (and `known_audiences()`, unless told not to) will answer from memory now."""
-        if self._generation != _Generation.value:
-            return False
-        cached = self._clients.get(client_id)
-        now = time.monotonic()
-        if cached is None or now - cached[0] >= self._fresh_for:
-            return False
-        self._used[client_id] = now
-        return not audiences or (self._audiences is not None and now - self._audiences[0] < self._fresh_for)
+    def peek(self, client_id: str) -> ClientRecord | None | Miss:
+        """`get` from memory only: MISS when the client is not fresh in memory."""
+        if not limits.is_storable(client_id, limits.CLIENT_ID):
+            return None
+        return self._clients.peek(client_id)
 
-    def warm(self) -> None:
-        """Reload, ahead of expiry, every entry asked for within the last TTL (the warmer calls this)."""
-        if self.ttl <= 0:
-            return
-        self._check_generation()
-        now = time.monotonic()
-        ahead = self.ttl / 2
-        for client_id, (loaded_at, _record) in list(self._clients.items()):
-            if now - loaded_at >= ahead and now - self._used.get(client_id, 0.0) < self.ttl:
-                with self._loading.setdefault(client_id, SingleFlight()).turn():
-                    self._reload(client_id)
-        if self._audiences is not None and now - self._audiences[0] >= ahead:
-            self._load_audiences()
-        if self._origins is not None and now - self._origins[0] >= ahead:
-            self._load_origins()
-
-    def known_audiences(self) -> frozenset[str]:
+    def get_audiences(self) -> frozenset[str]:
         """Identifiers of every API (RFC 8707 targets this server issues tokens for)."""
-        self._check_generation()
-        audiences = self._audiences
-        if audiences is None or time.monotonic() - audiences[0] >= self._fresh_for:
-            return self._load_audiences()
-        return audiences[1]
+        return self._audiences.get(None)
 
-    def origin_registered(self, origin: str) -> bool:
-        """Whether any client lists `origin` among its web_origins (CORS preflight)."""
-        self._check_generation()
-        origins = self._origins
-        if origins is None or time.monotonic() - origins[0] >= self._fresh_for:
-            return origin in self._load_origins()
-        return origin in origins[1]
+    def peek_audiences(self) -> frozenset[str] | Miss:
+        return self._audiences.peek(None)
 
-    def _check_generation(self) -> None:
-        if self._generation != _Generation.value:
-            self._generation = _Generation.value
-            self._clients = {}
-            self._audiences = None
-            self._origins = None
+    def get_origins(self) -> frozenset[str]:
+        """Every web origin some client registered (a CORS preflight allows these)."""
+        return self._origins.get(None)
 
-    def _reload(self, client_id: str) -> ClientRecord | None:
-        """Load and cache one client (the caller holds its loading lock)."""
-        generation, loaded_at = _Generation.value, time.monotonic()
-        record = self._load(client_id)
-        if self.ttl > 0 and generation == _Generation.value:  # not if an admin change landed meanwhile
-            if len(self._clients) > 10_000:
-                self._clients, self._used, self._loading = {}, {}, {}
-            self._clients[client_id] = (loaded_at, record)
-        return record
+    def peek_origins(self) -> frozenset[str] | Miss:
+        return self._origins.peek(None)
 
-    def _load_audiences(self) -> frozenset[str]:
-        loaded_at = time.monotonic()
+    def is_registered_origin(self, origin: str) -> bool:
+        """Whether some client lists `origin` among its web_origins (may read the database)."""
+        return origin in self._origins.get(None)
+
+    def refresh_due(self) -> None:
+        """Reload, ahead of expiry, the entries asked for within the last TTL (the warmer calls this)."""
+        for cache in (self._clients, self._audiences, self._origins):
+            cache.refresh_due()
+
+    def changed(self, client_ids: Iterable[str] = (), *, apis: bool = False) -> None:
+        """These clients changed in a committed transaction (`access.changes`): forget them, and the
+        registered origins. With `apis`, an API or its permissions changed: forget the API list and
+        every client (a removed permission leaves any client's direct permissions)."""
+        if apis:
+            self._clients.clear()
+            self._audiences.clear()
+        for client_id in client_ids:
+            self._clients.invalidate(client_id)
+        self._origins.clear()
+
+    def _load_audiences(self, _: None) -> frozenset[str]:
         with self.database.reader() as session:
-            audiences = frozenset(session.scalars(select(Api.identifier)))
-        self._audiences = (loaded_at, audiences)
-        return audiences
+            return frozenset(session.scalars(select(Api.identifier)))
 
-    def _load_origins(self) -> frozenset[str]:
-        loaded_at = time.monotonic()
+    def _load_origins(self, _: None) -> frozenset[str]:
         with self.database.reader() as session:
-            origins = frozenset(o for listed in session.scalars(select(Client.web_origins)) for o in listed or ())
-        self._origins = (loaded_at, origins)
-        return origins
+            return frozenset(o for listed in session.scalars(select(Client.web_origins)) for o in listed or ())
 
     def _load(self, client_id: str) -> ClientRecord | None:
         # One round-trip: the client row outer-joined with its direct permissions.

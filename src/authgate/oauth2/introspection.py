@@ -8,11 +8,12 @@ Anything else — revoked, expired, rotated out, malformed, another issuer's —
 is ``{"active": false}`` and nothing more (RFC 7662 §2.2).
 
 Kept fast: the client record comes from the directory cache, a token's
-signature is checked once per process (oauth2/verified_tokens.py), revoked jtis are mirrored in memory (oauth2/revocation_list.py)
-and usernames are cached by subject for a minute (usernames never change; a
-deleted user's tokens stay valid until they expire, as with any JWT). When
-all of that is warm, an access token is introspected on the event loop with
-no I/O; anything else (a refresh token, a cold cache) goes to the threadpool.
+signature is checked once per process (oauth2/verified_tokens.py), revoked
+jtis are mirrored in memory (oauth2/revocation_list.py) and usernames are
+cached by subject (oauth2/usernames.py). When all of those answer from
+`peek()`, an access token is introspected on the event loop with no I/O;
+anything else (a refresh token, a token not seen before, a cold cache) goes to
+the threadpool (`token_endpoint.serve`).
 """
 
 from __future__ import annotations
@@ -20,23 +21,16 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-import jwt
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from authgate.accounts.users import user_by_subject
+from authgate.caching import MISS
 from authgate.clock import aware
 from authgate.oauth2.access_tokens import AccessTokenInvalid
-from authgate.oauth2.client_auth import (
-    AuthenticatedClient,
-    Credentials,
-    authenticate_client,
-    read_credentials,
-)
+from authgate.oauth2.client_auth import AuthenticatedClient, authenticate_client, read_credentials
 from authgate.oauth2.errors import NO_STORE, InvalidClient, OAuthError
 from authgate.oauth2.form import Form, read_form
-from authgate.oauth2.token_endpoint import error_response
+from authgate.oauth2.token_endpoint import error_response, serve
 from authgate.storage.models import User
 from authgate.subjects import client_subject
 
@@ -44,85 +38,77 @@ if TYPE_CHECKING:
     from authgate.services import Services
 
 INACTIVE: dict[str, Any] = {"active": False}
-USERNAME_CACHE_SECONDS = 60.0
-
-
-class _NeedsIO(Exception):
-    """The inline attempt would have to touch the database: run it in the threadpool instead."""
+MAX_TOKEN_LENGTH = 8192
+ANSWERED_MEMBERS = ("scope", "client_id", "exp", "iat", "nbf", "sub", "aud", "iss", "jti", "permissions")
 
 
 async def introspect(request: Request) -> Response:
     services: Services = request.app.state.services
     try:
         form = await read_form(request)
-        authorization = request.headers.get("authorization")
-        answer = None
-        credentials = _warm_credentials(services, form, authorization)
-        if credentials is not None:
-            try:
-                answer = _introspect(services, form, authorization, True, credentials)
-            except _NeedsIO:
-                answer = None
-        if answer is None:
-            answer = await run_in_threadpool(_introspect, services, form, authorization, False)
+    except Exception as error:
+        return error_response(error, request, {})
+    authorization = request.headers.get("authorization")
+    return await serve(_from_memory(services, form, authorization), _answer, services, request, form, authorization)
+
+
+def _from_memory(services: Services, form: Form, authorization: str | None) -> bool:
+    """Whether the answer needs no I/O: the caller's client record, the token's verified claims,
+    its revocation and its user's name all answer from `peek()`."""
+    token = form.get("token")
+    if token is None or token.count(".") != 2 or len(token) > MAX_TOKEN_LENGTH:
+        return False
+    try:
+        client_id = read_credentials(form, authorization).client_id
+    except OAuthError:
+        return False
+    if services.oauth2.clients.peek(client_id) is MISS:
+        return False
+    claims = services.oauth2.verified_tokens.peek(token)
+    if claims is MISS or services.oauth2.revocations.peek(str(claims["jti"])) is MISS:
+        return False
+    return not _is_users(claims) or services.oauth2.usernames.peek(str(claims.get("sub", ""))) is not MISS
+
+
+def _answer(services: Services, request: Request, form: Form, authorization: str | None) -> Response:
+    try:
+        answer = _introspect(services, form, authorization)
     except Exception as error:
         return error_response(error, request, {})
     return JSONResponse(answer, headers=NO_STORE)
 
 
-def _warm_credentials(services: Services, form: Form, authorization: str | None) -> Credentials | None:
-    """The caller's credentials (read once) when everything the inline path needs is in memory; else None."""
-    if not (services.keys.is_loaded() and services.oauth2.revocations.is_fresh()):
-        return None
-    try:
-        credentials = read_credentials(form, authorization)
-    except OAuthError:
-        return None
-    return credentials if services.oauth2.clients.is_warm(credentials.client_id, audiences=False) else None
-
-
-def _introspect(services: Services, form: Form, authorization: str | None, inline: bool,
-                credentials: Credentials | None = None) -> dict[str, Any]:
-    if not inline:
-        services.keys.warm(ahead=1.0)  # keep the event-loop path warm
-    client = authenticate_client(services.oauth2.clients, form, authorization, credentials=credentials)
+def _introspect(services: Services, form: Form, authorization: str | None) -> dict[str, Any]:
+    client = authenticate_client(services.oauth2.clients, form, authorization)
     if not client.client.is_confidential:
         raise InvalidClient("Introspection needs a confidential client.")  # RFC 7662 §2.1
     token = form.require("token")
-    if len(token) > 8192:
+    if len(token) > MAX_TOKEN_LENGTH:
         return INACTIVE
     # The shape decides (RFC 7662 §2.1 lets the server ignore the hint): refresh tokens are
     # base64url and never contain a dot; a JWT access token always has two.
     if token.count(".") == 2:
-        return _access_token(services, token, inline) or INACTIVE
-    if inline:
-        raise _NeedsIO()
+        return _access_token(services, token) or INACTIVE
     return _refresh_token(services, client, token) or INACTIVE
 
 
-def _access_token(services: Services, token: str, inline: bool) -> dict[str, Any] | None:
-    verified = services.oauth2.verified_tokens
-    claims = verified.cached(token)
-    if claims is None:
-        if inline:
-            try:
-                kid = str(jwt.get_unverified_header(token).get("kid", ""))
-            except jwt.PyJWTError:
-                return None
-            if not services.keys.knows(kid):
-                raise _NeedsIO()  # an unknown kid makes the key store look again
-        try:
-            claims = verified.verify(token)
-        except AccessTokenInvalid:
-            return None
+def _is_users(claims: dict[str, Any]) -> bool:
+    return claims.get("sub") != client_subject(str(claims.get("client_id")))
+
+
+def _access_token(services: Services, token: str) -> dict[str, Any] | None:
+    try:
+        claims = services.oauth2.verified_tokens.get(token)
+    except AccessTokenInvalid:
+        return None
     if services.oauth2.revocations.contains(str(claims["jti"])):
         return None
     answer: dict[str, Any] = {"active": True, "token_type": "Bearer"}
-    for name in ("scope", "client_id", "exp", "iat", "nbf", "sub", "aud", "iss", "jti", "permissions"):
+    for name in ANSWERED_MEMBERS:
         if name in claims:
             answer[name] = claims[name]
-    if claims.get("sub") != client_subject(str(claims.get("client_id"))):  # a user's token
-        username = _usernames.get(services, str(claims.get("sub", "")), inline)
+    if _is_users(claims):
+        username = services.oauth2.usernames.get(str(claims.get("sub", "")))
         if username is not None:
             answer["username"] = username
     return answer
@@ -147,29 +133,3 @@ def _refresh_token(services: Services, client: AuthenticatedClient, token: str) 
         if user is not None:
             answer["username"] = user.username
         return answer
-
-
-class _UsernameCache:
-    """user subject → username, per Services, for USERNAME_CACHE_SECONDS."""
-
-    def __init__(self) -> None:
-        self._names: dict[tuple[int, str], tuple[float, str | None]] = {}
-
-    def get(self, services: Services, subject: str, inline: bool) -> str | None:
-        key = (id(services), subject)
-        now = time.monotonic()
-        cached = self._names.get(key)
-        if cached is not None and now - cached[0] < USERNAME_CACHE_SECONDS:
-            return cached[1]
-        if inline:
-            raise _NeedsIO()
-        with services.database.reader() as session:
-            user = user_by_subject(session, subject)
-            name = user.username if user is not None else None
-        if len(self._names) > 50_000:
-            self._names.clear()
-        self._names[key] = (now, name)
-        return name
-
-
-_usernames = _UsernameCache()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -21,10 +22,10 @@ from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 from sqlalchemy import select
 
 from authgate import audit
+from authgate.caching import Cache, Miss
 from authgate.clock import aware, utcnow
 from authgate.masterkey import MasterKey
 from authgate.storage.models import SigningKey
-from authgate.storage.single_flight import SingleFlight
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -33,6 +34,8 @@ ID_TOKEN_ALGORITHM = "RS256"
 SUPPORTED = ("ES256", "RS256", "EdDSA")
 # Other processes pick up a rotation within this many seconds.
 CACHE_SECONDS = 5.0
+# A token naming a kid not in the key ring reloads it, unless the ring is younger than this.
+UNKNOWN_KID_RELOAD_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,15 @@ class ActiveKey:
     kid: str
     alg: str
     private_key: Any
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The published keys as last read: a snapshot, safe to share between threads."""
+
+    active: Mapping[str, ActiveKey]  # alg -> the key that signs with it
+    jwks: dict[str, Any]
+    public: Mapping[str, tuple[str, Any]]  # kid -> (alg, public key object)
 
 
 def _generate(alg: str) -> Any:
@@ -60,18 +72,17 @@ def _public_jwk(alg: str, kid: str, private_key: Any) -> dict[str, Any]:
 
 
 class KeyStore:
-    """Keys in the database, decrypted keys cached in memory for CACHE_SECONDS."""
+    """Keys in the database; the decrypted key ring cached in memory for CACHE_SECONDS.
 
-    def __init__(self, services: Services) -> None:
+    `signing_key`, `public_key` and `jwks` may read the database; `peek` answers from memory only."""
+
+    def __init__(self, services: Services, *, clock: Callable[[], float] = time.monotonic) -> None:
         self.services = services
         self.settings = services.settings
         self._master = MasterKey.from_settings(services.settings)
-        self._loading = SingleFlight()
-        self._loaded_at = 0.0
-        self._active: dict[str, ActiveKey] = {}
-        self._jwks: dict[str, Any] = {"keys": []}
-        self._public: dict[str, Any] = {}
-        # kid → (public key object, private key object or None): parsed once per process.
+        self._ring: Cache[None, Keyring] = Cache(self._load, ttl=CACHE_SECONDS, clock=clock)
+        # kid → (public key object, private key object or None): parsed once per process
+        # (parsing and validating an RSA key costs ~70 ms of CPU); only the loader touches it.
         self._parsed: dict[str, tuple[Any, Any]] = {}
 
     @property
@@ -92,7 +103,7 @@ class KeyStore:
             for alg in self.algorithms:
                 if alg not in active:
                     created.append(self._add(session, alg))
-        self._loaded_at = 0.0
+        self._ring.clear()
         return created
 
     def rotate(self, actor: str = "system", algorithms: tuple[str, ...] | None = None) -> list[str]:
@@ -108,7 +119,7 @@ class KeyStore:
                 created.append(kid)
             audit.record(session, audit.KEY_ROTATED, actor=actor, kids=created)
             self._purge(session)
-        self._loaded_at = 0.0
+        self._ring.clear()
         return created
 
     def _add(self, session: Any, alg: str) -> str:
@@ -138,56 +149,33 @@ class KeyStore:
             return list(session.scalars(select(SigningKey).order_by(SigningKey.created_at)))
 
     def signing_key(self, alg: str | None = None) -> ActiveKey:
-        self._refresh()
+        """The key that signs with `alg` (the configured algorithm by default); may read the database."""
         wanted = alg or self.settings.signing_algorithm
         try:
-            return self._active[wanted]
+            return self._ring.get(None).active[wanted]
         except KeyError:
             raise LookupError(f"no active {wanted} signing key; run `authgate init`") from None
 
     def public_key(self, kid: str) -> tuple[str, Any] | None:
-        """(alg, key object) of a published key, or None; an unknown kid forces one reload."""
-        self._refresh()
-        found = self._public.get(kid)
-        if found is None and time.monotonic() - self._loaded_at > 0.5:
-            self._loaded_at = 0.0
-            self._refresh()
-            found = self._public.get(kid)
+        """(alg, key object) of a published key, or None; an unknown kid reloads the ring once."""
+        found = self._ring.get(None).public.get(kid)
+        if found is None:
+            found = self._ring.get(None, max_age=UNKNOWN_KID_RELOAD_SECONDS).public.get(kid)
         return found
-
-    def is_loaded(self, margin: float = 1.0) -> bool:
-        """Whether signing needs no database read for at least `margin` more seconds (event-loop fast paths)."""
-        return time.monotonic() - self._loaded_at < CACHE_SECONDS - margin
-
-    def knows(self, kid: str) -> bool:
-        """Whether `kid` is a published key in the cache (no I/O, unlike `public_key`)."""
-        return kid in self._public
-
-    def warm(self, ahead: float = 2.0) -> None:
-        """Reload `ahead` seconds before the cache expires, so `is_loaded` stays true: the warmer calls this,
-        and worker threads too, for a server whose warmer is not running."""
-        if time.monotonic() - self._loaded_at >= CACHE_SECONDS - ahead:
-            with self._loading.turn():
-                if time.monotonic() - self._loaded_at >= CACHE_SECONDS - ahead:
-                    self._reload()
 
     def jwks(self) -> dict[str, Any]:
         """The public keys to publish: active ones and retired ones inside their overlap window."""
-        self._refresh()
-        return self._jwks
+        return self._ring.get(None).jwks
 
-    def _refresh(self) -> None:
-        """Reload the key list every CACHE_SECONDS. Keys already seen keep their parsed objects
-        (parsing and validating an RSA key costs ~70 ms of CPU), and while one thread reloads,
-        the others keep serving the previous list instead of queueing on the lock."""
-        if time.monotonic() - self._loaded_at < CACHE_SECONDS:
-            return
-        # Never loaded, or invalidated by a rotation here: wait for the reload. Merely stale: don't.
-        with self._loading.turn(wait=self._loaded_at == 0.0) as mine:
-            if mine and time.monotonic() - self._loaded_at >= CACHE_SECONDS:
-                self._reload()
+    def peek(self) -> Keyring | Miss:
+        """The key ring if fresh in memory, else MISS; never reads the database."""
+        return self._ring.peek(None)
 
-    def _reload(self) -> None:
+    def refresh_due(self) -> None:
+        """Reload the ring ahead of its expiry while it is in use (the warmer calls this)."""
+        self._ring.refresh_due()
+
+    def _load(self, _: None) -> Keyring:
         now = utcnow()
         active: dict[str, ActiveKey] = {}
         published = []
@@ -206,5 +194,5 @@ class KeyStore:
                 public[key.kid] = (key.alg, public_key)
                 if key.retired_at is None:
                     active[key.alg] = ActiveKey(key.kid, key.alg, private_key)
-        self._active, self._jwks, self._public, self._parsed = active, {"keys": published}, public, parsed
-        self._loaded_at = time.monotonic()
+        self._parsed = parsed
+        return Keyring(active, {"keys": published}, public)

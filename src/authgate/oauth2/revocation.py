@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 async def revoke(request: Request) -> Response:
     services: Services = request.app.state.services
     if request.method == "OPTIONS":
-        return cors.preflight(request, services.oauth2.clients.origin_registered)
+        return cors.preflight(request, services.oauth2.clients.is_registered_origin)
     origin = cors.request_origin(request)
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     seen: list[tuple[str, ...]] = []

@@ -6,6 +6,7 @@
     services.oauth2.issuance_log    IssuanceLog (batched `token.issued` audit events)
     services.oauth2.revocations     RevocationList (revoked access-token jtis, mirrored in memory)
     services.oauth2.verified_tokens VerifiedTokens (access tokens whose signature was checked)
+    services.oauth2.usernames       Usernames (user subject -> username, for introspection)
     services.oauth2.warmer          Warmer (reloads the caches above and the signing keys before they expire)
 """
 
@@ -19,6 +20,7 @@ from authgate.oauth2.grants import GrantRegistry, default_registry
 from authgate.oauth2.issuance_log import IssuanceLog
 from authgate.oauth2.refresh_tokens import RefreshTokenStore, successor_key
 from authgate.oauth2.revocation_list import RevocationList
+from authgate.oauth2.usernames import Usernames
 from authgate.oauth2.verified_tokens import VerifiedTokens
 from authgate.oauth2.warmer import Warmer
 
@@ -55,5 +57,9 @@ class OAuthRuntime:
         return VerifiedTokens(self.services)
 
     @cached_property
+    def usernames(self) -> Usernames:
+        return Usernames(self.services.database)
+
+    @cached_property
     def warmer(self) -> Warmer:
-        return Warmer([self.services.keys.warm, self.clients.warm, self.revocations.warm])
+        return Warmer([self.services.keys.refresh_due, self.clients.refresh_due, self.revocations.refresh_due])

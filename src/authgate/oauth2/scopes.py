@@ -91,7 +91,7 @@ def resolve_audience(form: Form, client: ClientRecord, directory: ClientDirector
     if len(wanted) > 1:
         raise InvalidTarget("Tokens are issued for one audience at a time.")
     audience = wanted[0]
-    if audience not in directory.known_audiences():
+    if audience not in directory.get_audiences():
         raise InvalidTarget(f"Unknown audience {audience!r}.")
     return audience
 

@@ -6,13 +6,18 @@ Every answer — token or error — carries ``Cache-Control: no-store`` and
 ``Pragma: no-cache`` (RFC 6749 §5.1) and the CORS headers of the requesting
 client's registered web origins. Errors use the RFC 6749 §5.2 shape; a
 database outage is 503 ``temporarily_unavailable``; anything unexpected is
-500 ``server_error`` with no detail. Blocking work runs in the threadpool.
+500 ``server_error`` with no detail.
+
+Where a request runs is one rule, `serve`: on the event loop when everything it
+needs answers from the caches' `peek()` (no I/O), otherwise in the threadpool,
+where the same code may load through `get()`.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar, TypeVarTuple
 
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +33,8 @@ from authgate.oauth2.client_auth import (
     authenticate_client,
     read_credentials,
 )
+from authgate.caching import MISS
+from authgate.oauth2.client_directory import ClientRecord
 from authgate.oauth2.errors import (
     NO_STORE,
     OAuthError,
@@ -46,51 +53,62 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("authgate.oauth2")
 
+T = TypeVar("T")
+Args = TypeVarTuple("Args")
+
+
+async def serve(from_memory: bool, work: Callable[[*Args], T], *args: *Args) -> T:
+    """Run `work` on the event loop when `from_memory` (every cache it needs answered `peek()`),
+    else in the threadpool: the one place the protocol endpoints choose."""
+    if from_memory:
+        return work(*args)
+    return await run_in_threadpool(work, *args)
+
 
 async def token(request: Request) -> Response:
     services: Services = request.app.state.services
-    if request.method == "OPTIONS":
-        return cors.preflight(request, services.oauth2.clients.origin_registered)
+    clients = services.oauth2.clients
     origin = cors.request_origin(request)
-    ip = client_ip(request, tuple(services.settings.trusted_proxies))
-    seen: list[tuple[str, ...]] = []
+    if request.method == "OPTIONS":
+        return await serve(clients.peek_origins() is not MISS, cors.preflight, request, clients.is_registered_origin)
     try:
         form = await read_form(request)
-        authorization = request.headers.get("authorization")
-        credentials = _inline_credentials(services, form, authorization)
-        if credentials is not None:
-            result = _token(services, form, authorization, ip, seen, credentials)
-        else:
-            result = await run_in_threadpool(_token, services, form, authorization, ip, seen)
     except Exception as error:
-        return error_response(error, request, cors.response_headers(origin, seen[0] if seen else ()))
-    return result.render(cors.response_headers(origin, seen[0]))
+        return error_response(error, request, cors.response_headers(origin, ()))
+    authorization = request.headers.get("authorization")
+    ip = client_ip(request, tuple(services.settings.trusted_proxies))
+    return await serve(_from_memory(services, form, authorization), _answer, services, request, form, authorization, ip)
 
 
-def _inline_credentials(services: Services, form: Form, authorization: str | None) -> Credentials | None:
-    """The hot path: a grant that does no I/O once its client and the signing keys are in memory runs
-    on the event loop (returns the client's credentials, read once); anything that might touch the
-    database goes to the threadpool (None)."""
+def _from_memory(services: Services, form: Form, authorization: str | None) -> bool:
+    """Whether the request needs no I/O: its grant uses no storage, and the key ring, the client
+    and the API list all answer from `peek()`."""
     grant = services.oauth2.grants.get(form.get("grant_type") or "")
-    if grant is None or not getattr(grant, "inline", False) or not services.keys.is_loaded():
-        return None
+    if grant is None or grant.uses_storage or services.keys.peek() is MISS:
+        return False
     try:
-        credentials = read_credentials(form, authorization)
+        client_id = read_credentials(form, authorization).client_id
     except OAuthError:
-        return None
-    return credentials if services.oauth2.clients.is_warm(credentials.client_id) else None
+        return False
+    clients = services.oauth2.clients
+    return clients.peek(client_id) is not MISS and clients.peek_audiences() is not MISS
 
 
-def _token(services: Services, form: Form, authorization: str | None, ip: str, seen: list[tuple[str, ...]],
-           credentials: Credentials | None = None) -> TokenResponse:
-    services.keys.warm(ahead=1.0)  # keep the keys loaded for the event-loop fast path
-    client = authenticate_client(services.oauth2.clients, form, authorization, credentials=credentials)
-    seen.append(client.client.web_origins)  # CORS for this client's origins, on errors too
-    return exchange(services, client, form, ip)
+def _answer(services: Services, request: Request, form: Form, authorization: str | None, ip: str) -> Response:
+    """Authenticate, exchange, render: the token or the error, with the client's CORS headers either way."""
+    origin = cors.request_origin(request)
+    client: ClientRecord | None = None
+    try:
+        authenticated = authenticate_client(services.oauth2.clients, form, authorization)
+        client = authenticated.client
+        result = exchange(services, authenticated, form, ip)
+    except Exception as error:
+        return error_response(error, request, cors.response_headers(origin, client.web_origins if client else ()))
+    return result.render(cors.response_headers(origin, client.web_origins))
 
 
 def exchange(services: Services, client: AuthenticatedClient, form: Form, ip: str) -> TokenResponse:
-    """Steps after client authentication: in a worker thread, or on the event loop for an inline grant."""
+    """Steps after client authentication."""
     grant = look_up_grant(services.oauth2.grants, form)
     check_client_may_use(client, grant)
     result = grant.handle(TokenRequest(services, client, form, ip))

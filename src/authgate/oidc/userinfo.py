@@ -57,7 +57,7 @@ class NoToken(OAuthError):
 async def userinfo(request: Request) -> Response:
     services: Services = request.app.state.services
     if request.method == "OPTIONS":
-        return cors.preflight(request, services.oauth2.clients.origin_registered, methods=CORS_METHODS)
+        return cors.preflight(request, services.oauth2.clients.is_registered_origin, methods=CORS_METHODS)
     origin = cors.request_origin(request)
     allowed: tuple[str, ...] = ()
     try:

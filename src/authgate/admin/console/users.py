@@ -31,7 +31,8 @@ def user_list(console: Console) -> Response:
     number = console.number("page", LAST_PAGE)
     with console.caller.reader() as realm:
         if number:
-            users = users_page(realm, number, size=PAGE_SIZE, prefix=search or None)
+            users = users_page(realm, console.caller.services.user_page_anchors, number, size=PAGE_SIZE,
+                               prefix=search or None)
         else:
             users = realm.users.list(prefix=search or None, after=after, limit=PAGE_SIZE)
         views = [UserView.of(user) for user in users]

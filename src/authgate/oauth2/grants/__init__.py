@@ -4,13 +4,13 @@ A grant is any object with
 
     grant_type: ClassVar[str]                     # the `grant_type` value it answers (RFC 6749 §4)
     confidential_only: ClassVar[bool]             # RFC 6749 §4.4: e.g. client_credentials
+    uses_storage: ClassVar[bool]                  # reads or writes more than the cached client, keys and APIs
     def handle(self, request: TokenRequest) -> TokenResponse
 
-A grant may also set ``inline: ClassVar[bool] = True`` when it does no I/O once
-its client record and the signing keys are cached (client_credentials); the
-endpoint then runs it on the event loop instead of the threadpool.
-
-`handle` runs in a worker thread (it may block on the database), receives an
+`handle` runs in a worker thread (it may block on the database) — or, for a grant
+that declares ``uses_storage = False`` (client_credentials), on the event loop
+when the client record, the key ring and the API list all answer from the
+caches' `peek()` (oauth2/token_endpoint.py `serve`). It receives an
 already authenticated client that is allowed to use this grant, validates
 the grant-specific parameters, issues through `services.access_tokens.issue`
 (and `services.oauth2.refresh_tokens` when a refresh token is due) and
@@ -45,6 +45,7 @@ class TokenRequest:
 class Grant(Protocol):
     grant_type: ClassVar[str]
     confidential_only: ClassVar[bool]
+    uses_storage: ClassVar[bool]
 
     def handle(self, request: TokenRequest) -> TokenResponse: ...
 

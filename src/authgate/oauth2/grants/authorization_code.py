@@ -30,6 +30,7 @@ from authgate.storage.models import User
 class AuthorizationCodeGrant:
     grant_type: ClassVar[str] = "authorization_code"
     confidential_only: ClassVar[bool] = False
+    uses_storage: ClassVar[bool] = True
 
     def handle(self, request: TokenRequest) -> TokenResponse:
         services, client = request.services, request.client.client

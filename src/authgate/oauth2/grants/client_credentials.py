@@ -21,7 +21,7 @@ from authgate.subjects import client_subject
 class ClientCredentialsGrant:
     grant_type: ClassVar[str] = "client_credentials"
     confidential_only: ClassVar[bool] = True  # RFC 6749 §4.4: MUST only be used by confidential clients
-    inline: ClassVar[bool] = True  # no I/O once the client directory and keys are warm
+    uses_storage: ClassVar[bool] = False  # the client record, key ring and API list are all it reads
 
     def handle(self, request: TokenRequest) -> TokenResponse:
         client = request.client.client

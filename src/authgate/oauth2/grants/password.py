@@ -48,6 +48,7 @@ if TYPE_CHECKING:
 class PasswordGrant:
     grant_type: ClassVar[str] = "password"
     confidential_only: ClassVar[bool] = False
+    uses_storage: ClassVar[bool] = True
 
     def handle(self, request: TokenRequest) -> TokenResponse:
         client = request.client.client

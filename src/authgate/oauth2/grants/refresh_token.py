@@ -42,6 +42,7 @@ class IdTokenIssuer(Protocol):
 class RefreshTokenGrant:
     grant_type: ClassVar[str] = "refresh_token"
     confidential_only: ClassVar[bool] = False
+    uses_storage: ClassVar[bool] = True
 
     def __init__(self, id_tokens: IdTokenIssuer | None = None) -> None:
         self.id_tokens = id_tokens
