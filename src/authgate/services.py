@@ -25,6 +25,7 @@ from authgate.storage.database import Database
 if TYPE_CHECKING:
     from authgate.accounts.throttle import Throttle
     from authgate.mail.mailer import Mailer
+    from authgate.metrics import Metrics
     from authgate.oauth2.access_tokens import AccessTokens
     from authgate.oauth2.keys import KeyStore
     from authgate.oauth2.runtime import OAuthRuntime
@@ -56,6 +57,15 @@ class Services:
         self.settings = settings
         self.database = database or Database(
             settings.resolved_database_url, timeout=settings.database_timeout)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """This process's Prometheus metrics (metrics.py); its pool and outbox watched from the start."""
+        from authgate.metrics import Metrics
+
+        metrics = Metrics()
+        metrics.watch_database(self.database)
+        return metrics
 
     @cached_property
     def hasher(self) -> PasswordHasher:
@@ -110,7 +120,7 @@ class Services:
 
         deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self)}
         return OutboxSender(self.database, deliverers, self.mailer.sealer, RetryPolicy.from_settings(self.settings),
-                            poll_interval=self.settings.outbox_poll_interval)
+                            poll_interval=self.settings.outbox_poll_interval, on_failure=self.metrics.outbox_failure)
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:

@@ -149,6 +149,7 @@ class PasswordLogin:
         if self.records_in_one_statement(verified):
             with self.services.database.statement() as connection:
                 connection.execute(_RECORD_LOGIN_ALONE, verified.record_values(utcnow()))
+            self.services.metrics.login("success")
         else:
             with self.services.database.transaction() as session:
                 self.record(session, verified)
@@ -162,12 +163,15 @@ class PasswordLogin:
         account = account_key(username)
         credentials, standing = self._read(username, account, ip)
         if standing.retry_after > 0:
+            self.services.metrics.login("locked")
             raise LoginThrottled(max(1, math.ceil(standing.retry_after)))
         verification = verify_password(self.services.hasher, credentials, password)  # no connection held
         if credentials is None or not verification.ok:
             self._failed(account, ip, client_id)
+            self.services.metrics.login("wrong_password")
             raise LoginFailed()
         if self.services.settings.login_requires_verified_email and not credentials.email_verified:
+            self.services.metrics.login("unverified")
             raise LoginUnverified(credentials.username)  # the right password: saying so reveals nothing new
         return VerifiedLogin(credentials, verification.new_hash, standing.pair_counted, account, ip, client_id)
 
@@ -202,6 +206,7 @@ class PasswordLogin:
         record_login(session, verified.credentials, new_hash=verified.new_hash)
         if verified.pair_counted:
             self.throttle.succeeded(verified.account, verified.ip, session)
+        self.services.metrics.login("success")
 
     def _failed(self, account: str, ip: str, client_id: str | None) -> None:
         locks = self.throttle.failed(account, ip)
@@ -209,6 +214,8 @@ class PasswordLogin:
             audit.record(session, audit.LOGIN_FAILED, subject=account[:200], client_id=client_id, ip=ip, outcome="failure")
             for event in lock_events(locks, account=account[:200], ip=ip, client_id=client_id):
                 audit.record(session, **event)
+        for lock in locks:
+            self.services.metrics.throttle_lock(lock.kind)
 
 
 
