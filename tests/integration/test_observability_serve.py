@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from oidc_client.flow import PARTNER_SECRET, PASSWORDS, BrowserLike, Flow, build_world
 from prometheus_client.parser import text_string_to_metric_families
 from test_admin_support import ROOT_PASSWORD, TOOL_REALM, password_token
 from test_graceful_stop import serving, workers_of
@@ -23,7 +24,6 @@ from authgate.provisioning import apply_realm
 from authgate.provisioning.realm_file import parse_realm
 from authgate.services import Services
 from authgate.settings import Settings
-from oidc_client.flow import PARTNER_SECRET, PASSWORDS, BrowserLike, Flow, build_world
 from testkit import TEST_MASTER_KEY
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="serve --workers spreads connections on Linux")
@@ -66,7 +66,7 @@ REQUESTS = [  # (method, path, data) → the (route template, status) each is co
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # counting is the workers' business, not the database's
 def test_metrics_from_two_workers_add_up_to_the_requests_sent(database_url, tmp_path):
     with serving(database_url, tmp_path, "--workers", "2", metrics_enabled="true",
-                 metrics_token=SCRAPE_TOKEN) as (process, url, log):
+                 metrics_token=SCRAPE_TOKEN) as (process, url, _log):
         assert len(workers_of(process.pid)) == 2
         assert HTTP.get(url + "/metrics").status_code == 401, "the token is required"
         before = without_scrapes(scrape(url))
