@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -169,20 +170,24 @@ class Metrics:
 
 
 def watch_pool(engine: Engine, in_use: Gauge, overflow: Gauge) -> None:
-    """Set the gauges whenever a connection leaves or returns to the pool (QueuePool only; SQLite's
-    pool has no overflow, and reports its checked-out count alone)."""
-    pool = engine.pool
+    """Count connections as they leave and return to the pool. The pool's own counters lag its
+    events (a checkin is announced before it is counted), so the count is kept here; overflow
+    connections exist only while checked out (QueuePool closes them on return)."""
+    size_of = getattr(engine.pool, "size", None)
+    size = size_of() if callable(size_of) else None
+    lock = threading.Lock()
+    checked_out = 0
 
-    def update(*_: Any) -> None:
-        checked_out = getattr(pool, "checkedout", None)
-        if checked_out is not None:
-            in_use.set(checked_out())
-        over = getattr(pool, "overflow", None)
-        if over is not None:
-            overflow.set(max(0, over()))
+    def moved(change: int) -> None:
+        nonlocal checked_out
+        with lock:
+            checked_out += change
+            in_use.set(checked_out)
+            if size is not None:
+                overflow.set(max(0, checked_out - size))
 
-    event.listen(pool, "checkout", update)
-    event.listen(pool, "checkin", update)
+    event.listen(engine.pool, "checkout", lambda *_: moved(1))
+    event.listen(engine.pool, "checkin", lambda *_: moved(-1))
 
 
 class OutboxDepth(Collector):

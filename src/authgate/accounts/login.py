@@ -149,7 +149,6 @@ class PasswordLogin:
         if self.records_in_one_statement(verified):
             with self.services.database.statement() as connection:
                 connection.execute(_RECORD_LOGIN_ALONE, verified.record_values(utcnow()))
-            self.services.metrics.login("success")
         else:
             with self.services.database.transaction() as session:
                 self.record(session, verified)
@@ -157,6 +156,11 @@ class PasswordLogin:
 
     def verify(self, username: str, password: str, *, ip: str, client_id: str | None = None) -> VerifiedLogin:
         """Check the password; a failure is counted and audited here, a success is left to `record`."""
+        verified = self._verify(username, password, ip=ip, client_id=client_id)
+        self.services.metrics.login("success")
+        return verified
+
+    def _verify(self, username: str, password: str, *, ip: str, client_id: str | None) -> VerifiedLogin:
         if "@" in username:  # perhaps an email address (accounts/users.py: resolve_login_name)
             with self.services.database.reader() as session:
                 username = resolve_login_name(session, username)
@@ -178,7 +182,7 @@ class PasswordLogin:
     def reconfirm(self, username: str, password: str, *, ip: str) -> LoginUser:
         """A signed-in person proves their password again (to change it): throttled, and a failure
         counted and audited, exactly as a login — but a success is no login and is not recorded as one."""
-        verified = self.verify(username, password, ip=ip, client_id=None)
+        verified = self._verify(username, password, ip=ip, client_id=None)  # not a login: not counted as one
         if verified.pair_counted:
             with self.services.database.transaction() as session:
                 self.throttle.succeeded(verified.account, verified.ip, session)
@@ -206,7 +210,6 @@ class PasswordLogin:
         record_login(session, verified.credentials, new_hash=verified.new_hash)
         if verified.pair_counted:
             self.throttle.succeeded(verified.account, verified.ip, session)
-        self.services.metrics.login("success")
 
     def _failed(self, account: str, ip: str, client_id: str | None) -> None:
         locks = self.throttle.failed(account, ip)
