@@ -114,7 +114,7 @@ class TextFormatter(logging.Formatter):
     """The classic line, with the request id when there is one."""
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        line = scrub(super().format(record))  # the message is scrubbed already; an exception's trace is not
         request_id = getattr(record, "request_id", None)
         return f"{line} [request_id={request_id}]" if request_id else line
 

@@ -4,8 +4,11 @@ what the code does (requests by route template, tokens, logins, locks, reuse, ou
 
 from __future__ import annotations
 
+import json
+import re
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -188,3 +191,40 @@ def test_counting_from_many_threads_loses_nothing(metrics_server):
         thread.join()
     found = metrics_server.scrape()
     assert value(found, "authgate_http_requests_total", route="/healthz", method="GET", status="200") >= 60
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def exposed_names(body: str) -> set[str]:
+    """Every series name a scrape shows or would show once counted (a labelled metric not yet counted
+    has its HELP and TYPE but no sample yet)."""
+    names = set()
+    suffixes = {"counter": ("_total",), "histogram": ("_bucket", "_count", "_sum"), "gauge": ("",)}
+    for family in text_string_to_metric_families(body):
+        names |= {sample.name for sample in family.samples}
+        names |= {family.name + suffix for suffix in suffixes.get(family.type, ("",))}
+    return names
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)  # names do not depend on the database
+def test_every_metric_the_dashboard_queries_exists_in_a_real_scrape(metrics_server):
+    response = HTTP.get(metrics_server.url + "/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"})
+    exposed = exposed_names(response.text)
+    dashboard = json.loads((ROOT / "deploy" / "grafana" / "authgate.json").read_text())
+    queried = {name for panel in dashboard["panels"] for target in panel["targets"]
+               for name in re.findall(r"\bauthgate_[a-z_]+", target["expr"])}
+    assert queried, "the dashboard queries authgate's metrics"
+    assert queried <= exposed, f"queried but never exposed: {sorted(queried - exposed)}"
+    families = {name.removesuffix("_total") for name in exposed if not name.endswith(("_bucket", "_count", "_sum", "_created"))}
+    assert {re.sub(r"_(total|bucket)$", "", name) for name in queried} >= families - {"authgate_http_request_duration_seconds"}, \
+        "every metric has a panel"
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_the_operations_page_lists_exactly_the_metrics_exposed(metrics_server):
+    response = HTTP.get(metrics_server.url + "/metrics", headers={"Authorization": f"Bearer {SCRAPE_TOKEN}"})
+    documented = set(re.findall(r"^\| `(authgate_[a-z_]+)`", (ROOT / "docs" / "operations.md").read_text(), re.MULTILINE))
+    exposed = {family.name + ("_total" if family.type == "counter" else "")
+               for family in text_string_to_metric_families(response.text)}
+    assert documented == exposed

@@ -76,7 +76,9 @@ class Supervisor(Multiprocess):
 
     @staticmethod
     def _gone(pids: set[int]) -> None:
-        from authgate.metrics import mark_worker_dead  # not in the workers, which import this module early
+        from authgate.metrics import (
+            mark_worker_dead,  # not in the workers, which import this module early
+        )
 
         for pid in pids:
             mark_worker_dead(pid)
