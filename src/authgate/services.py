@@ -36,6 +36,7 @@ from authgate.oauth2.runtime import OAuthRuntime
 from authgate.outbox import OutboxSender, RetryPolicy, Sealer
 from authgate.settings import Settings
 from authgate.storage.database import Database
+from authgate.metrics import Metrics
 from authgate.webhooks import delivery, fanout
 from authgate.webhooks.subscriptions import WebhookService
 
@@ -72,6 +73,13 @@ class Services:
             settings.resolved_database_url, timeout=settings.database_timeout)
         # Every audited event may be a webhook event: queued with it, in its transaction (webhooks/fanout.py).
         self.database.session_info[audit.FOLLOWERS] = (fanout.queue_event,)
+
+    @cached_property
+    def metrics(self) -> Metrics:
+        """This process's Prometheus metrics (metrics.py); its pool and outbox watched from the start."""
+        metrics = Metrics()
+        metrics.watch_database(self.database)
+        return metrics
 
     @cached_property
     def hasher(self) -> PasswordHasher:
@@ -124,7 +132,7 @@ class Services:
         deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self),
                       fanout.KIND: delivery.WebhookDeliverer(self.database, self.master_key, self.settings)}
         return OutboxSender(self.database, deliverers, self.mailer.sealer, RetryPolicy.from_settings(self.settings),
-                            poll_interval=self.settings.outbox_poll_interval)
+                            poll_interval=self.settings.outbox_poll_interval, on_failure=self.metrics.outbox_failure)
 
     def master_key_provider(self) -> MasterKey:
         """For a Realm: the master key, loaded only when a secret is sealed or opened."""

@@ -248,8 +248,26 @@ class Settings(BaseSettings):
     )
 
     log_level: str = Field("INFO", description="Python logging level name.")
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description=(
+            "`json`: one JSON object per line (timestamp, level, logger, message, request_id, route, status, "
+            "latency_ms, client_id, sub) for a log collector; `text`: one readable line. Secrets are redacted in both."
+        ),
+    )
     access_log: bool = Field(
-        False, description="Log every HTTP request (uvicorn's access log); off by default, it costs time per request."
+        False, description="Log one line per HTTP request (method, route, status, latency); off by default, it costs time per request."
+    )
+    metrics_enabled: bool = Field(
+        False,
+        description=(
+            "Serve Prometheus metrics at `/metrics` (off: the route does not exist). Keep it off the public "
+            "network (a proxy rule) or set `metrics_token`."
+        ),
+    )
+    metrics_token: SecretStr | None = Field(
+        None,
+        description="When set, `/metrics` answers only requests with `Authorization: Bearer <this token>` (Prometheus' `authorization` setting).",
     )
 
     @field_validator("issuer", "email_link_base")

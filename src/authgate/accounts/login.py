@@ -157,16 +157,23 @@ class PasswordLogin:
 
     def verify(self, username: str, password: str, *, ip: str, client_id: str | None = None) -> VerifiedLogin:
         """Check the password; a failure is counted and audited here, a success is left to `record`."""
+        verified = self._verify(username, password, ip=ip, client_id=client_id)
+        self.services.metrics.login("success")
+        return verified
+
+    def _verify(self, username: str, password: str, *, ip: str, client_id: str | None) -> VerifiedLogin:
         if "@" in username:  # perhaps an email address (accounts/users.py: resolve_login_name)
             with self.services.database.reader() as session:
                 username = resolve_login_name(session, username)
         account = account_key(username)
         credentials, standing = self._read(username, account, ip)
         if standing.retry_after > 0:
+            self.services.metrics.login("locked")
             raise LoginThrottled(max(1, math.ceil(standing.retry_after)))
         verification = verify_password(self.services.hasher, credentials, password)  # no connection held
         if credentials is None or not verification.ok:
             self._failed(account, ip, client_id)
+            self.services.metrics.login("wrong_password")
             raise LoginFailed()
         admit(self.services, credentials)  # the right password: saying why not reveals nothing new
         return VerifiedLogin(credentials, verification.new_hash, standing.pair_counted, account, ip, client_id)
@@ -174,7 +181,7 @@ class PasswordLogin:
     def reconfirm(self, username: str, password: str, *, ip: str) -> LoginUser:
         """A signed-in person proves their password again (to change it): throttled, and a failure
         counted and audited, exactly as a login — but a success is no login and is not recorded as one."""
-        verified = self.verify(username, password, ip=ip, client_id=None)
+        verified = self._verify(username, password, ip=ip, client_id=None)  # not a login: not counted as one
         if verified.pair_counted:
             with self.services.database.transaction() as session:
                 self.throttle.succeeded(verified.account, verified.ip, session)
@@ -221,6 +228,7 @@ def admit(services: Services, credentials: Credentials) -> None:
     if credentials.disabled:
         raise LoginFailed()
     if services.settings.login_requires_verified_email and not credentials.email_verified:
+        services.metrics.login("unverified")
         raise LoginUnverified(credentials.username)
 
 
@@ -233,6 +241,8 @@ def count_failure(services: Services, account: str, ip: str, client_id: str | No
                      outcome="failure", **({} if method == "pwd" else {"method": method}))
         for event in lock_events(locks, account=account[:200], ip=ip, client_id=client_id):
             audit.record(session, **event)
+    for lock in locks:
+        services.metrics.throttle_lock(lock.kind)
 
 
 

@@ -67,6 +67,7 @@ class BySegments(BaseRoute):
         return (match, {**child, "path": path}) if match is not Match.NONE else (match, child)
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["route"] = self.route  # what took the request, as a router records it (metrics' route template)
         await self.route.handle(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:

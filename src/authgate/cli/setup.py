@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import functools
 import secrets
 import shlex
@@ -12,7 +11,7 @@ from typing import Annotated, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from authgate import bootstrap
+from authgate import bootstrap, logs
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
 from authgate.cli.output import console, details, emit_json, handle_errors, table
@@ -77,6 +76,7 @@ def _prepare_and_serve(host: str, port: int, workers: int, overrides: dict[str, 
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
+    from authgate import metrics
     from authgate.web import workers as serve_workers
     from authgate.web.app import AppFactory
 
@@ -87,34 +87,26 @@ def _prepare_and_serve(host: str, port: int, workers: int, overrides: dict[str, 
     services.database.dispose()  # workers open their own connections
     options: dict[str, Any] = {
         "factory": True, "host": host, "port": port, "workers": workers,
-        "log_config": _log_config(settings.log_level), "log_level": settings.log_level.lower(),
-        "access_log": settings.access_log, "proxy_headers": False, "server_header": False,
+        "log_config": logs.config(settings.log_level, settings.log_format), "log_level": settings.log_level.lower(),
+        # The access line is authgate's own (web/observe.py: route template, request id, latency).
+        "access_log": False, "proxy_headers": False, "server_header": False,
         # uvicorn's 5 s: on a busy host a starting worker (imports, app start-up) took longer, was
         # killed and started again in a loop, and a restart (SIGHUP) gave up. A worker answers the
         # check from a thread of its own, so a longer bound delays only the detection of a hung one.
         "timeout_worker_healthcheck": WORKER_HEALTHCHECK_SECONDS,
     }
     # The settings overrides travel with the factory (pickled into each worker), never through os.environ.
+    # uvicorn applies the log configuration in every worker process (a spawned worker has no other
+    # handler); the workers' metrics share one directory that lives as long as this server.
     app = AppFactory(overrides)
-    if workers > 1 and serve_workers.spreads_connections():
-        serve_workers.run(uvicorn.Config(app, **options))
-    elif workers > 1:  # uvicorn.run takes only an import string for workers
-        config = uvicorn.Config(app, **options)
-        Multiprocess(config, sockets=[config.bind_socket()]).run()
-    else:
-        uvicorn.run(app, **options)
-
-
-def _log_config(level: str) -> dict[str, Any]:
-    """uvicorn's logging plus authgate's loggers, applied by uvicorn in every worker process (a spawned
-    worker has no other handler: its info lines, e.g. an aborted request's, went nowhere)."""
-    import uvicorn.config
-
-    config: dict[str, Any] = copy.deepcopy(uvicorn.config.LOGGING_CONFIG)
-    config["formatters"]["authgate"] = {"format": "%(levelname)s %(name)s: %(message)s"}
-    config["handlers"]["authgate"] = {"class": "logging.StreamHandler", "formatter": "authgate", "stream": "ext://sys.stderr"}
-    config["loggers"]["authgate"] = {"handlers": ["authgate"], "level": level.upper(), "propagate": False}
-    return config
+    with metrics.multiprocess_directory(workers):
+        if workers > 1 and serve_workers.spreads_connections():
+            serve_workers.run(uvicorn.Config(app, **options))
+        elif workers > 1:  # uvicorn.run takes only an import string for workers
+            config = uvicorn.Config(app, **options)
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            uvicorn.run(app, **options)
 
 
 @handle_errors

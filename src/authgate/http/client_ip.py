@@ -45,6 +45,11 @@ def client_ip(request: HTTPConnection, trusted_proxies: tuple[str, ...] = ()) ->
     return peer
 
 
+def is_trusted_peer(host: str, trusted_proxies: tuple[str, ...]) -> bool:
+    """Whether the socket peer `host` is one of the trusted proxies (whose forwarded headers are believed)."""
+    return bool(trusted_proxies) and _is_trusted(_address(host), trusted_proxies)
+
+
 def _address(value: str) -> Address | None:
     """The IP address `value` names, if its canonical text fits (a zone id may be long)."""
     try:

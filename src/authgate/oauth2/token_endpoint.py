@@ -24,6 +24,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate import logs
 from authgate.http import cors
 from authgate.http.aborted import is_aborted
 from authgate.http.client_ip import client_ip
@@ -112,6 +113,8 @@ def exchange(services: Services, client: AuthenticatedClient, form: Form, ip: st
     grant = look_up_grant(services.oauth2.grants, form)
     check_client_may_use(client, grant)
     result = grant.handle(TokenRequest(services, client, form, ip))
+    services.metrics.token_issued(grant.grant_type, "confidential" if client.client.is_confidential else "public")
+    logs.annotate(client_id=client.client_id, sub=result.access.claims.get("sub"))
     services.oauth2.issuance_log.record(
         subject=result.subject_name, client_id=client.client_id, grant_type=grant.grant_type, ip=ip,
         sub=result.access.claims.get("sub"), jti=result.access.claims.get("jti"),

@@ -90,6 +90,7 @@ class OutboxSender:
         clock: Callable[[], datetime] = utcnow,
         batch: int = 20,
         poll_interval: float = 2.0,
+        on_failure: Callable[[bool], None] | None = None,
     ) -> None:
         self.database = database
         self.deliverers = deliverers
@@ -98,6 +99,7 @@ class OutboxSender:
         self.clock = clock
         self.batch = batch
         self.poll_interval = poll_interval
+        self.on_failure = on_failure  # told of each failed attempt, and whether it was the last (metrics)
         self._stopping = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
@@ -195,6 +197,8 @@ class OutboxSender:
     def _failed(self, envelope: Envelope, reason: str, *, permanent: bool) -> str:
         reason = reason[:500]
         final = permanent or envelope.attempt >= self.policy.max_attempts
+        if self.on_failure is not None:
+            self.on_failure(final)
         with self.database.transaction() as session:
             if final:
                 session.execute(

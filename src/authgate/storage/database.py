@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -63,17 +63,19 @@ class Database:
         self._autocommit = self.engine.execution_options(**reading)
         self._reader = sessionmaker(self.engine.execution_options(**reading), expire_on_commit=False,
                                     info=self.session_info)
+        # Called when a wait for a pooled connection runs out of time (metrics count these).
+        self.on_pool_timeout: Callable[[], None] = _nothing
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """A session in one transaction: committed on success, rolled back on any error."""
-        with translate_outage(), self._writer() as session, session.begin():
+        with translate_outage(self.on_pool_timeout), self._writer() as session, session.begin():
             yield session
 
     @contextmanager
     def reader(self) -> Iterator[Session]:
         """A session for reads; on SQLite it does not take the write lock."""
-        with translate_outage(), self._reader() as session, session.begin():
+        with translate_outage(self.on_pool_timeout), self._reader() as session, session.begin():
             yield session
 
     @contextmanager
@@ -89,7 +91,7 @@ class Database:
             with self.reader() as session:
                 yield session.connection()
             return
-        with translate_outage(), self._autocommit.connect() as connection:
+        with translate_outage(self.on_pool_timeout), self._autocommit.connect() as connection:
             yield connection
 
     def ping(self) -> bool:
@@ -105,7 +107,7 @@ class Database:
 
 
 @contextmanager
-def translate_outage() -> Iterator[None]:
+def translate_outage(on_pool_timeout: Callable[[], None] | None = None) -> Iterator[None]:
     """Errors that mean the database is out of reach (or every connection busy) as `DatabaseUnavailable`."""
     try:
         yield
@@ -113,11 +115,17 @@ def translate_outage() -> Iterator[None]:
         raise DatabaseUnavailable(type(error.orig).__name__ if error.orig else str(error)) from error
     except exc.TimeoutError as error:
         # Every pooled connection is busy: overloaded, which callers treat like an outage (503, retry).
+        if on_pool_timeout is not None:
+            on_pool_timeout()
         raise DatabaseUnavailable("connection pool exhausted") from error
     except exc.DBAPIError as error:
         if error.connection_invalidated:
             raise DatabaseUnavailable("connection lost") from error
         raise
+
+
+def _nothing() -> None:
+    pass
 
 
 # A pooled connection unused for longer than this is pinged before it is handed out.

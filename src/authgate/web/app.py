@@ -14,7 +14,7 @@ from starlette.datastructures import URLPath
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, NoMatchFound
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authgate.http import paths
 from authgate.http.aborted import is_aborted, log_aborted, on_aborted
@@ -25,7 +25,8 @@ from authgate.oauth2.token_endpoint import error_response
 from authgate.services import Services
 from authgate.settings import Settings, warn_insecure_defaults
 from authgate.storage.database import DatabaseUnavailable
-from authgate.web import headers
+from authgate.tracing import Tracing
+from authgate.web import headers, metrics_endpoint, observe
 
 logger = logging.getLogger("authgate.web")
 
@@ -86,6 +87,7 @@ class LazyRoutes(BaseRoute):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         route: BaseRoute = scope.pop(LAZY_ROUTE)
+        scope["route"] = route  # what took the request, as a router records it (metrics' route template)
         await route.handle(scope, receive, send)
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
@@ -117,8 +119,12 @@ class App(Starlette):
     """
 
     hot_paths: dict[str, Endpoint]
+    edge: ASGIApp  # `dispatch` inside the observability middleware (web/observe.py), set by create_app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.edge(scope, receive, send)
+
+    async def dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self.hot_paths.get(scope["path"]) if scope["type"] == "http" and not scope.get("root_path") else None
         if endpoint is None:
             # Every other answer (pages, errors, 404s, 500s) gets nosniff as it is sent.
@@ -126,6 +132,7 @@ class App(Starlette):
             await super().__call__(scope, receive, send)
             return
         scope["app"] = self
+        scope[observe.HOT_PATH] = scope["path"]
         request = Request(scope, receive)
         try:
             response = await endpoint(request)
@@ -138,10 +145,13 @@ class App(Starlette):
         await response(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None, services: Services | None = None) -> Starlette:
+def create_app(settings: Settings | None = None, services: Services | None = None, *,
+               tracer_provider: Any = None) -> Starlette:
+    """The server. `tracer_provider`: an OpenTelemetry one to trace with (else the environment's, see tracing.py)."""
     settings = settings or (services.settings if services else Settings())
     services = services or Services(settings)
     logging.getLogger("authgate").setLevel(settings.log_level.upper())
+    tracing = Tracing.configure(tracer_provider)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -155,9 +165,12 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         services.oauth2.warmer.stop()
         await run_in_threadpool(services.oauth2.issuance_log.close)
         services.database.dispose()
+        if tracing is not None:
+            tracing.shutdown()
 
-    app = App(routes=collect_routes(), lifespan=lifespan)
+    app = App(routes=[*collect_routes(), *metrics_endpoint.routes(settings)], lifespan=lifespan)
     app.hot_paths = _hot_paths()
+    app.edge = observe.edge(app.dispatch, services, tracing)
     app.state.services = services
     app.add_exception_handler(OAuthError, _error)
     app.add_exception_handler(UnreadableForm, _unreadable_form)

@@ -50,7 +50,38 @@ def run(config: Config) -> None:
     host, port = supervisor_socket.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     logger.info("listening on http://%s:%d: %d workers, one SO_REUSEPORT socket each", shown, port, config.workers)
-    Multiprocess(config, sockets=[supervisor_socket]).run()
+    Supervisor(config, sockets=[supervisor_socket]).run()
+
+
+class Supervisor(Multiprocess):
+    """uvicorn's supervisor, which also tells the metrics of every worker that is gone (replaced after
+    dying or hanging, retired by a restart, stopped): its live gauges stop counting (metrics.py)."""
+
+    def keep_subprocess_alive(self) -> None:
+        running = self._pids()
+        super().keep_subprocess_alive()
+        self._gone(running - self._pids())
+
+    def restart_all(self) -> None:
+        running = self._pids()
+        super().restart_all()
+        self._gone(running - self._pids())
+
+    def join_all(self) -> None:
+        super().join_all()
+        self._gone(self._pids())
+
+    def _pids(self) -> set[int]:
+        return {process.pid for process in self.processes if process.pid is not None}
+
+    @staticmethod
+    def _gone(pids: set[int]) -> None:
+        from authgate.metrics import (
+            mark_worker_dead,  # not in the workers, which import this module early
+        )
+
+        for pid in pids:
+            mark_worker_dead(pid)
 
 
 class PerWorkerSocket(socket.socket):

@@ -69,6 +69,7 @@ class RefreshTokenGrant:
                     scope = _scope(rotation.grant, requested)
                     user = _id_token_user(session, rotation) if self._issues_id_token(rotation, scope) else None
         except RefreshTokenReused as reuse:
+            services.metrics.refresh_reused()
             store.revoke_family_after_reuse(services.database, reuse, ip=request.ip, subject=_username(services, reuse.user_id))
             raise InvalidGrant("The refresh token is invalid.", debug="rotated refresh token reused; family revoked") from None
         # Signed after the commit: signing may read keys, and a transaction must never wait for a
