@@ -31,6 +31,13 @@ LOGOUT = "logout"
 ADMIN_CHANGE = "admin.change"
 KEY_ROTATED = "signing_key.rotated"
 PASSWORD_CHANGED = "password.changed"  # by the person themself (an admin setting one is an admin.change)
+# Signing in with another identity provider (federation/): the login, a user created at a first login,
+# an upstream identity linked to or unlinked from a user, and the provider refusing or failing a check.
+FEDERATED_LOGIN = "federation.login"
+FEDERATED_USER_CREATED = "federation.user_created"
+FEDERATED_LINKED = "federation.linked"
+FEDERATED_UNLINKED = "federation.unlinked"
+FEDERATED_REFUSED = "federation.refused"
 
 
 def record(

@@ -24,6 +24,7 @@ from authgate.storage.database import Database
 
 if TYPE_CHECKING:
     from authgate.accounts.throttle import Throttle
+    from authgate.federation.runtime import Federation
     from authgate.mail.mailer import Mailer
     from authgate.oauth2.access_tokens import AccessTokens
     from authgate.oauth2.keys import KeyStore
@@ -111,6 +112,13 @@ class Services:
         deliverers = {KIND: deliverer_for(self.settings), REQUEST_KIND: ResetRequests(self)}
         return OutboxSender(self.database, deliverers, self.mailer.sealer, RetryPolicy.from_settings(self.settings),
                             poll_interval=self.settings.outbox_poll_interval)
+
+    @cached_property
+    def federation(self) -> Federation:
+        """Signing in with other identity providers: upstream client and caches, attempts (see federation/)."""
+        from authgate.federation.runtime import Federation
+
+        return Federation(self)
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:

@@ -15,7 +15,8 @@ Semantics (what Keycloak's and Terraform's users expect):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
@@ -28,20 +29,25 @@ from authgate.accounts.passwords import validate_imported_hash
 from authgate.accounts.users import normalize_email, normalize_username
 from authgate.clock import utcnow
 from authgate.errors import DomainError, NotFound
+from authgate.federation.providers import IdentityProviders, ProviderSecrets, build_spec
+from authgate.provisioning.identity_providers import MissingSecret
 from authgate.provisioning.realm_file import RealmFile, RealmFileError, UserEntry
 from authgate.services import Realm
 from authgate.storage.models import AuditEvent, Role, User, user_roles
 
 Progress = Callable[[int], None]
+_SECTIONS = ("apis", "roles", "users", "clients", "identity_providers")
 USER_BATCH = 500
 
 
 @dataclass
 class ApplyResult:
-    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("apis", "roles", "users", "clients"), 0))
-    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("apis", "roles", "users", "clients"), 0))
-    unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(("apis", "roles", "users", "clients"), 0))
+    created: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SECTIONS, 0))
+    updated: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SECTIONS, 0))
+    unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_SECTIONS, 0))
     generated_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # Identity providers whose discovery should be checked once the transaction is committed (no I/O in it).
+    identity_providers: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -52,12 +58,20 @@ class ApplyResult:
         bucket[section] += 1
 
 
-def apply_realm(realm: Realm, file: RealmFile, progress: Progress | None = None) -> ApplyResult:
-    """Apply `file`; on errors raise RealmFileError naming every bad entry (the caller's transaction rolls back)."""
+def apply_realm(realm: Realm, file: RealmFile, progress: Progress | None = None, *,
+                provider_secrets: ProviderSecrets | None = None, environ: Mapping[str, str] | None = None) -> ApplyResult:
+    """Apply `file`; on errors raise RealmFileError naming every bad entry (the caller's transaction rolls back).
+
+    `provider_secrets` seals identity providers' client secrets (`Services.federation.secrets`); `environ`
+    is where `client_secret_env` names are looked up (default: this process's environment).
+    """
     result = ApplyResult()
     problems: list[str] = []
     for step in (_apply_apis, _apply_roles, _apply_clients):
         step(realm, file, result, problems)
+    if file.identity_providers:
+        _apply_identity_providers(realm, file, result, problems, provider_secrets,
+                                  os.environ if environ is None else environ)
     _apply_users(realm, file, result, progress or (lambda _n: None), problems)
     if problems:
         raise RealmFileError(*problems)
@@ -118,6 +132,33 @@ def _apply_clients(realm: Realm, file: RealmFile, result: ApplyResult, problems:
                 result.count("clients", changed=changed)
         except DomainError as error:
             problems.append(_problem(file, "clients", index, error))
+
+
+def _apply_identity_providers(realm: Realm, file: RealmFile, result: ApplyResult, problems: list[str],
+                              secrets: ProviderSecrets | None, environ: Mapping[str, str]) -> None:
+    if secrets is None:
+        problems.append("identity_providers: applying them needs the master key (use authgate apply)")
+        return
+    providers = IdentityProviders(realm, secrets)
+    for index, entry in enumerate(file.identity_providers):
+        try:
+            secret = entry.secret(environ)
+        except MissingSecret as missing:
+            problems.append(f"{file.where('identity_providers', index)}: {missing}")
+            continue
+        try:
+            spec = build_spec(entry.spec_values())
+            if providers.find(spec.alias) is None:
+                providers.create(spec, secret)
+                result.count("identity_providers", created=True)
+            else:
+                _, changed = providers.update(spec, secret)
+                result.count("identity_providers", changed=changed)
+        except DomainError as error:
+            problems.append(_problem(file, "identity_providers", index, error))
+            continue
+        if not spec.disabled:
+            result.identity_providers.append(spec.alias)
 
 
 def _apply_users(realm: Realm, file: RealmFile, result: ApplyResult, progress: Progress, problems: list[str]) -> None:
