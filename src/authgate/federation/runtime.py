@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from authgate.services import Realm, Services
 
 logger = logging.getLogger("authgate.federation")
+CALLBACK_PATH = "/login/idp/{alias}/callback"
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,10 @@ class Federation:
             timeout=settings.federation_http_timeout, discovery_ttl=settings.federation_discovery_ttl,
             jwks_refetch_interval=settings.federation_jwks_refetch_interval,
             clock_skew=settings.federation_clock_skew)
+
+    def redirect_uri(self, alias: str) -> str:
+        """Where the provider sends the browser back: the redirect URI to register there."""
+        return self.services.settings.issuer.rstrip("/") + CALLBACK_PATH.format(alias=alias)
 
     def providers(self, realm: Realm) -> IdentityProviders:
         return IdentityProviders(realm, self.secrets)
@@ -77,10 +82,12 @@ class Federation:
         """
         problems: dict[str, str] = {}
         for alias in aliases:
-            provider = self.read_provider(alias)
-            if provider is None:
+            with self.services.reader() as realm:
+                row = self.providers(realm).find(alias)
+                spec = spec_from_row(row) if row is not None else None
+            if spec is None:
                 continue
-            problem = self.check(provider.spec)
+            problem = self.check(spec)
             if problem is not None:
                 problems[alias] = problem
             with self.services.realm(actor="authgate") as realm:

@@ -53,15 +53,9 @@ from authgate.web.sessions import ActiveSession, BrowserSessions, is_secure
 
 logger = logging.getLogger("authgate.federation")
 BROWSER_COOKIE = "authgate_federation"
-CALLBACK_PATH = "/login/idp/{alias}/callback"
 MAX_CODE = 2000
 MAX_ERROR_TEXT = 300
 TITLE = "Signing in with another account did not work"
-
-
-def callback_url(services: Services, alias: str) -> str:
-    """The redirect URI to register at the provider."""
-    return services.settings.issuer.rstrip("/") + CALLBACK_PATH.format(alias=alias)
 
 
 # --- GET /login/idp/{alias} -------------------------------------------------------------------------
@@ -83,7 +77,7 @@ def _start(request: Request, alias: str, return_to: str) -> Response:
         return _upstream_failed(request, services, provider, error)
     browser = _browser(request) or secrets.token_urlsafe(32)
     state, attempt = federation.attempts.begin_login(alias, browser, return_to)
-    url = federation.upstream.authorization_url(provider.spec, metadata, redirect_uri=callback_url(services, alias),
+    url = federation.upstream.authorization_url(provider.spec, metadata, redirect_uri=services.federation.redirect_uri(alias),
                                                 state=state, nonce=attempt.nonce, code_verifier=attempt.code_verifier)
     response = redirect(url)
     response.set_cookie(BROWSER_COOKIE, browser, max_age=services.settings.federation_login_ttl, path="/login/idp",
@@ -145,7 +139,7 @@ def _finish(request: Request, services: Services, provider: Provider, attempt: L
         raise UpstreamInvalid("The provider's answer has no authorization code.")
     if provider.secret is None:
         raise UpstreamUnavailable("This way to sign in is not fully configured (no client secret).")
-    redirect_uri = callback_url(services, spec.alias)
+    redirect_uri = services.federation.redirect_uri(spec.alias)
     token = upstream.exchange(spec, provider.secret, metadata, redirect_uri=redirect_uri, code=values["code"],
                               code_verifier=attempt.code_verifier)
     claims: dict[str, object] = {}
