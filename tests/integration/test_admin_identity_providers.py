@@ -66,3 +66,29 @@ def test_bad_input_is_refused_with_the_field(admin_world: AdminWorld, what: str,
     assert response.status_code == status, (what, response.text)
     if field is not None:
         assert response.json()["field"] == field, (what, response.text)
+
+
+def test_the_console_shows_a_provider_its_problem_and_disables_it(admin_world: AdminWorld) -> None:
+    from test_admin_console import hidden, log_in
+    from test_admin_support import ROOT_PASSWORD
+
+    with admin_world.client(admin_world.root_token) as client:
+        assert client.post("/identity-providers", json=body()).status_code == 201
+    browser, _ = log_in(admin_world, "root", ROOT_PASSWORD, start="/admin/identity-providers")
+    try:
+        page = browser.get("/admin/identity-providers/corp")
+        assert page.status_code == 200 and f"{admin_world.url}/login/idp/corp/callback" in page.text
+        assert SECRET not in page.text and "set (never shown)" in page.text
+        forged = browser.post("/admin/identity-providers/corp/status", data={"csrf_token": "forged", "disabled": "true"})
+        assert forged.status_code == 403
+        checked = browser.post("/admin/identity-providers/corp/check", data={"csrf_token": hidden(page.text, "csrf_token")})
+        assert checked.status_code == 200 and "could not be fetched" in checked.text  # reported on the page
+        listed = browser.get("/admin/identity-providers")
+        assert "Problem" in listed.text and "could not be fetched" in listed.text
+        done = browser.post("/admin/identity-providers/corp/status",
+                            data={"csrf_token": hidden(checked.text, "csrf_token"), "disabled": "true"})
+        assert done.status_code == 200 and "corp disabled." in done.text
+    finally:
+        browser.close()
+    with admin_world.client(admin_world.root_token) as client:
+        assert client.get("/identity-providers/corp").json()["disabled"] is True

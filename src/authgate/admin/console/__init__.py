@@ -11,7 +11,16 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from authgate.admin.console import apis, clients, login, mail, roles, system, users
+from authgate.admin.console import (
+    apis,
+    clients,
+    identity_providers,
+    login,
+    mail,
+    roles,
+    system,
+    users,
+)
 from authgate.admin.console.view import SECTIONS, Console, Handler, view
 from authgate.web.pages.rendering import redirect
 
@@ -70,6 +79,12 @@ routes: list[BaseRoute] = [
     *_pages("/admin/clients/{client_id}", C, clients.client_detail, clients.save_client),
     *_pages("/admin/clients/{client_id}/secret", "clients:write", clients.confirm_rotate, clients.rotate_secret),
     *_pages("/admin/clients/{client_id}/delete", "clients:write", clients.confirm_delete, clients.delete_client),
+    *_pages("/admin/identity-providers", C, identity_providers.provider_list),
+    *_pages("/admin/identity-providers/{alias}", C, identity_providers.provider_detail),
+    *_pages("/admin/identity-providers/{alias}/check", "clients:write", post=identity_providers.check_provider),
+    *_pages("/admin/identity-providers/{alias}/status", "clients:write", post=identity_providers.toggle_provider),
+    *_pages("/admin/identity-providers/{alias}/delete", "clients:write", identity_providers.confirm_delete,
+            identity_providers.delete_provider),
     *_pages("/admin/keys", "keys:read", system.key_list),
     *_pages("/admin/keys/rotate", "keys:write", system.confirm_rotate, system.rotate),
     *_pages("/admin/audit", "audit:read", system.audit_log),

@@ -39,6 +39,7 @@ SECTIONS = (
     ("Roles", "/admin/roles", "roles:read"),
     ("APIs", "/admin/apis", "apis:read"),
     ("Clients", "/admin/clients", "clients:read"),
+    ("Identity providers", "/admin/identity-providers", "clients:read"),
     ("Signing keys", "/admin/keys", "keys:read"),
     ("Audit log", "/admin/audit", "audit:read"),
 )
