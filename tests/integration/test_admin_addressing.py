@@ -581,7 +581,7 @@ def test_each_route_acts_on_exactly_the_object_it_names(admin_world: AdminWorld)
     with services.reader() as realm:
         ids = {name: realm.users.get(name).id for name in (USER, USER_DECOY)}
     sid = {
-        name: BrowserSessions(services).start(user_id, ip=None, user_agent=None)[1]
+        name: BrowserSessions(services).start(user_id, amr=("pwd",), ip=None, user_agent=None)[1]
         for name, user_id in ids.items()
     }
     for user_id in ids.values():
