@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
+from test_admin_support import AdminWorld, admin_world  # noqa: F401
 
 from authgate.storage.models import AuditEvent, IdentityProvider
-from test_admin_support import AdminWorld, admin_world  # noqa: F401
 from testkit import free_port
 
 SECRET = "corp-client-secret-for-tests-only"  # TEST-ONLY

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import re
 import secrets
 import threading
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ import httpx
 import jwt
 import pytest
 import uvicorn
+from oidc_client.flow import BrowserLike, Flow, csrf_of, hidden_fields, query_of
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,16 +29,21 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from authgate import audit, bootstrap
-from authgate.provisioning import apply_realm
-from authgate.provisioning.realm_file import RealmFileError, parse_realm
 from authgate.federation.runtime import Federation
 from authgate.federation.upstream import Upstream as UpstreamClient
+from authgate.provisioning import apply_realm
+from authgate.provisioning.realm_file import RealmFileError, parse_realm
 from authgate.services import Services
+from authgate.storage.models import (
+    AuditEvent,
+    BrowserSession,
+    FederatedIdentity,
+    IdentityProvider,
+    User,
+)
 from authgate.testing.clock import FakeClock
-from authgate.storage.models import AuditEvent, BrowserSession, FederatedIdentity, IdentityProvider, User
 from authgate.web.app import create_app
 from federation.upstream_harness import CLIENT_ID, CLIENT_SECRET, Upstream, sign_in_upstream
-from oidc_client.flow import BrowserLike, Flow, csrf_of, hidden_fields, query_of
 from testkit import LiveServer, free_port
 
 # One worker runs this module: its tests share one upstream provider.
@@ -192,8 +199,8 @@ def start(browser: BrowserLike, flow: Flow, alias: str = "corp") -> str:
     response = browser.get(flow.url())
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
     page = browser.get(response.headers["location"])
-    links = dict((name, href.replace("&amp;", "&")) for href, name in
-                 __import__("re").findall(r'href="(/login/idp/[^"]+)">Continue with ([^<]+)<', page.text))
+    links = {name: href.replace("&amp;", "&")
+             for href, name in re.findall(r'href="(/login/idp/[^"]+)">Continue with ([^<]+)<', page.text)}
     assert "Corp Login" in links and "Hub" in links, page.text
     link = next(href for href in links.values() if href.startswith(f"/login/idp/{alias}?"))
     response = browser.get(link)
