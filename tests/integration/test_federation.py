@@ -489,3 +489,29 @@ def test_client_secrets_are_sealed_at_rest(world: Any) -> None:
         assert row is not None and row.client_secret_encrypted is not None
         assert CLIENT_SECRET.encode() not in row.client_secret_encrypted
         assert world.services.federation.secrets.open("corp", row.client_secret_encrypted) == CLIENT_SECRET
+
+
+def test_the_export_is_a_realm_file_apply_takes_back_unchanged(world: Any) -> None:
+    from authgate.provisioning.identity_providers import export_identity_providers
+
+    services = world.services
+    with services.reader() as realm:
+        entries = export_identity_providers(realm.session)
+        with_secrets = export_identity_providers(realm.session, include_secrets=True,
+                                                 secrets=services.federation.secrets)
+    assert [entry["alias"] for entry in entries] == ["corp", "down", "hub"]
+    assert all("client_secret" not in entry for entry in entries)
+    assert {entry["alias"]: entry["client_secret"] for entry in with_secrets}["corp"] == CLIENT_SECRET
+    assert entries[0]["roles_from"] == {"claim": "groups", "map": {"engineering": ["developer"]}}
+    import yaml
+
+    for exported in (entries, with_secrets):  # without its secret, a provider keeps the one it has
+        with services.realm(actor="test") as realm:
+            result = apply_realm(realm, parse_realm(yaml.safe_dump({"identity_providers": exported})),
+                                 provider_secrets=services.federation.secrets, environ={})
+        assert result.unchanged["identity_providers"] == 3 and not result.changed
+    with pytest.raises(RealmFileError) as raised, services.realm(actor="test") as realm:
+        new = {**entries[0], "alias": "new"}
+        apply_realm(realm, parse_realm(yaml.safe_dump({"identity_providers": [new]})),
+                    provider_secrets=services.federation.secrets, environ={})
+    assert "identity_providers[0]" in str(raised.value) and "client_secret is required" in str(raised.value)

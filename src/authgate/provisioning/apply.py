@@ -148,7 +148,13 @@ def _apply_identity_providers(realm: Realm, file: RealmFile, result: ApplyResult
             continue
         try:
             spec = build_spec(entry.spec_values())
-            if providers.find(spec.alias) is None:
+            existing = providers.find(spec.alias)
+            if secret is None and (existing is None or existing.client_secret_encrypted is None):
+                problems.append(f"{file.where('identity_providers', index)}: client_secret is required "
+                                "(or client_secret_env naming an environment variable)")
+                continue
+            if existing is None:
+                assert secret is not None
                 providers.create(spec, secret)
                 result.count("identity_providers", created=True)
             else:

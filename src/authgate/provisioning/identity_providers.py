@@ -11,7 +11,9 @@
 
 The secret may be written in the file, or named as an environment variable
 (`client_secret_env: NAME`, or `client_secret: ${NAME}`) so it never lives
-in the file. A provider without a secret is an error naming the entry.
+in the file. A new provider without a secret, or a variable that is not set,
+is an error naming the entry; an existing provider given no secret keeps its
+own (so an export without secrets applies back unchanged).
 `export_identity_providers` gives back entries of exactly this shape (the
 secret only when asked), for `authgate export`.
 """
@@ -66,8 +68,9 @@ class IdentityProviderEntry(BaseModel):
         values["roles_from"] = self.roles_from.model_dump() if self.roles_from else None
         return values
 
-    def secret(self, environ: Mapping[str, str]) -> str:
-        """The client secret, from the file or the environment; MissingSecret says which and why."""
+    def secret(self, environ: Mapping[str, str]) -> str | None:
+        """The client secret, from the file or the environment (None: not given, keep the stored one);
+        MissingSecret when it names an environment variable that is not set."""
         name = self.client_secret_env
         reference = _REFERENCE.match(self.client_secret or "")
         if reference:
@@ -77,9 +80,7 @@ class IdentityProviderEntry(BaseModel):
             if not value:
                 raise MissingSecret(f"client_secret: the environment variable {name} is not set")
             return value
-        if not self.client_secret:
-            raise MissingSecret("client_secret is required (or client_secret_env naming an environment variable)")
-        return self.client_secret
+        return self.client_secret or None
 
 
 class MissingSecret(Exception):
