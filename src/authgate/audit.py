@@ -41,6 +41,13 @@ PASSKEY_RENAMED = "passkey.renamed"
 PASSKEY_USED = "passkey.used"
 PASSKEY_REMOVED = "passkey.removed"
 PASSKEY_REFUSED = "passkey.refused"  # a ceremony that failed verification: origin, RP ID, counter, unknown key…
+# Signing in with another identity provider (federation/): the login, a user created at a first login,
+# an upstream identity linked to or unlinked from a user, and the provider refusing or failing a check.
+FEDERATED_LOGIN = "federation.login"
+FEDERATED_USER_CREATED = "federation.user_created"
+FEDERATED_LINKED = "federation.linked"
+FEDERATED_UNLINKED = "federation.unlinked"
+FEDERATED_REFUSED = "federation.refused"
 
 
 def record(

@@ -27,16 +27,17 @@ from authgate.accounts.password_reset import REQUEST_KIND, ResetRequests
 from authgate.accounts.passwords import PasswordHasher, PasswordPolicy
 from authgate.accounts.throttle import Throttle
 from authgate.accounts.users import UserService
+from authgate.federation.runtime import Federation
 from authgate.mail.delivery import deliverer_for
 from authgate.mail.mailer import KIND, Mailer
 from authgate.masterkey import MasterKey
+from authgate.metrics import Metrics
 from authgate.oauth2.access_tokens import AccessTokens
 from authgate.oauth2.keys import KeyStore
 from authgate.oauth2.runtime import OAuthRuntime
 from authgate.outbox import OutboxSender, RetryPolicy, Sealer
 from authgate.settings import Settings
 from authgate.storage.database import Database
-from authgate.metrics import Metrics
 from authgate.webhooks import delivery, fanout
 from authgate.webhooks.subscriptions import WebhookService
 
@@ -137,6 +138,11 @@ class Services:
     def master_key_provider(self) -> MasterKey:
         """For a Realm: the master key, loaded only when a secret is sealed or opened."""
         return self.master_key
+
+    @cached_property
+    def federation(self) -> Federation:
+        """Signing in with other identity providers: upstream client and caches, attempts (see federation/)."""
+        return Federation(self)
 
     @contextmanager
     def realm(self, actor: str = "system") -> Iterator[Realm]:

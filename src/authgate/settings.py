@@ -164,6 +164,31 @@ class Settings(BaseSettings):
     session_idle_ttl: int = Field(1800, ge=60, description="A browser session idle this long ends.")
     session_absolute_ttl: int = Field(12 * 3600, ge=300, description="A browser session ends this long after login.")
 
+    # --- federation: signing in with another identity provider (docs/federation.md) ------
+    federation_http_timeout: float = Field(
+        5.0, gt=0, le=60,
+        description="Seconds authgate waits on an upstream identity provider (discovery, keys, token, userinfo).",
+    )
+    federation_discovery_ttl: int = Field(
+        3600, ge=10, le=86400,
+        description="Seconds an upstream provider's discovery document is reused before it is fetched again.",
+    )
+    federation_jwks_refetch_interval: int = Field(
+        60, ge=1, le=3600,
+        description=(
+            "Least seconds between two fetches of an upstream provider's keys when an ID token names a key "
+            "not held (rotation), so forged key ids cannot make authgate flood the provider."
+        ),
+    )
+    federation_clock_skew: int = Field(
+        60, ge=0, le=600,
+        description="Seconds of clock difference tolerated on an upstream ID token's iat, exp and nbf.",
+    )
+    federation_login_ttl: int = Field(
+        600, ge=60, le=3600,
+        description="Seconds a person has to sign in at the upstream provider (the life of its single-use state).",
+    )
+
     # --- dynamic client registration (RFC 7591 / RFC 7592) ------------------------
     client_registration: Literal["off", "open", "token"] = Field(
         "off",

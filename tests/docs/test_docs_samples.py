@@ -170,6 +170,19 @@ def test_realm_example(tmp_path: Path) -> None:
     assert apply(env, SNIPPETS / "realm_example.yaml")["changed"] is False  # idempotent
 
 
+def test_federation_realm(tmp_path: Path) -> None:
+    env = authgate_env(tmp_path)
+    missing = subprocess.run([sys.executable, "-m", "authgate", "apply", str(SNIPPETS / "federation_realm.yaml")],
+                             env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert missing.returncode != 0 and "identity_providers[0]" in missing.stderr and "CORP_SSO_SECRET" in missing.stderr
+    env.update(CORP_SSO_SECRET="corp-secret-for-docs", GITHUB_SECRET="github-secret-for-docs")
+    first = apply(env, SNIPPETS / "federation_realm.yaml")
+    assert first["created"]["identity_providers"] == 2
+    # sso.corp.example cannot be reached: a warning naming it; the provider is saved all the same.
+    assert [warning for warning in first["warnings"] if "'corp'" in warning]
+    assert apply(env, SNIPPETS / "federation_realm.yaml")["changed"] is False  # idempotent
+
+
 def test_admin_client_and_admin_api(demo: Demo) -> None:
     applied = apply(demo.env, SNIPPETS / "admin_client.yaml")
     secret = applied["generated_secrets"]["ops-bot"]

@@ -126,6 +126,7 @@ def test_the_readme_guard_examples_are_the_tested_samples() -> None:
 
 
 def test_the_realm_file_reference_names_every_field_the_loader_accepts() -> None:
+    from authgate.provisioning.identity_providers import IdentityProviderEntry
     from authgate.provisioning.realm_file import ApiEntry, ClientEntry, RoleEntry, UserEntry
 
     page = (DOCS / "reference" / "realm-file.md").read_text(encoding="utf-8")
@@ -134,6 +135,7 @@ def test_the_realm_file_reference_names_every_field_the_loader_accepts() -> None
     for row in re.findall(r"^\|\s*(`\w+\[\]`)?\s*\|\s*([^|]+)\|", page, flags=re.MULTILINE):
         section = row[0].strip("`[]") or section
         documented.setdefault(section, set()).update(re.findall(r"`(\w+)`", row[1]))
-    models = {"apis": ApiEntry, "roles": RoleEntry, "users": UserEntry, "clients": ClientEntry}
+    models = {"apis": ApiEntry, "roles": RoleEntry, "users": UserEntry, "clients": ClientEntry,
+              "identity_providers": IdentityProviderEntry}
     for name, model in models.items():
         assert documented.get(name) == set(model.model_fields), f"{name}: the table and {model.__name__} differ"

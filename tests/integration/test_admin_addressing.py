@@ -515,6 +515,25 @@ CASES: list[Case] = [
         {f"client {CLIENT}", f"consents {USER_DECOY}"},
         gone(f"client {CLIENT}"),
     ),
+    # identity providers: an alias is [a-z0-9_-], so an encoded / or . in it is refused before any lookup
+    *[
+        (
+            f"{method} an identity provider whose alias smuggles /{suffix}",
+            method,
+            route,
+            {"alias": f"corp/{suffix}"},
+            body,
+            422,
+            set(),
+            OK,
+        )
+        for method, route, suffix, body in (
+            ("GET", "/identity-providers/{alias}", "check", None),
+            ("PUT", "/identity-providers/{alias}", "check", {"client_id": "x", "issuer": "https://corp.example"}),
+            ("POST", "/identity-providers/{alias}/check", "check", None),
+            ("DELETE", "/identity-providers/{alias}", "check", None),
+        )
+    ],
 ]
 
 

@@ -29,11 +29,11 @@ def apply_file(services, realm_file):
 
 def test_applying_the_spec_sample_twice_gives_identical_state(services):
     first = apply_file(services, load_realm_file(SAMPLE))
-    assert first.changed and first.created == {"apis": 1, "roles": 2, "users": 2, "clients": 2, "webhooks": 0}
+    assert first.changed and first.created == {"apis": 1, "roles": 2, "users": 2, "clients": 2, "webhooks": 0, "identity_providers": 0}
     after_first = snapshot(services)
     second = apply_file(services, load_realm_file(SAMPLE))
     assert not second.changed
-    assert second.unchanged == {"apis": 1, "roles": 2, "users": 2, "clients": 2, "webhooks": 0}
+    assert second.unchanged == {"apis": 1, "roles": 2, "users": 2, "clients": 2, "webhooks": 0, "identity_providers": 0}
     assert snapshot(services) == after_first
 
 

@@ -11,6 +11,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from authgate import bootstrap
+from authgate.federation.providers import ProviderSecrets
 from authgate.provisioning import apply_realm
 from authgate.provisioning.export import export_realm, section_exporters, to_yaml
 from authgate.provisioning.realm_file import RealmFileError, parse_realm
@@ -159,3 +160,34 @@ def test_a_subject_is_kept_once_and_never_taken_twice(services):
         apply_text(services, f"users:\n  - username: b\n    subject: {subject}\n")
     with pytest.raises(RealmFileError, match=r"users\[0\] \(line 2\) subject: subject must be a UUID"):
         apply_text(services, "users:\n  - username: c\n    subject: not-a-uuid\n")
+
+
+IDP_REALM = """
+identity_providers:
+  - alias: corp
+    display_name: Corp SSO
+    issuer: https://sso.corp.example
+    client_id: authgate
+    client_secret: test-fixture-idp-secret-0123456789
+    roles_from: {claim: groups, map: {baristas: barista}}
+    trust_email: true
+roles:
+  - name: barista
+"""
+
+
+def test_identity_providers_round_trip_with_their_sealed_secret(services, restored):
+    """Export includes the identity providers (federation's own realm-file shape); their client secret only
+    with --include-secrets, opened from and sealed again with each database's master key."""
+    def apply_with_secrets(target: Services, text: str) -> None:
+        with target.realm(actor="test") as realm:
+            apply_realm(realm, parse_realm(text), provider_secrets=ProviderSecrets(target.master_key))
+
+    apply_with_secrets(services, IDP_REALM)
+    exported = export_text(services)
+    assert "identity_providers:" in exported and "test-fixture-idp-secret-0123456789" in exported
+    assert "test-fixture-idp-secret" not in export_text(services, include_secrets=False)
+
+    target = restored()
+    apply_with_secrets(target, exported)
+    assert export_text(target) == exported

@@ -15,7 +15,19 @@ from starlette.routing import BaseRoute, Mount
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from authgate import __version__
-from authgate.admin import apis, audit, clients, docs, keys, mail, roles, user_activity, users, webhooks
+from authgate.admin import (
+    apis,
+    audit,
+    clients,
+    docs,
+    identity_providers,
+    keys,
+    mail,
+    roles,
+    user_activity,
+    users,
+    webhooks,
+)
 from authgate.admin.auth import SECURITY_SCHEME, SERVICES_KEY
 from authgate.admin.errors import HANDLERS
 from authgate.admin.segments import BySegments
@@ -37,7 +49,7 @@ def build() -> FastAPI:
         docs_url=None, redoc_url=None, openapi_url="/openapi.json",
     )
     api.router.routes.extend(docs.routes())  # FastAPI's docs page would load Swagger UI from a CDN
-    for module in (users, user_activity, mail, roles, apis, clients, keys, audit, webhooks):
+    for module in (users, user_activity, mail, roles, apis, clients, identity_providers, keys, audit, webhooks):
         # Flat, not include_router: the route table is then the plain list that 405's Allow and the tests walk.
         api.router.routes.extend(module.router.routes)
     for error, handler in HANDLERS.items():

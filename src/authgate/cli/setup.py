@@ -14,7 +14,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from authgate import bootstrap, logs
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
-from authgate.cli.output import console, details, emit_json, handle_errors, table
+from authgate.cli.output import console, details, emit_json, errors, handle_errors, table
 from authgate.http import paths
 from authgate.provisioning import apply_realm, load_realm_file
 from authgate.provisioning.apply import ApplyResult, describe
@@ -119,12 +119,18 @@ def apply(
     services = context.services(prepares_schema=True)
     bootstrap.prepare(services)
     result = _apply_with_progress(realm_file, show=not json_output)
+    # After the commit: reaching a provider is no reason to hold a transaction open, nor to refuse the file.
+    warnings = {alias: f"identity provider {alias!r}: {problem}; saved and marked, other sign-ins are unaffected"
+                for alias, problem in services.federation.check_and_mark(result.identity_providers).items()}
     if json_output:
         emit_json({"changed": result.changed, "created": result.created, "updated": result.updated,
                    "unchanged": result.unchanged, "generated_secrets": result.generated_secrets,
-                   "generated_webhook_secrets": result.generated_webhook_secrets})
+                   "generated_webhook_secrets": result.generated_webhook_secrets,
+                   "warnings": list(warnings.values())})
         return
     _print_result(result)
+    for warning in warnings.values():
+        errors.print(f"warning: {warning}", markup=False, highlight=False)
 
 
 def _apply_with_progress(realm_file: object, *, show: bool) -> ApplyResult:
@@ -136,7 +142,8 @@ def _apply_with_progress(realm_file: object, *, show: bool) -> ApplyResult:
     ) as progress:
         task = progress.add_task("users", total=users)
         with services.realm(actor="authgate apply") as realm:
-            return apply_realm(realm, realm_file, lambda n: progress.advance(task, n))  # type: ignore[arg-type]
+            return apply_realm(realm, realm_file, lambda n: progress.advance(task, n),  # type: ignore[arg-type]
+                               provider_secrets=services.federation.secrets)
 
 
 def _print_result(result: ApplyResult) -> None:

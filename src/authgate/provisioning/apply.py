@@ -20,7 +20,8 @@ Semantics (what Keycloak's and Terraform's users expect):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import os
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy import insert, select
@@ -33,6 +34,8 @@ from authgate.accounts.passwords import validate_imported_hash
 from authgate.accounts.users import normalize_email, normalize_username
 from authgate.clock import utcnow
 from authgate.errors import AlreadyExists, DomainError, InvalidInput, NotFound
+from authgate.federation.providers import IdentityProviders, ProviderSecrets, build_spec
+from authgate.provisioning.identity_providers import MissingSecret
 from authgate.provisioning.realm_file import RealmFile, RealmFileError, UserEntry
 from authgate.services import Realm
 from authgate.storage import limits
@@ -45,7 +48,7 @@ Progress = Callable[[int], None]
 USER_BATCH = 500
 
 
-KINDS = ("apis", "roles", "users", "clients", "webhooks")
+KINDS = ("apis", "roles", "users", "clients", "webhooks", "identity_providers")
 
 
 @dataclass
@@ -55,6 +58,8 @@ class ApplyResult:
     unchanged: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     generated_secrets: dict[str, str] = field(default_factory=dict, repr=False)
     generated_webhook_secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # Identity providers whose discovery should be checked once the transaction is committed (no I/O in it).
+    identity_providers: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -65,12 +70,20 @@ class ApplyResult:
         bucket[section] += 1
 
 
-def apply_realm(realm: Realm, file: RealmFile, progress: Progress | None = None) -> ApplyResult:
-    """Apply `file`; on errors raise RealmFileError naming every bad entry (the caller's transaction rolls back)."""
+def apply_realm(realm: Realm, file: RealmFile, progress: Progress | None = None, *,
+                provider_secrets: ProviderSecrets | None = None, environ: Mapping[str, str] | None = None) -> ApplyResult:
+    """Apply `file`; on errors raise RealmFileError naming every bad entry (the caller's transaction rolls back).
+
+    `provider_secrets` seals identity providers' client secrets (`Services.federation.secrets`); `environ`
+    is where `client_secret_env` names are looked up (default: this process's environment).
+    """
     result = ApplyResult()
     problems: list[str] = []
     for step in (_apply_apis, _apply_roles, _apply_clients, _apply_webhooks):
         step(realm, file, result, problems)
+    if file.identity_providers:
+        _apply_identity_providers(realm, file, result, problems, provider_secrets,
+                                  os.environ if environ is None else environ)
     _apply_users(realm, file, result, progress or (lambda _n: None), problems)
     if problems:
         raise RealmFileError(*problems)
@@ -148,6 +161,39 @@ def _apply_webhooks(realm: Realm, file: RealmFile, result: ApplyResult, problems
                 result.count("webhooks", changed=changed)
         except DomainError as error:
             problems.append(_problem(file, "webhooks", index, error))
+
+
+def _apply_identity_providers(realm: Realm, file: RealmFile, result: ApplyResult, problems: list[str],
+                              secrets: ProviderSecrets | None, environ: Mapping[str, str]) -> None:
+    if secrets is None:
+        problems.append("identity_providers: applying them needs the master key (use authgate apply)")
+        return
+    providers = IdentityProviders(realm, secrets)
+    for index, entry in enumerate(file.identity_providers):
+        try:
+            secret = entry.secret(environ)
+        except MissingSecret as missing:
+            problems.append(f"{file.where('identity_providers', index)}: {missing}")
+            continue
+        try:
+            spec = build_spec(entry.spec_values())
+            existing = providers.find(spec.alias)
+            if secret is None and (existing is None or existing.client_secret_encrypted is None):
+                problems.append(f"{file.where('identity_providers', index)}: client_secret is required "
+                                "(or client_secret_env naming an environment variable)")
+                continue
+            if existing is None:
+                assert secret is not None
+                providers.create(spec, secret)
+                result.count("identity_providers", created=True)
+            else:
+                _, changed = providers.update(spec, secret)
+                result.count("identity_providers", changed=changed)
+        except DomainError as error:
+            problems.append(_problem(file, "identity_providers", index, error))
+            continue
+        if not spec.disabled:
+            result.identity_providers.append(spec.alias)
 
 
 def _apply_users(realm: Realm, file: RealmFile, result: ApplyResult, progress: Progress, problems: list[str]) -> None:

@@ -29,7 +29,9 @@ from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from authgate.federation.providers import ProviderSecrets
 from authgate.masterkey import MasterKey
+from authgate.provisioning.identity_providers import export_identity_providers
 from authgate.provisioning.realm_file import (
     ApiEntry,
     ClientEntry,
@@ -123,18 +125,16 @@ def count_users(session: Session) -> int:
 
 
 def section_exporters(master_key: Callable[[], MasterKey], progress: Progress) -> list[tuple[str, SectionExporter]]:
-    """The sections of an export, in file order.
-
-    Other features add their section here, e.g. identity providers:
-    `("identity_providers", export_identity_providers)`.
-    """
+    """The sections of an export, in file order (the master key is read only to open a secret)."""
     return [
         ("apis", export_apis),
         ("roles", export_roles),
         ("users", lambda session, include_secrets: export_users(session, include_secrets, progress)),
         ("clients", export_clients),
         ("webhooks", webhooks_exporter(master_key)),
-        # ↑ sections of other features plug in here (the lead wires identity_providers).
+        ("identity_providers", lambda session, include_secrets: export_identity_providers(
+            session, include_secrets=include_secrets,
+            secrets=ProviderSecrets(master_key()) if include_secrets else None)),
     ]
 
 

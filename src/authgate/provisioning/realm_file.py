@@ -16,6 +16,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from authgate.provisioning.identity_providers import IdentityProviderEntry
+
 
 class RealmFileError(Exception):
     """The file cannot be applied; nothing was changed. `problems`: one line each."""
@@ -128,6 +130,7 @@ class RealmFile(_Entry):
     users: list[UserEntry] = Field(default_factory=list)
     clients: list[ClientEntry] = Field(default_factory=list)
     webhooks: list[WebhookEntry] = Field(default_factory=list)
+    identity_providers: list[IdentityProviderEntry] = Field(default_factory=list)
     # Line of each entry, by (section, index), for error messages.
     lines: dict[tuple[str, int], int] = Field(default_factory=dict, exclude=True)
 
@@ -156,7 +159,8 @@ def parse_realm(text: str, *, source: str = "<realm>") -> RealmFile:
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         raise RealmFileError(f"{source}:{where}: not valid YAML/JSON: {problem}") from error
     if not isinstance(data, dict):
-        raise RealmFileError(f"{source}: the top level must be a mapping with apis, roles, users, clients, webhooks")
+        raise RealmFileError(f"{source}: the top level must be a mapping with apis, roles, users, clients, "
+                             "webhooks, identity_providers")
     lines = {
         (section, index): getattr(entry, "line", 0)
         for section in SECTIONS
@@ -174,13 +178,14 @@ def parse_realm(text: str, *, source: str = "<realm>") -> RealmFile:
     return realm
 
 
-SECTIONS: dict[str, type[_Entry]] = {
+SECTIONS: dict[str, type[BaseModel]] = {
     "apis": ApiEntry, "roles": RoleEntry, "users": UserEntry, "clients": ClientEntry, "webhooks": WebhookEntry,
+    "identity_providers": IdentityProviderEntry,
 }
 # What names each entry, and how two names are the same one (usernames are case-insensitive).
 _KEYS: dict[str, tuple[str, Callable[[str], str]]] = {
     "apis": ("identifier", str), "roles": ("name", str), "users": ("username", lambda value: value.strip().casefold()),
-    "clients": ("client_id", str), "webhooks": ("url", str),
+    "clients": ("client_id", str), "webhooks": ("url", str), "identity_providers": ("alias", str),
 }
 
 

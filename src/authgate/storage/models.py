@@ -444,3 +444,64 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+class IdentityProvider(Base):
+    """An upstream identity provider people may sign in with (OpenID Connect by discovery, or OAuth 2.0).
+
+    `config` holds the rest of its realm-file entry (scopes, endpoints, claim
+    and role mapping, trust); the client secret is encrypted with the master
+    key, bound to the alias. `problem` says what went wrong the last time
+    its configuration was checked (an unreachable issuer), until a check passes.
+    """
+
+    __tablename__ = "identity_providers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    alias: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(10))  # "oidc" | "oauth2"
+    issuer: Mapped[str | None] = mapped_column(String(400))
+    client_id: Mapped[str] = mapped_column(String(400))
+    client_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    problem: Mapped[str | None] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class FederatedIdentity(Base):
+    """A local user's account at an upstream provider: (provider, upstream `sub`) names at most one user."""
+
+    __tablename__ = "federated_identities"
+    __table_args__ = (UniqueConstraint("provider_alias", "upstream_subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_alias: Mapped[str] = mapped_column(ForeignKey("identity_providers.alias", ondelete="CASCADE"))
+    upstream_subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str | None] = mapped_column(String(320))  # as the provider gave it, to show the person
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_login_at: Mapped[datetime | None]
+
+
+class FederationAttempt(Base):
+    """A sign-in at an upstream provider in progress, or an identity waiting to be linked.
+
+    Keyed by the digest of the `state` sent upstream (or of the linking
+    form's token); bound to the browser that started it by the digest of a
+    cookie; single-use (deleted when read) and short-lived. `sealed` holds
+    the nonce and PKCE verifier (or the upstream claims awaiting a link),
+    encrypted with the master key.
+    """
+
+    __tablename__ = "federation_attempts"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "login" | "link"
+    provider_alias: Mapped[str] = mapped_column(ForeignKey("identity_providers.alias", ondelete="CASCADE"))
+    browser_hash: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # the account to link
+    sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    return_to: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -11,7 +11,17 @@ from __future__ import annotations
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from authgate.admin.console import apis, clients, login, mail, roles, system, users, webhooks
+from authgate.admin.console import (
+    apis,
+    clients,
+    identity_providers,
+    login,
+    mail,
+    roles,
+    system,
+    users,
+    webhooks,
+)
 from authgate.admin.console.view import SECTIONS, Console, Handler, view
 from authgate.http.rendering import redirect
 
@@ -75,6 +85,12 @@ routes: list[BaseRoute] = [
     *_pages("/admin/webhooks/{webhook_id}", "webhooks:read", webhooks.webhook_detail),
     *_pages("/admin/webhooks/{webhook_id}/redeliver", "webhooks:read", post=webhooks.redeliver),
     *_pages("/admin/webhooks/{webhook_id}/delete", "webhooks:write", webhooks.confirm_delete, webhooks.delete_webhook),
+    *_pages("/admin/identity-providers", C, identity_providers.provider_list),
+    *_pages("/admin/identity-providers/{alias}", C, identity_providers.provider_detail),
+    *_pages("/admin/identity-providers/{alias}/check", "clients:write", post=identity_providers.check_provider),
+    *_pages("/admin/identity-providers/{alias}/status", "clients:write", post=identity_providers.toggle_provider),
+    *_pages("/admin/identity-providers/{alias}/delete", "clients:write", identity_providers.confirm_delete,
+            identity_providers.delete_provider),
     *_pages("/admin/keys", "keys:read", system.key_list),
     *_pages("/admin/keys/rotate", "keys:write", system.confirm_rotate, system.rotate),
     *_pages("/admin/audit", "audit:read", system.audit_log),

@@ -40,6 +40,7 @@ SECTIONS = (
     ("APIs", "/admin/apis", "apis:read"),
     ("Clients", "/admin/clients", "clients:read"),
     ("Webhooks", "/admin/webhooks", "webhooks:read"),
+    ("Identity providers", "/admin/identity-providers", "clients:read"),
     ("Signing keys", "/admin/keys", "keys:read"),
     ("Audit log", "/admin/audit", "audit:read"),
 )

@@ -10,6 +10,7 @@ new browser session with a new cookie (session fixation).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 from authgate.accounts.email_verification import EmailVerification
 from authgate.accounts.login import LoginFailed, LoginThrottled, LoginUnverified, PasswordLogin
+from authgate.federation.providers import ProviderSpec
 from authgate.http import csrf
 from authgate.http.client_ip import client_ip
 from authgate.http.page_form import PASSWORD, read_page_form
@@ -30,7 +32,22 @@ from authgate.web.pages import navigation
 async def login_page(request: Request) -> Response:
     return_to = navigation.safe_return_to(request.query_params.get("return_to"))
     hint = (request.query_params.get("login_hint") or "")[:150]
-    return await run_in_threadpool(_show, request, return_to, hint, None, 200)
+    return await run_in_threadpool(_page, request, return_to, hint)
+
+
+def _page(request: Request, return_to: str, hint: str) -> Response:
+    provider = navigation.idp_hint_of(return_to)
+    if provider is not None and provider in {spec.alias for spec in _offered(request, return_to)}:
+        # kc_idp_hint / idp_hint on /authorize: straight to that provider (an unknown one: this page).
+        return redirect(navigation.with_return_to(f"/login/idp/{quote(provider, safe='')}", return_to))
+    return _show(request, return_to, hint, None, 200)
+
+
+def _offered(request: Request, return_to: str) -> list[ProviderSpec]:
+    """The enabled identity providers the client being signed in to offers."""
+    client_id = navigation.client_id_of(return_to)
+    providers = request.app.state.services.federation.read_enabled()
+    return [spec for spec in providers if not spec.clients or client_id in spec.clients]
 
 
 async def login_submit(request: Request) -> Response:
@@ -99,6 +116,7 @@ def _show(request: Request, return_to: str, username: str, error: str | None, st
             client = realm.clients.find(client_id)
             client_name = (client.name or client.client_id) if client is not None else None
     return render(request, "login.html", {
+        "providers": _offered(request, return_to), "provider_query": navigation.with_return_to("", return_to).lstrip("?"),
         "return_to": return_to, "username": username, "error": error, "client_name": client_name,
         "registration_enabled": services.settings.registration_enabled,
         "register_query": navigation.with_return_to("", return_to).lstrip("?"),

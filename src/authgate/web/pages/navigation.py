@@ -47,6 +47,16 @@ def client_id_of(return_to: str) -> str | None:
     return client_id if fits else None
 
 
+def idp_hint_of(return_to: str) -> str | None:
+    """The identity provider the resumed request asks to go straight to (`kc_idp_hint`, `idp_hint`)."""
+    params = authorize_params(return_to) or {}
+    for name in ("kc_idp_hint", "idp_hint"):
+        values = params.get(name)
+        if values and values[0] and len(values[0]) <= 64 and text.is_acceptable(values[0]):
+            return values[0]
+    return None
+
+
 def with_return_to(path: str, return_to: str, **extra: str) -> str:
     query = {"return_to": return_to, **{k: v for k, v in extra.items() if v}}
     return f"{path}?{urlencode(query)}"
