@@ -31,6 +31,13 @@ LOGOUT = "logout"
 ADMIN_CHANGE = "admin.change"
 KEY_ROTATED = "signing_key.rotated"
 PASSWORD_CHANGED = "password.changed"  # by the person themself (an admin setting one is an admin.change)
+FACTOR_ENROLLED = "factor.enrolled"
+FACTOR_USED = "factor.used"
+FACTOR_FAILED = "factor.failed"
+FACTOR_RENAMED = "factor.renamed"
+FACTOR_REMOVED = "factor.removed"  # by the person, or by an admin (actor user:NAME)
+RECOVERY_CODE_USED = "recovery_code.used"
+RECOVERY_CODES_REGENERATED = "recovery_codes.regenerated"
 
 
 def record(

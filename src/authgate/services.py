@@ -23,6 +23,7 @@ from authgate.settings import Settings
 from authgate.storage.database import Database
 
 if TYPE_CHECKING:
+    from authgate.accounts.factor_secrets import FactorSecrets
     from authgate.accounts.throttle import Throttle
     from authgate.mail.mailer import Mailer
     from authgate.oauth2.access_tokens import AccessTokens
@@ -90,6 +91,13 @@ class Services:
         from authgate.accounts.throttle import Throttle
 
         return Throttle.from_settings(self.settings, self.database)
+
+    @cached_property
+    def factor_secrets(self) -> FactorSecrets:
+        """Seals TOTP secrets and digests recovery codes with keys from the master key (accounts/factor_secrets.py)."""
+        from authgate.accounts.factor_secrets import FactorSecrets
+
+        return FactorSecrets.from_settings(self.settings)
 
     @cached_property
     def mailer(self) -> Mailer:

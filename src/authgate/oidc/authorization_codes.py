@@ -39,6 +39,7 @@ class CodeGrant:
     auth_time: datetime
     acr: str | None
     session_id: str | None
+    amr: tuple[str, ...] = ()  # the session's methods (RFC 8176), for the tokens the code brings
 
 
 # Used codes are kept this long after expiry so that a late replay still revokes what they issued.
@@ -55,7 +56,7 @@ def issue(services: Services, grant: CodeGrant) -> str:
             redirect_uri=grant.redirect_uri, scope=" ".join(grant.scope), audience=grant.audience,
             nonce=grant.nonce, code_challenge=grant.code_challenge,
             code_challenge_method=grant.code_challenge_method, auth_time=grant.auth_time, acr=grant.acr,
-            session_id=grant.session_id, created_at=now,
+            session_id=grant.session_id, amr=list(grant.amr), created_at=now,
             expires_at=now + timedelta(seconds=services.settings.authorization_code_ttl),
         ))
     return code
@@ -87,6 +88,7 @@ def claim(session: Session, code: str, *, client_id: str) -> CodeGrant | None:
     return CodeGrant(
         row.client_id, row.user_id, row.redirect_uri, tuple(row.scope.split()), row.audience, row.nonce,
         row.code_challenge, row.code_challenge_method, aware(row.auth_time), row.acr, row.session_id,
+        tuple(row.amr or ()),
     )
 
 

@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
-from authgate.oidc.id_tokens import ACR_PASSWORD
+from authgate.oauth2.strength import ACR_VALUES
 from authgate.settings import Settings
 
 PATHS = {
@@ -51,7 +51,7 @@ def metadata(settings: Settings) -> dict[str, Any]:
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid",
             "name", "preferred_username", "email", "email_verified", "updated_at",
         ],
-        acr_values_supported=[ACR_PASSWORD],
+        acr_values_supported=list(ACR_VALUES),
         # Only `acr` is read from a `claims` request (oidc/authorization_request.py); the rest is ignored.
         claims_parameter_supported=False,
         request_parameter_supported=False,
