@@ -13,7 +13,6 @@ from authgate.admin.schemas import GrantSet, RoleChange, RoleCreate
 from authgate.errors import DomainError
 from authgate.views import ApiView, RoleView
 
-
 # The form's choice → `require_mfa` (anything else: the default, as when the field is absent).
 REQUIRE_MFA_CHOICES: dict[str, bool | None] = {"default": None, "required": True, "not_required": False}
 
