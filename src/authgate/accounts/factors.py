@@ -114,10 +114,6 @@ def has_second_factor(session: Session, user_id: int) -> bool:
     return any(factor.second_factor for factor in factors_of(session, user_id))
 
 
-def has_kind(session: Session, user_id: int, kind: str) -> bool:
-    return any(factor.kind == kind for factor in _source(kind).list(session, user_id))
-
-
 def rename(session: Session, user_id: int, kind: str, factor_id: str, name: str) -> Factor:
     """Raises NotFound for no such factor of this user, InvalidInput for a bad name or a kind without names."""
     checked = text.checked(name.strip(), NAME_LENGTH, field="name", what="Name")

@@ -30,7 +30,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, exists, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from authgate import tokens
@@ -145,6 +145,3 @@ class PendingLogins:
             with self.database.transaction() as session:
                 session.execute(delete(PendingLogin).where(PendingLogin.id_hash == tokens.digest(value)))
 
-
-def user_exists(session: Session, user_id: int) -> bool:
-    return bool(session.scalar(select(exists().where(User.id == user_id, User.disabled.is_not(True)))))
