@@ -41,6 +41,7 @@ class Factor:
 
 class FactorSource(Protocol):
     kind: ClassVar[str]
+    second_factor: ClassVar[bool]  # its factors count towards "has a second factor"
 
     def list(self, session: Session, user_id: int) -> list[Factor]: ...
 
@@ -51,12 +52,14 @@ class FactorSource(Protocol):
 
 class TotpSource:
     kind: ClassVar[str] = "totp"
+    second_factor: ClassVar[bool] = True
 
     def list(self, session: Session, user_id: int) -> list[Factor]:
         rows = session.scalars(select(TotpFactor).where(
             TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_not(None)))
         return [Factor(self.kind, str(row.id), row.name, aware(row.created_at),
-                       aware(row.last_used_at) if row.last_used_at else None, second_factor=True, renamable=True)
+                       aware(row.last_used_at) if row.last_used_at else None, second_factor=self.second_factor,
+                       renamable=True)
                 for row in rows]
 
     def rename(self, session: Session, user_id: int, factor_id: str, name: str) -> bool:
@@ -82,6 +85,7 @@ class TotpSource:
 
 class RecoveryCodeSource:
     kind: ClassVar[str] = "recovery_codes"
+    second_factor: ClassVar[bool] = False
     ID: ClassVar[str] = "set"
 
     def list(self, session: Session, user_id: int) -> list[Factor]:
@@ -92,7 +96,7 @@ class RecoveryCodeSource:
         if not total:
             return []
         return [Factor(self.kind, self.ID, "Recovery codes", aware(created), aware(last_used) if last_used else None,
-                       second_factor=False, renamable=False, detail=f"{total - used} of {total} left")]
+                       second_factor=self.second_factor, renamable=False, detail=f"{total - used} of {total} left")]
 
     def rename(self, session: Session, user_id: int, factor_id: str, name: str) -> bool:
         return False
@@ -111,7 +115,8 @@ def factors_of(session: Session, user_id: int) -> list[Factor]:
 
 
 def has_second_factor(session: Session, user_id: int) -> bool:
-    return any(factor.second_factor for factor in factors_of(session, user_id))
+    """Asked at every login and token request: only the sources whose factors count are read."""
+    return any(source.list(session, user_id) for source in SOURCES if source.second_factor)
 
 
 def rename(session: Session, user_id: int, kind: str, factor_id: str, name: str) -> Factor:
