@@ -92,7 +92,6 @@ class Pending:
     amr: tuple[str, ...]
     must_enrol: bool
     return_to: str
-    replacing_sid: str | None
 
 
 class PendingLogins:
@@ -100,14 +99,14 @@ class PendingLogins:
         self.database = database
 
     def begin(self, user_id: int, *, amr: Sequence[str], must_enrol: bool, return_to: str,
-              replacing_sid: str | None = None, now: datetime | None = None) -> str:
+              now: datetime | None = None) -> str:
         """A new pending login; returns the value for the browser's cookie."""
         value = tokens.new_opaque()
         at = now or utcnow()
         with self.database.transaction() as session:
             session.execute(delete(PendingLogin).where(PendingLogin.expires_at <= at))
             session.add(PendingLogin(id_hash=tokens.digest(value), user_id=user_id, amr=list(amr), must_enrol=must_enrol,
-                                     return_to=return_to, replacing_sid=replacing_sid, created_at=at,
+                                     return_to=return_to, created_at=at,
                                      expires_at=at + PENDING_TTL))
         return value
 
@@ -123,8 +122,7 @@ class PendingLogins:
         if row is None or aware(row[0].expires_at) <= (now or utcnow()):
             return None
         pending, username = row
-        return Pending(pending.user_id, username, tuple(pending.amr), pending.must_enrol, pending.return_to,
-                       pending.replacing_sid)
+        return Pending(pending.user_id, username, tuple(pending.amr), pending.must_enrol, pending.return_to)
 
     def enrolled(self, value: str) -> None:
         """The pending login's user has set up a factor: what remains is to finish it."""

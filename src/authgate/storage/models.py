@@ -422,6 +422,5 @@ class PendingLogin(Base):
     amr: Mapped[list[str]] = mapped_column(JSON, default=list)  # what the person proved so far
     must_enrol: Mapped[bool] = mapped_column(Boolean, default=False)
     return_to: Mapped[str] = mapped_column(Text)
-    replacing_sid: Mapped[str | None] = mapped_column(String(64))  # step-up: the session it upgrades
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -50,7 +50,6 @@ def upgrade() -> None:
         sa.Column("amr", sa.JSON(), nullable=False),
         sa.Column("must_enrol", sa.Boolean(), nullable=False),
         sa.Column("return_to", sa.Text(), nullable=False),
-        sa.Column("replacing_sid", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_pending_logins_user_id_users"), ondelete="CASCADE"),
