@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, Protocol
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from authgate import text
@@ -43,6 +43,10 @@ class FactorSource(Protocol):
     kind: ClassVar[str]
     second_factor: ClassVar[bool]  # its factors count towards "has a second factor"
 
+    def exists_for(self, user_id: ColumnElement[int] | int) -> ColumnElement[bool]:
+        """SQL: the user has a factor of this kind (for policy checks in one statement)."""
+        ...
+
     def list(self, session: Session, user_id: int) -> list[Factor]: ...
 
     def rename(self, session: Session, user_id: int, factor_id: str, name: str) -> bool: ...
@@ -53,6 +57,9 @@ class FactorSource(Protocol):
 class TotpSource:
     kind: ClassVar[str] = "totp"
     second_factor: ClassVar[bool] = True
+
+    def exists_for(self, user_id: ColumnElement[int] | int) -> ColumnElement[bool]:
+        return exists().where(TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_not(None))
 
     def list(self, session: Session, user_id: int) -> list[Factor]:
         rows = session.scalars(select(TotpFactor).where(
@@ -88,6 +95,9 @@ class RecoveryCodeSource:
     second_factor: ClassVar[bool] = False
     ID: ClassVar[str] = "set"
 
+    def exists_for(self, user_id: ColumnElement[int] | int) -> ColumnElement[bool]:
+        return exists().where(RecoveryCode.user_id == user_id, RecoveryCode.used_at.is_(None))
+
     def list(self, session: Session, user_id: int) -> list[Factor]:
         row = session.execute(
             select(func.count(), func.count(RecoveryCode.used_at), func.min(RecoveryCode.created_at),
@@ -115,8 +125,12 @@ def factors_of(session: Session, user_id: int) -> list[Factor]:
 
 
 def has_second_factor(session: Session, user_id: int) -> bool:
-    """Asked at every login and token request: only the sources whose factors count are read."""
-    return any(source.list(session, user_id) for source in SOURCES if source.second_factor)
+    return bool(session.scalar(select(second_factor_exists(user_id))))
+
+
+def second_factor_exists(user_id: ColumnElement[int] | int) -> ColumnElement[bool]:
+    """SQL: the user has a second factor (any source that counts), for policies read in one statement."""
+    return or_(*(source.exists_for(user_id) for source in SOURCES if source.second_factor))
 
 
 def rename(session: Session, user_id: int, kind: str, factor_id: str, name: str) -> Factor:

@@ -30,11 +30,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, exists, select
 from sqlalchemy.orm import Session
 
 from authgate import tokens
-from authgate.accounts.factors import has_second_factor
+from authgate.accounts.factors import second_factor_exists
 from authgate.clock import aware, utcnow
 from authgate.settings import Settings
 from authgate.storage.database import Database
@@ -53,22 +53,28 @@ class Requirement(enum.Enum):
 
 
 def requirement(session: Session, settings: Settings, user_id: int) -> Requirement:
+    """One statement in the usual case (asked at every login and password grant); a second one only for a
+    holder of `admin` left at the default, to see whether any admin has a factor."""
     if settings.mfa == "off":
         return Requirement.NONE
-    if has_second_factor(session, user_id):
+    held = select(user_roles.c.role_id).where(user_roles.c.user_id == user_id)
+    has_factor, role_requires, admin_default = session.execute(select(
+        second_factor_exists(user_id),
+        exists().where(Role.id.in_(held), Role.require_mfa.is_(True)),
+        exists().where(Role.id.in_(held), Role.name == ADMIN_ROLE, Role.require_mfa.is_(None)),
+    )).one()
+    if has_factor:
         return Requirement.SECOND_FACTOR
-    if settings.mfa == "required" or any(role_requires_mfa(session, role) for role in _roles_of(session, user_id)):
+    if settings.mfa == "required" or role_requires or (admin_default and _an_admin_has_a_factor(session)):
         return Requirement.ENROL
     return Requirement.NONE
 
 
-def role_requires_mfa(session: Session, role: Role) -> bool:
-    if role.require_mfa is not None:
-        return role.require_mfa
-    if role.name != ADMIN_ROLE:
-        return False
-    holders = session.scalars(select(user_roles.c.user_id).where(user_roles.c.role_id == role.id))
-    return any(has_second_factor(session, holder) for holder in holders)
+def _an_admin_has_a_factor(session: Session) -> bool:
+    """The built-in admin role's default: MFA is "available" to admins once one of them has a second factor."""
+    admins = (select(user_roles.c.user_id).join(Role, Role.id == user_roles.c.role_id)
+              .where(Role.name == ADMIN_ROLE, second_factor_exists(user_roles.c.user_id)))
+    return bool(session.scalar(select(exists(admins))))
 
 
 def is_multi_factor(amr: Iterable[str]) -> bool:
@@ -78,11 +84,6 @@ def is_multi_factor(amr: Iterable[str]) -> bool:
 def combined(first: Sequence[str], second: Sequence[str]) -> tuple[str, ...]:
     """The methods of a login that showed `first`, then the second factor's `second`: RFC 8176 `mfa` added."""
     return tuple(dict.fromkeys([*first, *second, MFA]))
-
-
-def _roles_of(session: Session, user_id: int) -> Sequence[Role]:
-    return session.scalars(select(Role).join(user_roles, user_roles.c.role_id == Role.id)
-                           .where(user_roles.c.user_id == user_id)).all()
 
 
 @dataclass(frozen=True)
