@@ -48,6 +48,13 @@ FEDERATED_USER_CREATED = "federation.user_created"
 FEDERATED_LINKED = "federation.linked"
 FEDERATED_UNLINKED = "federation.unlinked"
 FEDERATED_REFUSED = "federation.refused"
+FACTOR_ENROLLED = "factor.enrolled"
+FACTOR_USED = "factor.used"
+FACTOR_FAILED = "factor.failed"
+FACTOR_RENAMED = "factor.renamed"
+FACTOR_REMOVED = "factor.removed"  # by the person, or by an admin (actor user:NAME)
+RECOVERY_CODE_USED = "recovery_code.used"
+RECOVERY_CODES_REGENERATED = "recovery_codes.regenerated"
 
 
 def record(

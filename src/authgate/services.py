@@ -22,6 +22,7 @@ from authgate.access.apis import ApiService
 from authgate.access.changes import AccessChanges
 from authgate.access.clients import ClientService
 from authgate.access.roles import RoleService
+from authgate.accounts.factor_secrets import FactorSecrets
 from authgate.accounts.page_anchors import UserPageAnchors
 from authgate.accounts.password_reset import REQUEST_KIND, ResetRequests
 from authgate.accounts.passwords import PasswordHasher, PasswordPolicy
@@ -121,6 +122,11 @@ class Services:
     def master_key(self) -> MasterKey:
         """Encrypts what is kept secret at rest (signing keys, outbox bodies, webhook secrets)."""
         return MasterKey.from_settings(self.settings)
+
+    @cached_property
+    def factor_secrets(self) -> FactorSecrets:
+        """Seals TOTP secrets and digests recovery codes with keys from the master key (accounts/factor_secrets.py)."""
+        return FactorSecrets.from_settings(self.settings)
 
     @cached_property
     def mailer(self) -> Mailer:

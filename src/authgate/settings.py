@@ -242,6 +242,14 @@ class Settings(BaseSettings):
     login_requires_verified_email: bool = Field(
         False, description="Refuse a login (page and password grant) until the person confirmed their email address."
     )
+    mfa: Literal["off", "optional", "required"] = Field(
+        "optional",
+        description=(
+            "Second factors (docs/mfa.md). `optional`: people may add an authenticator app, and roles with "
+            "`require_mfa` need one; `required`: everyone signs in with a second factor (enrolled at the next "
+            "login); `off`: no second factor is offered or asked for."
+        ),
+    )
     outbox_max_attempts: int = Field(
         8, ge=1, le=100, description="Delivery attempts of one outbox message before it is marked failed."
     )

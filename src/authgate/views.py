@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from authgate.access.apis import grants_of
+from authgate.accounts.factors import Factor
 from authgate.clock import aware, utcnow
 from authgate.storage.models import Api, AuditEvent, BrowserSession, Client, Role, SigningKey, User
 
@@ -20,6 +21,23 @@ UtcDatetime = Annotated[datetime, AfterValidator(aware)]
 
 class View(BaseModel):
     model_config = ConfigDict(frozen=True)
+
+
+class FactorView(View):
+    """One of a user's sign-in factors (accounts/factors.py); never a secret."""
+
+    kind: str
+    id: str
+    name: str
+    created_at: UtcDatetime
+    last_used_at: UtcDatetime | None
+    second_factor: bool
+    detail: str | None
+
+    @classmethod
+    def of(cls, factor: Factor) -> FactorView:
+        return cls(kind=factor.kind, id=factor.id, name=factor.name, created_at=factor.created_at,
+                   last_used_at=factor.last_used_at, second_factor=factor.second_factor, detail=factor.detail)
 
 
 class UserView(View):
@@ -67,10 +85,13 @@ class RoleView(View):
     name: str
     description: str | None
     permissions: dict[str, list[str]]
+    # Holders sign in with a second factor; null: the default (only `admin`, once one admin has a factor).
+    require_mfa: bool | None = None
 
     @classmethod
     def of(cls, role: Role) -> RoleView:
-        return cls(name=role.name, description=role.description, permissions=grants_of(role.permissions))
+        return cls(name=role.name, description=role.description, permissions=grants_of(role.permissions),
+                   require_mfa=role.require_mfa)
 
 
 class ClientView(View):

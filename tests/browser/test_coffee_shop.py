@@ -17,12 +17,12 @@ def log_in(page: Any, shop: Any, username: str, screenshot: Any | None = None) -
     expect(page.locator("body[data-ready=true]")).to_be_attached()
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(shop.issuer + "/login?*")
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
     if screenshot:
         screenshot("login-page")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORDS[username])
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(shop.frontend + "/")
     expect(page.locator("#who")).to_contain_text("Signed in as")
 

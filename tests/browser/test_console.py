@@ -32,11 +32,11 @@ def console(live_server: Any) -> str:
 def test_an_operator_logs_in_and_creates_a_role_a_user_with_it_and_a_client(console: str, page: Any, screenshot: Any) -> None:
     page.goto(console + "/admin")
     page.wait_for_url(console + "/login?*")
-    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()
     screenshot("hosted-login")
     page.get_by_label("Username").fill("operator")
     page.get_by_label("Password").fill(ADMIN_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     page.wait_for_url(console + "/admin/users")
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
     expect(page.locator(".sidebar-foot")).to_contain_text("operator")

@@ -76,7 +76,7 @@ def test_no_console_page_is_wider_than_a_phone(live_server: Any, phone: Any, bac
     assert overflow(phone) <= 0, "the hosted login the console sends to"
     phone.get_by_label("Username").fill("operator")
     phone.get_by_label("Password").fill(ADMIN_PASSWORD)
-    phone.get_by_role("button", name="Sign in").click()
+    phone.get_by_role("button", name="Sign in", exact=True).click()
     phone.wait_for_url(console + "/admin/users")
 
     lists = ["/admin/users", "/admin/roles", "/admin/apis", "/admin/clients", "/admin/keys", "/admin/audit"]

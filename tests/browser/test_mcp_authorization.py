@@ -165,7 +165,7 @@ async def sign_in_through_the_browser(page: Any, url: str, username: str, callba
             await page.get_by_label("Username").fill(username)
             await page.get_by_label("Password").fill(PASSWORDS[username])
             async with page.expect_navigation():
-                await page.get_by_role("button", name="Sign in").click()
+                await page.get_by_role("button", name="Sign in", exact=True).click()
         elif await page.get_by_role("button", name="Allow").count():
             async with page.expect_navigation():
                 await page.get_by_role("button", name="Allow").click()

@@ -71,12 +71,12 @@ def test_a_person_resets_their_password_from_the_received_message(
         "dana@coffee.example"
     )  # login by the (not yet verified) address: refused
     page.get_by_label("Password").fill(NEW)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("incorrect")
     page.get_by_label("Username").fill("dana")
     page.get_by_label("Password").fill(OLD)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("alert")).to_contain_text("incorrect")
     page.get_by_label("Password").fill(NEW)
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()

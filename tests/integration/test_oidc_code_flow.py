@@ -71,7 +71,7 @@ def test_code_exchange_issues_access_refresh_and_id_token(browser: BrowserLike, 
     assert claims["at_hash"] == left_half_hash(body["access_token"])  # OIDC Core §3.1.3.6
     assert claims["sid"] and isinstance(claims["auth_time"], int)
     assert claims["preferred_username"] == "barista" and claims["email"] == "barista@coffee.example"
-    assert "acr" not in claims
+    assert claims["acr"] == "urn:authgate:acr:password" and claims["amr"] == ["pwd"]  # a password login
     assert jwt.get_unverified_header(body["id_token"])["alg"] == "RS256"
 
 

@@ -108,7 +108,7 @@ def test_discovery_lists_working_endpoints(live_server: Any) -> None:
     assert metadata["response_modes_supported"] == ["query", "form_post"]
     assert metadata["prompt_values_supported"] == ["none", "login", "consent"]
     assert metadata["authorization_response_iss_parameter_supported"] is True
-    assert metadata["acr_values_supported"] == ["urn:authgate:acr:password"]
+    assert metadata["acr_values_supported"] == ["urn:authgate:acr:password", "urn:authgate:acr:mfa"]
     assert metadata["response_types_supported"] == ["code"]
     assert metadata["code_challenge_methods_supported"] == ["S256"]
     for name in ("authorization_endpoint", "userinfo_endpoint", "end_session_endpoint", "jwks_uri"):

@@ -17,8 +17,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
-from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
 from starlette.testclient import TestClient
 
 from authgate import audit, bootstrap
@@ -28,7 +26,6 @@ from authgate.services import Services
 from authgate.settings import Settings
 from authgate.storage.models import AuditEvent, BrowserSession, Passkey, PasskeyChallenge, User
 from authgate.web.app import create_app
-from authgate.web.pages import mfa
 from soft_authenticator import SoftAuthenticator, b64url
 from testkit import Forwarder, empty_postgres, free_port
 
@@ -70,6 +67,20 @@ def log_in_with_password(client: TestClient) -> None:
     response = client.post("/login", data={"csrf_token": token, "username": "ada", "password": PASSWORD,
                                            "return_to": "/account"})
     assert response.status_code == 303
+
+
+def log_in_with_password_and_passkey(client: TestClient, authenticator: SoftAuthenticator) -> Any:
+    """The password, then (ada has a second factor now) the passkey on the code page: the real MFA step."""
+    token = csrf_token(client)
+    response = client.post("/login", data={"csrf_token": token, "username": "ada", "password": PASSWORD,
+                                           "return_to": "/account"})
+    assert response.status_code == 303 and response.headers["location"] == "/login/factor"
+    page = client.get("/login/factor").text
+    assert 'id="passkey-second-factor"' in page and "/static/passkeys.js" in page
+    token = csrf_token(client, "/login/factor")
+    options = post_json(client, "/login/passkey/second-factor/options", {}, token).json()
+    assert [allowed["id"] for allowed in options["allowCredentials"]] == [b64url(authenticator.credential_id)]
+    return post_json(client, "/login/passkey/second-factor/verify", {"credential": authenticator.get(options)}, token)
 
 
 def register(client: TestClient, authenticator: SoftAuthenticator, name: str = "Laptop") -> Any:
@@ -321,7 +332,7 @@ def test_the_second_factor_endpoints_refuse_without_a_pending_login(client: Test
 
 def test_rename_and_remove_behind_re_authentication(
         client: TestClient, services: Services, authenticator: SoftAuthenticator) -> None:
-    log_in_with_password(client)
+    assert log_in_with_password_and_passkey(client, authenticator).status_code == 200
     with services.database.reader() as session:
         passkey_id = session.scalar(select(Passkey.id))
     token = csrf_token(client, "/account/passkeys")
@@ -347,37 +358,31 @@ def test_rename_and_remove_behind_re_authentication(
     with services.database.reader() as session:
         assert session.scalar(select(func.count()).select_from(Passkey)) == 0
         assert session.scalars(select(AuditEvent.type).where(AuditEvent.type.like("passkey.%")).order_by(AuditEvent.id)).all() == [
-            audit.PASSKEY_REGISTERED, audit.PASSKEY_RENAMED, audit.PASSKEY_REMOVED]
+            audit.PASSKEY_REGISTERED, audit.PASSKEY_USED, audit.PASSKEY_RENAMED, audit.PASSKEY_REMOVED]
 
 
 def test_a_passkey_completes_the_pending_login_as_its_second_factor(
-        client: TestClient, services: Services, authenticator: SoftAuthenticator,
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    """With h15-mfa's two functions stood in for: a pending login of ada's, completed by a redirect."""
-    with services.database.reader() as session:
-        ada = session.scalar(select(Passkey.user_id))
-    completed: list[tuple[int, tuple[str, ...]]] = []
-
-    async def complete(request: Request, services: Services, user_id: int, amr: Any) -> Response:
-        completed.append((user_id, tuple(amr)))
-        response = RedirectResponse("/authorize?client_id=x", status_code=303)
-        response.set_cookie("authgate_session", "new-session")
-        return response
-
-    monkeypatch.setattr(mfa, "pending_user_id", lambda request, services: ada)
-    monkeypatch.setattr(mfa, "complete_second_factor", complete)
+        client: TestClient, services: Services, authenticator: SoftAuthenticator) -> None:
+    """After the password, ada (who has a passkey, so a second factor) gets no session until her passkey
+    answers the second-factor challenge; the session then records both (RFC 8176)."""
+    before = sessions(services)  # the registration's own password session, signed out of this browser
+    token = csrf_token(client)
+    assert client.post("/login", data={"csrf_token": token, "username": "ada", "password": PASSWORD,
+                                       "return_to": "/account"}).headers["location"] == "/login/factor"
+    assert sessions(services) == before, "no session before the second factor"
     token, login = login_options(client)
-    options = post_json(client, "/login/passkey/second-factor/options", {}, token).json()
-    assert [allowed["id"] for allowed in options["allowCredentials"]] == [b64url(authenticator.credential_id)]
+    second = post_json(client, "/login/passkey/second-factor/options", {}, token).json()
     # An answer to a sign-in challenge is no second factor: challenges are bound to their purpose.
     wrong_purpose = post_json(client, "/login/passkey/second-factor/verify", {"credential": authenticator.get(login)},
                               token)
-    assert wrong_purpose.status_code == 400 and completed == []
-    answer = post_json(client, "/login/passkey/second-factor/verify", {"credential": authenticator.get(options)},
-                       token)
-    assert answer.status_code == 200 and answer.json() == {"redirect": "/authorize?client_id=x"}
-    assert "authgate_session=new-session" in answer.headers["set-cookie"]
-    assert completed == [(ada, ("hwk", "user", "mfa"))]
+    assert wrong_purpose.status_code == 400 and sessions(services) == before
+    answer = post_json(client, "/login/passkey/second-factor/verify", {"credential": authenticator.get(second)}, token)
+    assert answer.status_code == 200 and answer.json() == {"redirect": "/account"}
+    assert [sorted(amr) for amr in sessions(services)] == [*before, sorted(["pwd", "hwk", "user", "mfa"])]
+    assert client.get("/account").status_code == 200
+    # The pending login was used up: the same answer again starts nothing.
+    again = post_json(client, "/login/passkey/second-factor/verify", {"credential": authenticator.get(second)}, token)
+    assert again.status_code in (400, 401, 403) and len(sessions(services)) == len(before) + 1
 
 
 def test_the_ceremonies_answer_503_while_the_database_is_down_and_recover_by_themselves(
@@ -392,7 +397,9 @@ def test_the_ceremonies_answer_503_while_the_database_is_down_and_recover_by_the
                                                                        f"127.0.0.1:{forwarder.port}"), issuer=ISSUER))
     try:
         with TestClient(create_app(services=services), base_url=ISSUER) as client:
-            token = csrf_token(client)  # the login page of no client reads nothing
+            forwarder.open()
+            token = csrf_token(client)  # the login page lists the identity providers: it reads the database
+            forwarder.cut()
             down = post_json(client, "/login/passkey/options", {}, token)
             assert down.status_code == 503 and down.json()["error"] == "temporarily_unavailable"
             forwarder.open()

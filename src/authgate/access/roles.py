@@ -52,12 +52,13 @@ class RoleService:
             select(Role).options(selectinload(Role.permissions).selectinload(Permission.api)).order_by(Role.name)
         ).all()
 
-    def create(self, name: str, description: str | None = None, permissions: dict[str, builtins.list[str]] | None = None) -> Role:
+    def create(self, name: str, description: str | None = None, permissions: dict[str, builtins.list[str]] | None = None,
+               *, require_mfa: bool | None = None) -> Role:
         if not _ROLE.match(name):
             raise InvalidInput("Role name must be 1–150 letters, digits, spaces or . _ : -", field="name")
         if self.find(name) is not None:
             raise AlreadyExists("role", name)
-        role = Role(name=name, description=_description(description))
+        role = Role(name=name, description=_description(description), require_mfa=require_mfa)
         role.permissions = self.realm.apis.resolve(permissions or {}, field="permissions")
         self.session.add(role)
         self.session.flush()
@@ -70,6 +71,15 @@ class RoleService:
             role.description = _description(description)
         self.realm.changed("role.updated", name)
         return role
+
+    def set_require_mfa(self, name: str, require_mfa: bool | None) -> bool:
+        """Whether holders must sign in with a second factor; None: the default (accounts/mfa.py). True if changed."""
+        role = self.get(name)
+        if role.require_mfa is require_mfa:
+            return False
+        role.require_mfa = require_mfa
+        self.realm.changed("role.require_mfa_set", name, require_mfa=require_mfa)
+        return True
 
     def set_permissions(self, name: str, permissions: dict[str, builtins.list[str]]) -> bool:
         role = self.get(name)

@@ -26,7 +26,8 @@ def list_roles(admin: Admin) -> list[RoleView]:
 def create_role(admin: Admin, body: RoleCreate) -> RoleView:
     """422 names an API or permission that does not exist; 409 if the name is taken."""
     with admin.realm() as realm:
-        return RoleView.of(realm.roles.create(body.name, body.description, body.permissions))
+        return RoleView.of(realm.roles.create(body.name, body.description, body.permissions,
+                                              require_mfa=body.require_mfa))
 
 
 @router.get("/{name}", openapi_extra=READ, responses=NOT_FOUND, summary="Get a role")
@@ -35,9 +36,11 @@ def get_role(admin: Admin, name: RoleIn) -> RoleView:
         return RoleView.of(realm.roles.get(name))
 
 
-@router.patch("/{name}", openapi_extra=WRITE, responses=NOT_FOUND, summary="Change a role's description")
+@router.patch("/{name}", openapi_extra=WRITE, responses=NOT_FOUND, summary="Change a role's description or MFA policy")
 def change_role(admin: Admin, name: RoleIn, body: RoleChange) -> RoleView:
     with admin.realm() as realm:
+        if "require_mfa" in body.model_fields_set:
+            realm.roles.set_require_mfa(name, body.require_mfa)
         return RoleView.of(realm.roles.update(name, description=body.description))
 
 

@@ -165,14 +165,18 @@ class RoleList(Body):
 
 
 # --- roles ------------------------------------------------------------------------
+REQUIRE_MFA = ("Holders must sign in with a second factor; null: the default (only the built-in admin role, once "
+               "one of its holders has a factor).")
 class RoleCreate(Body):
     name: RoleName
     description: Description | None = None
     permissions: Grants = Field(default_factory=dict, description="{API identifier: [permission, ...]}")
+    require_mfa: bool | None = Field(None, description=REQUIRE_MFA)
 
 
 class RoleChange(Body):
     description: Annotated[Description | SkipJsonSchema[None], NOT_NULL] = Field(None, description="An empty string clears it.")
+    require_mfa: bool | None = Field(None, description=REQUIRE_MFA + " Absent: unchanged.")
 
 
 class GrantSet(Body):

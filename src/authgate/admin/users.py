@@ -7,6 +7,7 @@ from typing import Annotated
 from annotated_types import Ge, Le
 from fastapi import APIRouter, Path, Query
 
+from authgate.accounts import factor_admin
 from authgate.accounts.email_verification import EmailVerification
 from authgate.admin.auth import Admin, AdminRoute, requires
 from authgate.admin.errors import CONFLICT, NOT_FOUND
@@ -24,13 +25,15 @@ from authgate.admin.schemas import (
 )
 from authgate.errors import InvalidInput
 from authgate.storage import limits
-from authgate.views import UserView
+from authgate.views import FactorView, UserView
 
 router = APIRouter(prefix="/users", tags=["users"], route_class=AdminRoute)
 READ, WRITE = requires("users:read"), requires("users:write")
 UsernameIn = Annotated[Username, Path(description="Compared case-insensitively.")]
 PageNumber = Annotated[int, Ge(1), Le(LAST_PAGE), DECIMAL]
 Limit = Annotated[int, Ge(1), Le(200), DECIMAL]
+FactorKind = Annotated[str, Path(max_length=40, pattern=r"^[a-z_]+$", description="totp, recovery_codes, passkey")]
+FactorId = Annotated[str, Path(max_length=400, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
 @router.get("", openapi_extra=READ, summary="Search and page through users")
@@ -136,6 +139,22 @@ def add_roles(admin: Admin, username: UsernameIn, body: RoleList) -> UserView:
 def remove_role(admin: Admin, username: UsernameIn, role: Annotated[RoleName, Path()]) -> UserView:
     with admin.realm() as realm:
         return UserView.of(realm.users.remove_roles(username, [role]))
+
+
+@router.get("/{username}/factors", openapi_extra=READ, responses=NOT_FOUND, summary="List a user's sign-in factors")
+def list_factors(admin: Admin, username: UsernameIn) -> list[FactorView]:
+    """Authenticator apps, recovery codes (how many are left), passkeys: never a secret."""
+    with admin.reader() as realm:
+        return [FactorView.of(factor) for factor in factor_admin.factors_of_user(realm, username)]
+
+
+@router.delete("/{username}/factors/{kind}/{factor_id}", openapi_extra=WRITE, status_code=204, responses=NOT_FOUND,
+               summary="Remove a user's factor")
+def remove_factor(admin: Admin, username: UsernameIn, kind: FactorKind, factor_id: FactorId) -> None:
+    """Also ends the user's sessions and revokes their refresh tokens (audited). With the last second factor go the
+    recovery codes."""
+    with admin.realm() as realm:
+        factor_admin.remove_factor(realm, username, kind, factor_id)
 
 
 @router.delete("/{username}", openapi_extra=WRITE, status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete a user")

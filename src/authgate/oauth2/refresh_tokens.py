@@ -113,6 +113,7 @@ class RefreshGrant:
     scope: tuple[str, ...] = ()
     auth_time: datetime | None = None
     session_id: str | None = None
+    amr: tuple[str, ...] = ()  # how the user authenticated (RFC 8176), kept by every refresh
 
 
 @dataclass(frozen=True)
@@ -362,7 +363,7 @@ class RefreshTokenStore:
         return {
             "token_hash": tokens.digest(token), "family_id": family_id, "client_id": grant.client_id,
             "user_id": grant.user_id, "audience": grant.audience, "scope": " ".join(grant.scope),
-            "auth_time": grant.auth_time, "session_id": grant.session_id, "created_at": now,
+            "auth_time": grant.auth_time, "session_id": grant.session_id, "amr": list(grant.amr), "created_at": now,
             "expires_at": min(self._idle_expiry(now), family_expires), "family_expires_at": family_expires,
         }
 
@@ -388,6 +389,7 @@ def _grant_of(row: RefreshToken | Row[Any]) -> RefreshGrant:
         client_id=row.client_id, user_id=row.user_id, audience=row.audience,
         scope=tuple(name for name in (row.scope or "").split(" ") if name),
         auth_time=aware(row.auth_time) if row.auth_time else None, session_id=row.session_id,
+        amr=tuple(row.amr or ()),
     )
 
 
@@ -409,7 +411,7 @@ def _claim_statement(*also: ColumnElement[bool]) -> Update:
                *also)
         .values(rotated_at=_NOW, successor_hash=bindparam("successor"))
         .returning(link.family_id, link.client_id, link.user_id, link.audience, link.scope, link.auth_time,
-                   link.session_id, link.family_expires_at)
+                   link.session_id, link.amr, link.family_expires_at)
     )
 
 
@@ -432,7 +434,7 @@ def _rotate_in_one_statement(claim: Update) -> Select[Any]:
     """PostgreSQL: claim, insert the successor (same family and grant, fresh idle expiry within the family's
     deadline) and read the holder (disabled flag, permissions for the family's audience) in one round trip."""
     claimed = claim.cte("claimed")
-    inherited = ["family_id", "client_id", "user_id", "audience", "scope", "auth_time", "session_id"]
+    inherited = ["family_id", "client_id", "user_id", "audience", "scope", "auth_time", "session_id", "amr"]
     idle_expires = bindparam("idle_expires", type_=DateTime(timezone=True))
     successor = insert(RefreshToken).from_select(
         ["token_hash", *inherited, "created_at", "expires_at", "family_expires_at"],

@@ -39,6 +39,7 @@ class CodeGrant:
     auth_time: datetime
     acr: str | None
     session_id: str | None
+    amr: tuple[str, ...] = ()  # the session's methods (RFC 8176), for the tokens the code brings
 
 
 # Used codes are kept this long after expiry so that a late replay still revokes what they issued.
@@ -55,7 +56,7 @@ def issue(services: Services, grant: CodeGrant) -> str:
             redirect_uri=grant.redirect_uri, scope=" ".join(grant.scope), audience=grant.audience,
             nonce=grant.nonce, code_challenge=grant.code_challenge,
             code_challenge_method=grant.code_challenge_method, auth_time=grant.auth_time, acr=grant.acr,
-            session_id=grant.session_id, created_at=now,
+            session_id=grant.session_id, amr=list(grant.amr), created_at=now,
             expires_at=now + timedelta(seconds=services.settings.authorization_code_ttl),
         ))
     return code
@@ -87,6 +88,7 @@ def claim(session: Session, code: str, *, client_id: str) -> CodeGrant | None:
     return CodeGrant(
         row.client_id, row.user_id, row.redirect_uri, tuple(row.scope.split()), row.audience, row.nonce,
         row.code_challenge, row.code_challenge_method, aware(row.auth_time), row.acr, row.session_id,
+        tuple(row.amr or ()),
     )
 
 
@@ -101,6 +103,7 @@ def record_issued(session: Session, code: str, *, family_id: str | None, access_
 def revoke_replayed(services: Services, code: str, *, ip: str | None) -> None:
     """RFC 6749 §4.1.2: the code was used twice; revoke every token issued from it. Own transaction."""
     now = utcnow()
+    revoked: dict[str, object] | None = None
     with services.database.transaction() as session:
         row = session.get(AuthorizationCode, tokens.digest(code))
         if row is None:
@@ -110,10 +113,11 @@ def revoke_replayed(services: Services, code: str, *, ip: str | None) -> None:
         if row.issued_access_jti and session.get(RevokedAccessToken, row.issued_access_jti) is None:
             # The token cannot outlive its TTL from the moment the code was redeemed.
             consumed = aware(row.consumed_at) if row.consumed_at else now
-            session.add(RevokedAccessToken(
-                jti=row.issued_access_jti, revoked_at=now,
-                expires_at=consumed + timedelta(seconds=services.settings.access_token_ttl + 60),
-            ))
+            expires_at = consumed + timedelta(seconds=services.settings.access_token_ttl + 60)
+            session.add(RevokedAccessToken(jti=row.issued_access_jti, revoked_at=now, expires_at=expires_at))
+            revoked = {"jti": row.issued_access_jti, "exp": expires_at.timestamp()}
         user = session.get(User, row.user_id)
         audit.record(session, audit.CODE_REUSED, subject=user.username if user else str(row.user_id), client_id=row.client_id, ip=ip,
                      outcome="refused", family_id=row.issued_family_id)
+    if revoked is not None:  # committed: this process's revocation check counts it at once
+        services.oauth2.revocations.revoked(revoked)

@@ -54,7 +54,7 @@ class AuthorizationRequest:
     max_age: int | None
     login_hint: str | None
     id_token_hint: str | None
-    acr_requested: bool
+    acr_values: tuple[str, ...]  # OIDC Core §3.1.2.1 acr_values, and §5.5.1.1 `acr` values of a claims request
 
     @property
     def scope(self) -> tuple[str, ...]:
@@ -150,7 +150,7 @@ def _parse_rest(services: Services, form: Form, client: ClientRecord, target: Re
         nonce=form.get("nonce"), code_challenge=challenge, code_challenge_method=method,
         prompt=prompt, max_age=_max_age(form.get("max_age")), login_hint=form.get("login_hint"),
         id_token_hint=form.get("id_token_hint"),
-        acr_requested="acr_values" in form or _claims_ask_acr(form.get("claims")),
+        acr_values=(*(form.get("acr_values") or "").split(), *_claims_acr_values(form.get("claims"))),
     )
 
 
@@ -162,10 +162,10 @@ def _max_age(raw: str | None) -> int | None:
     return int(raw)
 
 
-def _claims_ask_acr(raw: str | None) -> bool:
-    """OIDC Core §5.5: only `acr` is honoured from a claims request; the rest is ignored."""
+def _claims_acr_values(raw: str | None) -> tuple[str, ...]:
+    """OIDC Core §5.5: only `acr` is honoured from a claims request (its `value` or `values`); the rest is ignored."""
     if raw is None:
-        return False
+        return ()
     try:
         claims = json.loads(raw)
     except ValueError:
@@ -173,4 +173,8 @@ def _claims_ask_acr(raw: str | None) -> bool:
     if not isinstance(claims, dict):
         raise InvalidRequest("claims must be a JSON object.")
     id_token = claims.get("id_token")
-    return isinstance(id_token, dict) and "acr" in id_token
+    acr = id_token.get("acr") if isinstance(id_token, dict) else None
+    if not isinstance(acr, dict):
+        return ()
+    values = acr.get("values", [acr.get("value")])
+    return tuple(value for value in values if isinstance(value, str)) if isinstance(values, list) else ()

@@ -19,16 +19,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from authgate.accounts import mfa
 from authgate.clock import utcnow
 from authgate.http import paths
 from authgate.http.page_form import read_page_form, read_page_query
+from authgate.http.pending_login import begin_second_step
 from authgate.http.rendering import error_page, redirect
 from authgate.http.sessions import ActiveSession, BrowserSessions
+from authgate.oauth2 import strength
 from authgate.oauth2.errors import ConsentRequired, InvalidRequest, LoginRequired, OAuthError
 from authgate.oidc import authorization_codes, authorization_response, consents
 from authgate.oidc.authorization_request import AuthorizationRequest, parse
 from authgate.oidc.errors import RedirectError, ShowErrorPage
-from authgate.oidc.id_tokens import ACR_PASSWORD, IdTokenHintInvalid, read_hint
+from authgate.oidc.id_tokens import IdTokenHintInvalid, read_hint
 from authgate.registration import registrations
 
 if TYPE_CHECKING:
@@ -67,6 +70,13 @@ def _decide(request: Request, auth: AuthorizationRequest, params: Params) -> Res
         if "none" in auth.prompt:
             raise LoginRequired("The user is not logged in.")  # OIDC Core §3.1.2.6
         return redirect(login_url(params, auth.login_hint))
+    needed = _second_factor_needed(services, auth, session)
+    if needed is not mfa.Requirement.NONE:
+        if "none" in auth.prompt:
+            raise LoginRequired("The user must show a second factor.")  # OIDC Core §3.1.2.6
+        # Step-up: the one-factor session is upgraded (a new one replaces it) once the factor is shown.
+        return begin_second_step(request, services, session.user_id, amr=session.amr, needed=needed,
+                                 return_to=return_path(params, drop_prompt="login"))
     if "consent" in auth.prompt or (
         not auth.client.first_party and consents.missing(services, session.user_id, auth.client.client_id, consents.items_of(auth.access))
     ):
@@ -77,11 +87,23 @@ def _decide(request: Request, auth: AuthorizationRequest, params: Params) -> Res
         client_id=auth.client.client_id, user_id=session.user_id, redirect_uri=auth.target.redirect_uri,
         scope=auth.scope, audience=auth.access.audience, nonce=auth.nonce,
         code_challenge=auth.code_challenge, code_challenge_method=auth.code_challenge_method,
-        auth_time=session.auth_time, acr=ACR_PASSWORD if auth.acr_requested else None, session_id=session.sid,
+        auth_time=session.auth_time, acr=strength.acr_of(session.amr), session_id=session.sid, amr=session.amr,
     ))
     if auth.client.dynamic:
         registrations.mark_used(services.database, auth.client.client_id, utcnow())
     return authorization_response.success(request, auth.target, code)
+
+
+def _second_factor_needed(services: Services, auth: AuthorizationRequest, session: ActiveSession) -> mfa.Requirement:
+    """A one-factor session asks for the second factor when the client asks for the MFA level (acr_values), when
+    the user has a factor (enrolled after this session began), or when a policy needs one (accounts/mfa.py)."""
+    if mfa.is_multi_factor(session.amr) or services.settings.mfa == "off":
+        return mfa.Requirement.NONE
+    with services.database.reader() as db:
+        needed = mfa.requirement(db, services.settings, session.user_id)
+    if needed is mfa.Requirement.NONE and strength.asks_for_mfa(auth.acr_values):
+        return mfa.Requirement.ENROL  # no factor yet: setting one up is how this login shows two
+    return needed
 
 
 def _must_log_in_again(services: Services, auth: AuthorizationRequest, session: ActiveSession) -> bool:

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from authgate.http import paths
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
-from authgate.oidc.id_tokens import ACR_PASSWORD
+from authgate.oauth2.strength import ACR_VALUES
 from authgate.settings import Settings
 
 CLIENT_AUTH = ["client_secret_basic", "client_secret_post"]
@@ -42,7 +42,7 @@ def metadata(settings: Settings) -> dict[str, Any]:
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "at_hash", "sid",
             "name", "preferred_username", "email", "email_verified", "updated_at",
         ],
-        acr_values_supported=[ACR_PASSWORD],
+        acr_values_supported=list(ACR_VALUES),
         # Only `acr` is read from a `claims` request (oidc/authorization_request.py); the rest is ignored.
         claims_parameter_supported=False,
         request_parameter_supported=False,

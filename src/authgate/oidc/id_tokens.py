@@ -5,8 +5,8 @@ Always RS256: the one algorithm every relying party must support (OIDC Core
 
 Profile and email claims go into the ID token as well as userinfo, per the
 granted scope (OIDC Core §5.4 allows either; one round-trip less for RPs).
-`amr` is always `["pwd"]`; `acr` appears only when asked for (`acr_values`,
-or `acr` in a `claims` request).
+`amr` and `acr` say how the user authenticated in the login the token comes
+from (oauth2/strength.py): the same in a refreshed ID token.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from authgate.oauth2 import jws
+from authgate.oauth2 import jws, strength
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oauth2.refresh_tokens import RefreshGrant
 from authgate.oidc.claims import OIDC_SCOPES, user_claims
@@ -27,9 +27,8 @@ from authgate.storage.models import User
 if TYPE_CHECKING:
     from authgate.services import Services
 
-# The only way users authenticate here: a password (RFC 8176 §2 "pwd").
-ACR_PASSWORD = "urn:authgate:acr:password"
-AMR = ["pwd"]
+# A login recorded before methods were (no amr): a password, the only way there was (RFC 8176 §2 "pwd").
+LEGACY_AMR = ("pwd",)
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,7 @@ class IdTokenRequest:
     auth_time: int | None
     nonce: str | None = None
     sid: str | None = None
-    acr_requested: bool = False
+    amr: tuple[str, ...] = LEGACY_AMR  # RFC 8176 methods of the login
 
 
 class IdTokenHintInvalid(Exception):
@@ -60,7 +59,7 @@ def issue(services: Services, user: User, request: IdTokenRequest, *, access_tok
     claims: dict[str, Any] = user_claims(user, request.scope)
     claims.update(
         iss=services.settings.issuer, aud=request.client_id, azp=request.client_id,
-        iat=now, exp=now + services.settings.id_token_ttl, amr=AMR,
+        iat=now, exp=now + services.settings.id_token_ttl, **strength.claims_of(request.amr or LEGACY_AMR),
     )
     if request.auth_time is not None:
         claims["auth_time"] = request.auth_time  # OIDC Core §3.1.2.1 (max_age) and §2
@@ -68,8 +67,6 @@ def issue(services: Services, user: User, request: IdTokenRequest, *, access_tok
         claims["nonce"] = request.nonce  # OIDC Core §3.1.3.7 item 11
     if request.sid is not None:
         claims["sid"] = request.sid
-    if request.acr_requested:
-        claims["acr"] = ACR_PASSWORD
     if access_token is not None:
         claims["at_hash"] = left_half_hash(access_token)
     key = services.keys.signing_key(ID_TOKEN_ALGORITHM)
@@ -80,7 +77,8 @@ def for_refresh(services: Services, user: User, grant: RefreshGrant, access_toke
     """OIDC Core §12.2: a refreshed ID token, same iss/sub/aud/auth_time/sid, no nonce."""
     auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
     scope = tuple(name for name in grant.scope if name in OIDC_SCOPES)
-    return issue(services, user, IdTokenRequest(grant.client_id, scope, auth_time, sid=grant.session_id),
+    return issue(services, user, IdTokenRequest(grant.client_id, scope, auth_time, sid=grant.session_id,
+                                                amr=grant.amr or LEGACY_AMR),
                  access_token=access_token)
 
 

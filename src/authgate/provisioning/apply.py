@@ -118,10 +118,12 @@ def _apply_roles(realm: Realm, file: RealmFile, result: ApplyResult, problems: l
         try:
             role = realm.roles.find(entry.name)
             if role is None:
-                realm.roles.create(entry.name, entry.description, entry.permissions)
+                realm.roles.create(entry.name, entry.description, entry.permissions, require_mfa=entry.require_mfa)
                 result.count("roles", created=True)
                 continue
             changed = realm.roles.set_permissions(entry.name, entry.permissions)
+            if "require_mfa" in entry.model_fields_set:
+                changed = realm.roles.set_require_mfa(entry.name, entry.require_mfa) or changed
             if entry.description is not None and entry.description != role.description:
                 realm.roles.update(entry.name, description=entry.description)
                 changed = True

@@ -75,6 +75,7 @@ class RoleEntry(_Entry):
     name: str
     description: str | None = None
     permissions: Grants = Field(default_factory=dict)
+    require_mfa: bool | None = None  # absent: left as it is (a new role: the default, accounts/mfa.py)
 
 
 class UserEntry(_Entry):

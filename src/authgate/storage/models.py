@@ -136,6 +136,8 @@ class Role(Base):
     name: Mapped[str] = mapped_column(String(150), unique=True)
     description: Mapped[str | None] = mapped_column(String(400))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Holders must sign in with a second factor; None: the default (accounts/mfa.py, `role_requires_mfa`).
+    require_mfa: Mapped[bool | None] = mapped_column(Boolean)
 
     permissions: Mapped[list[Permission]] = relationship(secondary=role_permissions)
     users: Mapped[list[User]] = relationship(secondary=user_roles, back_populates="roles")
@@ -222,6 +224,8 @@ class RefreshToken(Base):
     scope: Mapped[str] = mapped_column(Text, default="")
     auth_time: Mapped[datetime | None]
     session_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    # How the user authenticated when the family began (RFC 8176); a refresh keeps it. [] for a client's own.
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     family_expires_at: Mapped[datetime]
@@ -245,6 +249,7 @@ class AuthorizationCode(Base):
     auth_time: Mapped[datetime]
     acr: Mapped[str | None] = mapped_column(String(100))
     session_id: Mapped[str | None] = mapped_column(String(64))
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)  # the session's, when the code was issued
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     consumed_at: Mapped[datetime | None]
@@ -502,6 +507,52 @@ class FederationAttempt(Base):
     browser_hash: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # the account to link
     sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    return_to: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class TotpFactor(Base):
+    """A user's authenticator app (RFC 6238): the secret sealed with the master key; at most one per user."""
+
+    __tablename__ = "totp_factors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    confirmed_at: Mapped[datetime | None]  # None: enrolment begun, the first code not yet entered
+    last_used_at: Mapped[datetime | None]
+    # The newest time step accepted: a code of this step or an older one is never accepted again.
+    last_step: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class RecoveryCode(Base):
+    """One single-use recovery code, as a keyed SHA-256 digest (accounts/recovery_codes.py)."""
+
+    __tablename__ = "recovery_codes"
+    __table_args__ = (UniqueConstraint("user_id", "code_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
+
+
+class PendingLogin(Base):
+    """A login between the password and the second factor (or enrolment): no session yet.
+
+    The browser holds a random value in a cookie; this row its digest. Single-use, short-lived.
+    """
+
+    __tablename__ = "pending_logins"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    amr: Mapped[list[str]] = mapped_column(JSON, default=list)  # what the person proved so far
+    must_enrol: Mapped[bool] = mapped_column(Boolean, default=False)
     return_to: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(index=True)

@@ -60,6 +60,7 @@ routes: list[BaseRoute] = [
     *_pages("/admin/users/{username}/unlock", U, post=users.unlock),
     *_pages("/admin/users/{username}/sessions/end", U, post=users.end_sessions),
     *_pages("/admin/users/{username}/consents/revoke", U, post=users.revoke_consent),
+    *_pages("/admin/users/{username}/factors/remove", U, post=users.remove_factor),
     *_pages("/admin/users/{username}/delete", "users:write", users.confirm_delete, users.delete_user),
     *_pages("/admin/users/{username}/send-reset", U, post=mail.send_reset),
     *_pages("/admin/users/{username}/send-verification", U, post=mail.send_verification),

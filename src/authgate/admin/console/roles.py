@@ -13,6 +13,9 @@ from authgate.admin.schemas import GrantSet, RoleChange, RoleCreate
 from authgate.errors import DomainError
 from authgate.views import ApiView, RoleView
 
+# The form's choice → `require_mfa` (anything else: the default, as when the field is absent).
+REQUIRE_MFA_CHOICES: dict[str, bool | None] = {"default": None, "required": True, "not_required": False}
+
 
 def href(name: str, suffix: str = "") -> str:
     return f"/admin/roles/{quote(name, safe='')}{suffix}"
@@ -54,13 +57,15 @@ def save_role(console: Console) -> Response:
     for value in console.values("grant"):
         identifier, _, permission = value.rpartition(" ")
         grants.setdefault(identifier, []).append(permission)
-    change, problems = read(RoleChange, {"description": optional(console.value("description", 500))})
+    change, problems = read(RoleChange, {"description": optional(console.value("description", 500)),
+                                         "require_mfa": REQUIRE_MFA_CHOICES.get(console.value("require_mfa", 20))})
     grant_set, grant_problems = read(GrantSet, {"permissions": grants})
     if change is None or grant_set is None:
         return role_detail(console, {**problems, **grant_problems}, 422)
     try:
         with console.caller.realm() as realm:
             realm.roles.update(name, description=change.description or "")
+            realm.roles.set_require_mfa(name, change.require_mfa)
             realm.roles.set_permissions(name, grant_set.permissions)
     except DomainError as error:
         return role_detail(console, problem_of(error), 422)

@@ -7,6 +7,7 @@ from urllib.parse import quote, urlencode
 
 from starlette.responses import Response
 
+from authgate.accounts import factor_admin
 from authgate.accounts.email_verification import EmailVerification
 from authgate.accounts.login import unlock_account
 from authgate.admin import activity
@@ -15,7 +16,7 @@ from authgate.admin.console.view import Console
 from authgate.admin.pagination import LAST_PAGE, users_page
 from authgate.admin.schemas import PasswordSet, RoleList, UserChange, UserCreate
 from authgate.errors import DomainError
-from authgate.views import RoleView, UserView
+from authgate.views import FactorView, RoleView, UserView
 
 PAGE_SIZE = 25
 
@@ -80,9 +81,11 @@ def user_detail(console: Console, problems: dict[str, str] | None = None, status
         user = UserView.of(realm.users.get(username))
         roles = [RoleView.of(role) for role in realm.roles.list()]
         sessions = activity.browser_sessions(realm, username)
+        factors = [FactorView.of(factor) for factor in factor_admin.factors_of_user(realm, username)]
     consents = activity.consents_of(console.services, username)
     return console.render("user.html", {
         "user": user, "roles": roles, "sessions": sessions, "consents": consents, "problems": problems or {},
+        "factors": factors,
         "href": href, "yourself": console.caller.actor == f"user:{user.username}",
     }, status=status)
 
@@ -140,6 +143,14 @@ def end_sessions(console: Console) -> Response:
     with console.caller.realm() as realm:
         ended = activity.end_browser_sessions(console.services, realm, username, console.value("sid", 64) or None)
     return console.done(href(username), f"{ended} session{'s' if ended != 1 else ''} ended.")
+
+
+def remove_factor(console: Console) -> Response:
+    """Ends the user's sessions and revokes their refresh tokens too (accounts/factor_admin.py)."""
+    username = console.path("username")
+    with console.caller.realm() as realm:
+        removed = factor_admin.remove_factor(realm, username, console.value("kind", 40), console.value("id", 400))
+    return console.done(href(username), f"{removed.name} removed; the user's sessions were ended.")
 
 
 def revoke_consent(console: Console) -> Response:

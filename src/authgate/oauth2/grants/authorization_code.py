@@ -14,7 +14,7 @@ from typing import ClassVar
 from sqlalchemy.orm import Session
 
 from authgate.access.holdings import user_permissions
-from authgate.oauth2 import pkce, scopes
+from authgate.oauth2 import pkce, scopes, strength
 from authgate.oauth2.errors import InvalidGrant, InvalidTarget
 from authgate.oauth2.grants import TokenRequest
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
@@ -65,14 +65,14 @@ class AuthorizationCodeGrant:
         permissions, scope = scopes.granted_scope(requested, user_permissions(session, user.id, audience))
         access = services.access_tokens.issue(
             subject=user.subject, client_id=client.client_id, audience=audience, scope=scope,
-            permissions=permissions, auth_time=auth_time,
+            permissions=permissions, auth_time=auth_time, extra=strength.claims_of(grant.amr),
         )
         refresh_token, family_id = None, None
         if "refresh_token" in client.grant_types:
             store = services.oauth2.refresh_tokens
             refresh_token = store.issue(session, RefreshGrant(
                 client_id=client.client_id, user_id=user.id, audience=audience, scope=grant.scope,
-                auth_time=grant.auth_time,
+                auth_time=grant.auth_time, amr=grant.amr,
                 # offline_access outlives the browser session; anything else ends with it (logout).
                 session_id=None if requested.wants_offline_access else grant.session_id,
             ))
@@ -82,7 +82,7 @@ class AuthorizationCodeGrant:
         if OPENID in requested.oidc:
             id_token = id_tokens.issue(services, user, id_tokens.IdTokenRequest(
                 client_id=client.client_id, scope=requested.oidc, auth_time=auth_time, nonce=grant.nonce,
-                sid=grant.session_id, acr_requested=grant.acr is not None,
+                sid=grant.session_id, amr=grant.amr or id_tokens.LEGACY_AMR,
             ), access_token=access.token)
         authorization_codes.record_issued(session, code, family_id=family_id, access_jti=access.claims["jti"])
         return TokenResponse(access, scope=scope, refresh_token=refresh_token, id_token=id_token,

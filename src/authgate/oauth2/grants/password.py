@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from sqlalchemy import ARRAY, Select, String, Table, bindparam, func, insert, select
 
+from authgate import audit
 from authgate.access import holdings
 from authgate.access.holdings import user_permissions
+from authgate.accounts import mfa
 from authgate.accounts.login import (
     RECORD_LOGIN,
     LoginFailed,
@@ -34,7 +36,7 @@ from authgate.accounts.login import (
     VerifiedLogin,
 )
 from authgate.clock import utcnow
-from authgate.oauth2 import scopes
+from authgate.oauth2 import scopes, strength
 from authgate.oauth2.errors import InvalidGrant, SlowDown, UnauthorizedClient
 from authgate.oauth2.grants import TokenRequest
 from authgate.oauth2.refresh_tokens import RefreshGrant
@@ -43,6 +45,8 @@ from authgate.storage.models import RefreshToken
 
 if TYPE_CHECKING:
     from authgate.services import Services
+
+PASSWORD_AMR = ("pwd",)  # RFC 8176 §2
 
 
 class PasswordGrant:
@@ -70,10 +74,12 @@ class PasswordGrant:
         except LoginFailed:
             raise InvalidGrant("Invalid username or password.") from None  # RFC 6749 §5.2
         user = verified.user
+        _refuse_second_factor_accounts(services, user.id, username=user.username, client_id=client.client_id, ip=request.ip)
         auth_time = utcnow()
         family = None
         if "refresh_token" in client.grant_types:
-            family = RefreshGrant(client_id=client.client_id, user_id=user.id, audience=audience, auth_time=auth_time)
+            family = RefreshGrant(client_id=client.client_id, user_id=user.id, audience=audience, auth_time=auth_time,
+                                  amr=PASSWORD_AMR)
         if login.records_in_one_statement(verified):
             held, refresh_token = _in_one_statement(services, verified, requested, audience, family, auth_time)
             permissions, scope = scopes.granted_scope(requested, held)
@@ -87,9 +93,23 @@ class PasswordGrant:
         # Signed after the commit: signing may read keys; a transaction never waits for a second connection.
         access = services.access_tokens.issue(
             subject=user.subject, client_id=client.client_id, audience=audience, scope=scope,
-            permissions=permissions, auth_time=int(auth_time.timestamp()),
+            permissions=permissions, auth_time=int(auth_time.timestamp()), extra=strength.claims_of(PASSWORD_AMR),
         )
         return TokenResponse(access, scope=scope, refresh_token=refresh_token, subject_name=user.username)
+
+
+def _refuse_second_factor_accounts(services: Services, user_id: int, *, username: str, client_id: str,
+                                   ip: str | None) -> None:
+    """No bypass: a password alone never gets a token for someone who has a second factor or must have one
+    (accounts/mfa.py); they sign in through the hosted login. Checked after the password, so the answer
+    reveals nothing to someone who does not know it."""
+    with services.database.reader() as session:
+        needed = mfa.requirement(session, services.settings, user_id)
+    if needed is mfa.Requirement.NONE:
+        return
+    audit.record_now(services.database, audit.LOGIN_FAILED, subject=username, client_id=client_id, ip=ip,
+                     outcome="refused", reason="interactive_login_required")
+    raise InvalidGrant("Interactive login is required: this account signs in with a second factor.")
 
 
 def _in_one_statement(
@@ -124,8 +144,8 @@ def _login_granted(*, with_refresh_token: bool) -> Select[Any]:
     links = cast(Table, RefreshToken.__table__)
     # As `RefreshTokenStore.new_family` gives them, prefixed: an UPDATE in the statement (`RECORD_LOGIN`)
     # would also SET a column its parameters name (users.created_at).
-    given = ["token_hash", "family_id", "client_id", "user_id", "audience", "auth_time", "session_id", "created_at",
-             "expires_at", "family_expires_at"]
+    given = ["token_hash", "family_id", "client_id", "user_id", "audience", "auth_time", "session_id", "amr",
+             "created_at", "expires_at", "family_expires_at"]
     scope = func.array_to_string(
         func.array_cat(bindparam("oidc_scopes", type_=ARRAY(String)), holdings.narrowed_in_sql(held)), " ")
     issued = insert(links).from_select(

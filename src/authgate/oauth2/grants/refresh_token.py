@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar, Protocol
 from sqlalchemy.orm import Session
 
 from authgate.access.holdings import Holder, narrow
-from authgate.oauth2 import scopes
+from authgate.oauth2 import scopes, strength
 from authgate.oauth2.errors import InvalidGrant, InvalidScope, InvalidTarget
 from authgate.oauth2.grants import TokenRequest
 from authgate.oauth2.refresh_tokens import RefreshGrant, RefreshTokenReused, Rotation
@@ -91,7 +91,7 @@ class RefreshTokenGrant:
         auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
         access = services.access_tokens.issue(
             subject=subject, client_id=grant.client_id, audience=grant.audience or "", scope=granted,
-            permissions=permissions, auth_time=auth_time,
+            permissions=permissions, auth_time=auth_time, extra=strength.claims_of(grant.amr),
         )
         id_token = None
         if self.id_tokens is not None and user is not None:

@@ -4,7 +4,9 @@ Passwords go through `PasswordLogin`, so the brute-force protection (per
 account and per address) and the audit log apply here exactly as at the
 token endpoint. A failure says only that the pair was wrong (no account
 enumeration); a throttled login says how long to wait. A success starts a
-new browser session with a new cookie (session fixation).
+new browser session with a new cookie (session fixation) — unless the person
+has a second factor or a policy needs one (accounts/mfa.py): then the login
+waits for it (web/pages/mfa.py) and no session exists until then.
 """
 
 from __future__ import annotations
@@ -16,17 +18,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from authgate.accounts import mfa
 from authgate.accounts.email_verification import EmailVerification
 from authgate.accounts.login import LoginFailed, LoginThrottled, LoginUnverified, PasswordLogin
 from authgate.federation.providers import ProviderSpec
 from authgate.http import csrf
 from authgate.http.client_ip import client_ip
 from authgate.http.page_form import PASSWORD, read_page_form
+from authgate.http.pending_login import begin_second_step
 from authgate.http.rendering import redirect, render
 from authgate.http.sessions import BrowserSessions
 from authgate.services import Services
 from authgate.storage import limits
 from authgate.web.pages import navigation
+
+PASSWORD_AMR = ("pwd",)  # RFC 8176 §2
 
 
 async def login_page(request: Request) -> Response:
@@ -84,7 +90,11 @@ def _authenticate(request: Request, return_to: str, username: str, password: str
         return _show(request, return_to, username, "Confirm your email address first: we sent a new link to it.", 403)
     except LoginFailed:
         return _show(request, return_to, username, "The username or password is incorrect.", 401)
-    return signed_in(request, redirect(return_to), user.id, amr=("pwd",), ip=ip)
+    with services.database.reader() as session:
+        needed = mfa.requirement(session, services.settings, user.id)
+    if needed is not mfa.Requirement.NONE:  # no session before the second factor (web/pages/mfa.py)
+        return begin_second_step(request, services, user.id, amr=PASSWORD_AMR, needed=needed, return_to=return_to)
+    return signed_in(request, redirect(return_to), user.id, amr=PASSWORD_AMR, ip=ip)
 
 
 def signed_in(request: Request, response: Response, user_id: int, *, amr: Sequence[str], ip: str) -> Response:

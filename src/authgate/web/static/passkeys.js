@@ -125,7 +125,12 @@
     try {
       await signInWith("conditional", autofill.signal);
     } catch (error) {
-      if (error.name !== "AbortError" && error.name !== "NotAllowedError") say(error.message, true);
+      // A background offer: it never speaks over the form's own message. Where this browser cannot use
+      // the site's passkeys at all (an IP address, a host other than the relying party), the button goes.
+      if (error.name === "SecurityError") {
+        const login = document.getElementById("passkey-login");
+        if (login) login.hidden = true;
+      }
     }
   }
 
