@@ -8,6 +8,7 @@ tables are emptied between tests.
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -50,10 +51,23 @@ def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated once per run (and xdist worker); each test gets a copy, as each PostgreSQL
+    test gets the run's migrated database emptied. Tests of migrations themselves use their own blank one."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "authgate.db"
+    database = Database(f"sqlite:///{path}")
+    migrate.upgrade(database)
+    database.dispose()
+    return path
+
+
 @pytest.fixture
 def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> str:
     if backend == "sqlite":
-        return f"sqlite:///{tmp_path / 'authgate.db'}"
+        copy = tmp_path / "authgate.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), copy)
+        return f"sqlite:///{copy}"
     url: str = request.getfixturevalue("pg_database")
     empty_postgres(url)
     return url

@@ -14,11 +14,13 @@ from typing import Any
 import pyotp
 import pytest
 from playwright.sync_api import expect
+from sqlalchemy import select
 
 import testkit
 from authgate import bootstrap
 from authgate.services import Services
 from authgate.settings import Settings
+from authgate.storage.models import AuditEvent
 from authgate.web.app import create_app
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -26,10 +28,12 @@ PASSWORD = "harbour-lantern-quiet-5512"  # TEST FIXTURE ONLY
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[Any]:
+def server(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
     port = testkit.free_port()
+    overrides = getattr(request, "param", {})
     settings = Settings(data_dir=tmp_path / "data", master_key=testkit.TEST_MASTER_KEY,
-                        issuer=f"http://127.0.0.1:{port}", database_url=f"sqlite:///{tmp_path / 'authgate.db'}")
+                        issuer=f"http://127.0.0.1:{port}", database_url=f"sqlite:///{tmp_path / 'authgate.db'}",
+                        **overrides)
     services = Services(settings)
     bootstrap.prepare(services)
     live = testkit.LiveServer(create_app(services=services), port).start()
@@ -120,3 +124,32 @@ def test_a_role_that_requires_mfa_leads_through_enrolment(page: Any, server: Any
     expect(page.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
     page.get_by_role("link", name="Continue").click()
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
+
+
+# Two wrong codes lock this account from this address; the lock (10 minutes) outlasts the test, so nothing races.
+@pytest.mark.parametrize("server", [{"lockout_pair_threshold": 2, "lockout_base_delay": 600.0}], indirect=True)
+def test_wrong_codes_are_throttled_per_account(page: Any, server: Any) -> None:
+    username = new_user(server)
+    sign_in(page, server, username, "/account/factors")
+    page.get_by_role("link", name="Add an authenticator app").click()
+    app = pyotp.TOTP(page.locator("#totp-secret").inner_text().strip())
+    page.get_by_label("Code from the app").fill(app.now())
+    page.get_by_label("Your password").fill(PASSWORD)
+    page.get_by_role("button", name="Turn on").click()
+    expect(page.get_by_role("heading", name="Save your recovery codes")).to_be_visible()
+    sign_out(page, server)
+
+    sign_in(page, server, username)
+    wrong = f"{(int(app.now()) + 123_457) % 1_000_000:06d}"
+    for _ in range(2):
+        page.get_by_label("Authentication code").fill(wrong)
+        page.get_by_role("button", name="Verify").click()
+        expect(page.get_by_role("alert")).to_contain_text("not right")
+    # Locked now: even the right code is not looked at.
+    page.get_by_label("Authentication code").fill(app.at(time.time() + 30))
+    page.get_by_role("button", name="Verify").click()
+    expect(page.get_by_role("alert")).to_contain_text("Too many failed attempts")
+    expect(page.get_by_role("heading", name="Authentication code")).to_be_visible()
+    with server.services.database.reader() as session:
+        types = session.scalars(select(AuditEvent.type)).all()
+    assert types.count("factor.failed") == 2 and any(kind.endswith("locked") for kind in types), types

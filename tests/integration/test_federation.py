@@ -13,12 +13,14 @@ import hashlib
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import httpx
 import jwt
+import pyotp
 import pytest
 import uvicorn
 from oidc_client.flow import BrowserLike, Flow, csrf_of, hidden_fields, query_of
@@ -29,6 +31,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from authgate import audit, bootstrap
+from authgate.accounts import totp
 from authgate.federation.runtime import Federation
 from authgate.federation.upstream import Upstream as UpstreamClient
 from authgate.provisioning import apply_realm
@@ -515,3 +518,39 @@ def test_the_export_is_a_realm_file_apply_takes_back_unchanged(world: Any) -> No
         apply_realm(realm, parse_realm(yaml.safe_dump({"identity_providers": [new]})),
                     provider_secrets=services.federation.secrets, environ={})
     assert "identity_providers[0]" in str(raised.value) and "client_secret is required" in str(raised.value)
+
+
+# --- a second factor is not skipped through the upstream ----------------------------------------------------
+def test_a_user_with_a_second_factor_is_asked_for_it_after_the_upstream(world: Any, browser: BrowserLike) -> None:
+    """The upstream's sign-in is one factor, as a password is: alice, once she has an authenticator app, gets no
+    session from it alone; the pending login sends her to the code page, and the session records fed + otp."""
+    flow, response = sign_in(browser, "alice")
+    code_after(browser, response, flow)  # her account exists now
+    services = world.services
+    with services.database.transaction() as session:
+        user = session.scalar(select(User).where(User.username == "alice"))
+        assert user is not None
+        enrolment = totp.begin(session, services.factor_secrets, user.id, account_name="alice",
+                               issuer=services.settings.issuer)
+        app = pyotp.TOTP(enrolment.secret)
+        assert totp.confirm(session, services.factor_secrets, user.id, app.now())
+        user_id = user.id
+    again = BrowserLike(world.url)
+    try:
+        flow, response = sign_in(again, "alice")
+        assert response.status_code == 303 and response.headers["location"] == "/login/factor", response.text
+        with services.database.reader() as session:
+            before = session.scalar(select(func.count()).select_from(BrowserSession)
+                                    .where(BrowserSession.user_id == user_id))
+        page = again.get("/login/factor")
+        assert_page(page, 200, "Authentication code")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert token is not None
+        answer = again.post("/login/factor", data={"csrf_token": token.group(1), "code": app.at(time.time() + 30)})
+        code_after(again, answer, flow)
+        with services.database.reader() as session:
+            rows = session.scalars(select(BrowserSession).where(BrowserSession.user_id == user_id)
+                                   .order_by(BrowserSession.created_at)).all()
+        assert len(rows) == before + 1 and sorted(rows[-1].amr) == ["fed", "mfa", "otp"]
+    finally:
+        again.close()

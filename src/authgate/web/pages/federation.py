@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authgate import audit, text
+from authgate.accounts import mfa
 from authgate.accounts.login import LoginFailed, LoginThrottled, LoginUnverified, PasswordLogin
 from authgate.errors import DomainError
 from authgate.federation import AMR_FEDERATED
@@ -42,14 +43,15 @@ from authgate.federation.upstream import (
     UpstreamRefused,
     UpstreamUnavailable,
 )
-from authgate.services import Services
-from authgate.storage.models import FederatedIdentity
 from authgate.http import csrf
 from authgate.http.client_ip import client_ip
 from authgate.http.page_form import PASSWORD, read_page_form, read_page_query
-from authgate.web.pages import navigation
+from authgate.http.pending_login import begin_second_step
 from authgate.http.rendering import error_page, redirect, render
 from authgate.http.sessions import ActiveSession, BrowserSessions, is_secure
+from authgate.services import Services
+from authgate.storage.models import FederatedIdentity
+from authgate.web.pages import navigation
 
 logger = logging.getLogger("authgate.federation")
 BROWSER_COOKIE = "authgate_federation"
@@ -174,12 +176,19 @@ def _finish(request: Request, services: Services, provider: Provider, attempt: L
 
 def _signed_in(request: Request, services: Services, user_id: int, amr: tuple[str, ...], return_to: str,
                ip: str) -> Response:
-    """Like the password login: a new session (new cookie), then back to what asked for the login."""
-    sessions = BrowserSessions(services)
-    value, _sid = sessions.start(user_id, amr=amr, ip=ip, user_agent=request.headers.get("user-agent"),
-                                 replacing=request.cookies.get(sessions.cookie))
-    response = redirect(return_to)
-    sessions.set_cookie(response, value)
+    """Like the password login: a user with a second factor, or under an MFA policy, is asked for it first
+    (the upstream's sign-in is one factor here, as a password is); then a new session (new cookie), then
+    back to what asked for the login."""
+    with services.database.reader() as session:
+        needed = mfa.requirement(session, services.settings, user_id)
+    if needed is not mfa.Requirement.NONE:
+        response = begin_second_step(request, services, user_id, amr=amr, needed=needed, return_to=return_to)
+    else:
+        sessions = BrowserSessions(services)
+        value, _sid = sessions.start(user_id, amr=amr, ip=ip, user_agent=request.headers.get("user-agent"),
+                                     replacing=request.cookies.get(sessions.cookie))
+        response = redirect(return_to)
+        sessions.set_cookie(response, value)
     response.delete_cookie(BROWSER_COOKIE, path="/login/idp")
     return response
 
