@@ -17,7 +17,7 @@ from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world
 from authgate.admin import console
 
 CSRF_COOKIE = "authgate_csrf"
-EXAMPLES = {"username": "root", "name": "admin", "client_id": "authgate-console", "webhook_id": "wh_0"}
+EXAMPLES = {"username": "root", "name": "admin", "client_id": "authgate-console", "webhook_id": "wh_0", "alias": "corp"}
 
 
 def posts() -> list[str]:

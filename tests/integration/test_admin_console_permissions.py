@@ -18,7 +18,7 @@ from test_admin_console import hidden, log_in
 from test_admin_support import USER_PASSWORD, AdminWorld, admin_world, apply  # noqa: F401
 
 MISSING = object()
-EXAMPLES = {"username": "root", "name": "admin", "client_id": "authgate-console"}
+EXAMPLES = {"username": "root", "name": "admin", "client_id": "authgate-console", "webhook_id": "wh_0", "alias": "corp"}
 
 
 def pages() -> list[tuple[str, str, str]]:

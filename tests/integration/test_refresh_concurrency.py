@@ -49,7 +49,7 @@ def family_of(server, refresh_token: str) -> list[RefreshToken]:
 
 
 def test_concurrent_retries_inside_the_grace_window_rotate_once(start_server):
-    server = start_server(refresh_reuse_grace=30)
+    server = start_server(refresh_reuse_grace=30, database_timeout=30)  # correctness, not latency: no lock wait times out on a busy machine
     load_world(server.services)
     presented = password_login(server.url).json()["refresh_token"]
     responses = fire_together(server.url, presented)
@@ -63,7 +63,7 @@ def test_concurrent_retries_inside_the_grace_window_rotate_once(start_server):
 
 
 def test_concurrent_uses_rotate_once_and_reuse_after_the_successors_use_revokes_all(start_server):
-    server = start_server(refresh_reuse_grace=0)
+    server = start_server(refresh_reuse_grace=0, database_timeout=30)  # correctness, not latency: no lock wait times out on a busy machine
     load_world(server.services)
     presented = password_login(server.url, "manager").json()["refresh_token"]
     responses = fire_together(server.url, presented)

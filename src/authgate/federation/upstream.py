@@ -20,18 +20,24 @@ from __future__ import annotations
 
 import threading
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from authlib.integrations.base_client import OAuthError as AuthlibOAuthError
-from authlib.integrations.httpx_client import OAuth2Client
 from joserfc import jws, jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from authgate.federation.providers import ProviderSpec
+
+with warnings.catch_warnings():
+    # Authlib ≥ 1.9 prefers the `httpx2` fork and warns once at import when it falls back to httpx, which is
+    # what the rest of authgate uses: the same client library everywhere, and no warning on every start.
+    warnings.filterwarnings("ignore", message="The httpx module is deprecated")
+    from authlib.integrations.httpx_client import OAuth2Client
 
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 # OIDC Core §3.1.3.7: the ID token is signed; algorithms a provider may use (never "none" or HMAC
