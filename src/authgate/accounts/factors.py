@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, TypeVar
 
 from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
@@ -22,6 +22,7 @@ from authgate import text
 from authgate.accounts import passkeys, recovery_codes, totp
 from authgate.clock import aware
 from authgate.errors import InvalidInput, NotFound
+from authgate.storage import limits
 from authgate.storage.models import Passkey, RecoveryCode, TotpFactor
 
 NAME_LENGTH = 100
@@ -70,24 +71,14 @@ class TotpSource:
                 for row in rows]
 
     def rename(self, session: Session, user_id: int, factor_id: str, name: str) -> bool:
-        row = self._find(session, user_id, factor_id)
-        if row is None:
-            return False
-        row.name = name
-        return True
+        return _renamed(self._find(session, user_id, factor_id), name)
 
     def remove(self, session: Session, user_id: int, factor_id: str) -> bool:
-        row = self._find(session, user_id, factor_id)
-        if row is None:
-            return False
-        return totp.remove(session, user_id)
+        return self._find(session, user_id, factor_id) is not None and totp.remove(session, user_id)
 
     @staticmethod
     def _find(session: Session, user_id: int, factor_id: str) -> TotpFactor | None:
-        if not (factor_id.isascii() and factor_id.isdigit() and len(factor_id) <= 10):
-            return None
-        return session.scalar(select(TotpFactor).where(
-            TotpFactor.id == int(factor_id), TotpFactor.user_id == user_id, TotpFactor.confirmed_at.is_not(None)))
+        return _row(session, TotpFactor, user_id, factor_id, TotpFactor.confirmed_at.is_not(None))
 
 
 class RecoveryCodeSource:
@@ -131,24 +122,33 @@ class PasskeySource:
                 for info in passkeys.passkeys_of(session, user_id)]
 
     def rename(self, session: Session, user_id: int, factor_id: str, name: str) -> bool:
-        row = self._find(session, user_id, factor_id)
-        if row is None:
-            return False
-        row.name = name
-        return True
+        return _renamed(_row(session, Passkey, user_id, factor_id), name)
 
     def remove(self, session: Session, user_id: int, factor_id: str) -> bool:
-        row = self._find(session, user_id, factor_id)
+        row = _row(session, Passkey, user_id, factor_id)
         if row is None:
             return False
         session.delete(row)
         return True
 
-    @staticmethod
-    def _find(session: Session, user_id: int, factor_id: str) -> Passkey | None:
-        if not (factor_id.isascii() and factor_id.isdigit() and len(factor_id) <= 10):
-            return None
-        return session.scalar(select(Passkey).where(Passkey.id == int(factor_id), Passkey.user_id == user_id))
+
+FactorRow = TypeVar("FactorRow", TotpFactor, Passkey)
+
+
+def _row(session: Session, model: type[FactorRow], user_id: int, factor_id: str,
+         *where: ColumnElement[bool]) -> FactorRow | None:
+    """The user's factor row with this id (a decimal number that fits the column), or None."""
+    if not (factor_id.isascii() and factor_id.isdigit() and len(factor_id) <= 10
+            and int(factor_id) <= limits.largest_of(model.id)):
+        return None
+    return session.scalar(select(model).where(model.id == int(factor_id), model.user_id == user_id, *where))
+
+
+def _renamed(row: TotpFactor | Passkey | None, name: str) -> bool:
+    if row is None:
+        return False
+    row.name = name
+    return True
 
 
 SOURCES: tuple[FactorSource, ...] = (TotpSource(), PasskeySource(), RecoveryCodeSource())
