@@ -12,12 +12,11 @@ import re
 import httpx
 import pytest
 from fastapi.routing import APIRoute
+from test_admin_support import ADMIN_API, ROOT_PASSWORD, USER_PASSWORD, AdminWorld, admin_world, apply, password_token  # noqa: F401
 
 from authgate.admin.app import build
 from authgate.admin.auth import PERMISSION_KEY
 from authgate.bootstrap import ADMIN_PERMISSIONS
-
-from test_admin_support import ADMIN_API, ROOT_PASSWORD, USER_PASSWORD, AdminWorld, admin_world, apply, password_token  # noqa: F401
 
 METHODS = {"get", "post", "put", "patch", "delete"}
 

@@ -10,12 +10,11 @@ from __future__ import annotations
 import re
 
 import httpx
+from test_admin_console import hidden, log_in
+from test_admin_support import USER_PASSWORD, AdminWorld, admin_world, apply  # noqa: F401
 
 from authgate.admin import console
 from authgate.bootstrap import ADMIN_PERMISSIONS
-
-from test_admin_console import hidden, log_in
-from test_admin_support import USER_PASSWORD, AdminWorld, admin_world, apply  # noqa: F401
 
 MISSING = object()
 EXAMPLES = {"username": "root", "name": "admin", "client_id": "authgate-console", "webhook_id": "wh_0", "alias": "corp"}

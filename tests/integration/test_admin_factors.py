@@ -11,9 +11,9 @@ from test_admin_support import AdminWorld, admin_world  # noqa: F401
 
 from authgate import audit
 from authgate.accounts import recovery_codes, totp
+from authgate.http.sessions import BrowserSessions
 from authgate.oauth2.refresh_tokens import RefreshGrant
 from authgate.storage.models import AuditEvent, BrowserSession, RefreshToken
-from authgate.http.sessions import BrowserSessions
 
 PASSWORD = "granite-orchard-velvet-3301"  # TEST FIXTURE ONLY
 

@@ -11,11 +11,10 @@ import time
 import httpx
 import pytest
 from sqlalchemy import select
+from test_admin_support import AdminWorld, admin_world  # noqa: F401
 
 from authgate.admin import pagination
 from authgate.storage.models import User
-
-from test_admin_support import AdminWorld, admin_world  # noqa: F401
 
 USERS = 230
 SIZE = 20

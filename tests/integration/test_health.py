@@ -20,10 +20,9 @@ def test_discovery_names_this_issuer_and_a_jwks_with_keys(live_server):
 
 
 def test_readyz_is_503_when_the_database_is_gone(make_settings, tmp_path):
-    from testkit import LiveServer, free_port
-
     from authgate.services import Services
     from authgate.web.app import create_app
+    from testkit import LiveServer, free_port
 
     settings = make_settings(database_url="postgresql+psycopg://postgres@127.0.0.1:1/none")
     server = LiveServer(create_app(services=Services(settings)), free_port()).start()

@@ -10,7 +10,18 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from sqlalchemy import update
-from test_token_world import HTTP, BACKOFFICE_SECRET, COFFEE, PASSWORD, REPORT_SECRET, basic, claims_of, password_login, token, token_server
+from test_token_world import (
+    BACKOFFICE_SECRET,
+    COFFEE,
+    HTTP,
+    PASSWORD,
+    REPORT_SECRET,
+    basic,
+    claims_of,
+    password_login,
+    token,
+    token_server,
+)
 
 from authgate import tokens
 from authgate.clock import utcnow

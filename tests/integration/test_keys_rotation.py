@@ -17,12 +17,11 @@ import jwt
 import pytest
 from jwt import PyJWKClient
 from sqlalchemy import update
-from test_token_world import HTTP, COFFEE, REPORT_SECRET, basic, load_world, start_server
-
-from testkit import TEST_MASTER_KEY
+from test_token_world import COFFEE, HTTP, REPORT_SECRET, basic, load_world, start_server
 
 from authgate.clock import utcnow
 from authgate.storage.models import SigningKey
+from testkit import TEST_MASTER_KEY
 
 __all__ = ["start_server"]
 

@@ -13,7 +13,6 @@ import pytest
 from oidc_client.flow import SPA_REDIRECT, THIRD_PARTY_REDIRECT, BrowserLike, Flow, query_of
 from oidc_client.servers import serve_world
 
-
 # One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
 pytestmark = pytest.mark.xdist_group("test_oidc_authorize")
 

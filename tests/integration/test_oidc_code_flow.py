@@ -12,15 +12,14 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from oidc_client.flow import THIRD_PARTY_REDIRECT, BrowserLike, Flow
+from oidc_client.servers import serve_world
 from sqlalchemy import select, update
 
 from authgate import audit, tokens
 from authgate.clock import utcnow
 from authgate.oidc.id_tokens import left_half_hash
 from authgate.storage.models import AuditEvent, AuthorizationCode, User
-from oidc_client.flow import THIRD_PARTY_REDIRECT, BrowserLike, Flow
-from oidc_client.servers import serve_world
-
 
 # One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
 pytestmark = pytest.mark.xdist_group("test_oidc_code_flow")

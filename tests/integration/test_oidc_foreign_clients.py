@@ -19,9 +19,9 @@ import httpx
 import jwt
 import pytest
 from authlib.integrations.requests_client import OAuth2Session
-
 from oidc_client.flow import PASSWORDS, SPA_REDIRECT, BrowserLike, query_of
 from oidc_client.servers import serve_world
+
 from testkit import npm_install
 
 RP_DIR = Path(__file__).resolve().parent / "oidc_client"

@@ -8,12 +8,12 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
+from oidc_client.flow import BrowserLike, Flow, hidden_fields, query_of
+from oidc_client.servers import serve_world
 from sqlalchemy import select
 
 from authgate import audit
 from authgate.storage.models import AuditEvent
-from oidc_client.flow import BrowserLike, Flow, hidden_fields, query_of
-from oidc_client.servers import serve_world
 
 POST_LOGOUT = "http://127.0.0.1:5000/"
 

@@ -7,13 +7,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from oidc_client.flow import BrowserLike, Flow, hidden_fields
+from oidc_client.servers import serve_world
 from sqlalchemy import select
 
 from authgate import audit
 from authgate.storage.models import AuditEvent
-from oidc_client.flow import BrowserLike, Flow, hidden_fields
-from oidc_client.servers import serve_world
-
 
 # One worker runs this module: its tests share one server per backend (see oidc_client/servers.py).
 pytestmark = pytest.mark.xdist_group("test_pages_login")

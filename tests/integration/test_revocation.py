@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from test_token_world import HTTP, BACKOFFICE_SECRET, REPORT_SECRET, basic, password_login, token, token_server
+from test_token_world import BACKOFFICE_SECRET, HTTP, REPORT_SECRET, basic, password_login, token, token_server
 
 from authgate import audit
 

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import pytest
 from test_token_world import (
+    BACKOFFICE_SECRET,
+    DISABLED_SECRET,
     HTTP,
-    BACKOFFICE_SECRET, DISABLED_SECRET, INVENTORY, PASSWORD, REPORT_SECRET, THIRD_PARTY_SECRET, basic, token_server,
+    INVENTORY,
+    PASSWORD,
+    REPORT_SECRET,
+    THIRD_PARTY_SECRET,
+    basic,
+    token_server,
 )
 
 __all__ = ["token_server"]

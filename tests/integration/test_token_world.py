@@ -13,11 +13,11 @@ from urllib.parse import quote_plus
 import httpx
 import jwt
 import pytest
-from testkit import TEST_MASTER_KEY, LiveServer, empty_postgres, free_port
 
 from authgate.provisioning import apply_realm
 from authgate.provisioning.realm_file import parse_realm
 from authgate.services import Services
+from testkit import TEST_MASTER_KEY, LiveServer, empty_postgres, free_port
 
 COFFEE = "https://coffee.example/api"
 INVENTORY = "https://inventory.example/api"

@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from authgate import logs
+from authgate.caching import MISS
 from authgate.http import cors
 from authgate.http.aborted import is_aborted
 from authgate.http.client_ip import client_ip
@@ -34,7 +35,6 @@ from authgate.oauth2.client_auth import (
     authenticate_client,
     read_credentials,
 )
-from authgate.caching import MISS
 from authgate.oauth2.client_directory import ClientRecord
 from authgate.oauth2.errors import (
     NO_STORE,

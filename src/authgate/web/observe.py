@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from authgate.http.client_ip import is_trusted_peer
 from authgate.logs import request_context
 from authgate.metrics import Metrics
-from authgate.http.client_ip import is_trusted_peer
 
 if TYPE_CHECKING:
     from authgate.services import Services

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from oidc_client.flow import build_world
 
+import testkit
 from authgate import bootstrap
 from authgate.services import Services
 from authgate.settings import Settings
 from authgate.web.app import create_app
-import testkit
-from oidc_client.flow import build_world
 
 
 def serve_world(request: pytest.FixtureRequest, tmp: Path, **overrides: Any) -> Iterator[Any]:

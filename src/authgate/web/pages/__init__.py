@@ -17,16 +17,16 @@ from starlette.staticfiles import StaticFiles
 
 from authgate.web.pages import (
     account,
-    account_passkeys,
     account_factors,
+    account_passkeys,
     consent,
     email_verification,
     federation,
     invitation,
     landing,
     login,
-    passkeys,
     mfa,
+    passkeys,
     password_reset,
     registration,
 )

@@ -18,14 +18,14 @@ from authgate.accounts import factors, mfa, recovery_codes, totp
 from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
 from authgate.accounts.second_factor import TOTP_AMR
 from authgate.errors import DomainError, NotFound
-from authgate.services import Services
 from authgate.http import csrf
 from authgate.http.client_ip import client_ip
 from authgate.http.page_form import PASSWORD, PageForm, read_page_form
-from authgate.web.pages import navigation
-from authgate.web.pages.mfa import confirm_enrolment, qr_data_uri
 from authgate.http.rendering import redirect, render
 from authgate.http.sessions import ActiveSession, BrowserSessions
+from authgate.services import Services
+from authgate.web.pages import navigation
+from authgate.web.pages.mfa import confirm_enrolment, qr_data_uri
 
 FORM_EXPIRED = "This form expired or came from another site. Please try again."
 NOTICES = {"renamed": "The name was changed.", "removed": "The sign-in method was removed.",

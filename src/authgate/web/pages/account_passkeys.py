@@ -17,13 +17,13 @@ from authgate.accounts.login import LoginFailed, LoginThrottled, PasswordLogin
 from authgate.accounts.passkeys import NAME_LENGTH, Passkeys
 from authgate.clock import utcnow
 from authgate.errors import InvalidInput, NotFound
-from authgate.storage import limits
 from authgate.http import csrf
 from authgate.http.client_ip import client_ip
 from authgate.http.page_form import PASSWORD, PageForm, read_page_form
-from authgate.web.pages.account import FORM_EXPIRED, _session_or_login
 from authgate.http.rendering import redirect, render
 from authgate.http.sessions import ActiveSession
+from authgate.storage import limits
+from authgate.web.pages.account import FORM_EXPIRED, _session_or_login
 
 PATH = "/account/passkeys"
 REAUTHENTICATION_WINDOW = timedelta(minutes=5)

@@ -27,12 +27,12 @@ from authgate import text
 from authgate.accounts.login import LoginFailed, LoginThrottled, LoginUnverified
 from authgate.accounts.passkeys import SECOND_FACTOR, Owner, PasskeyRefused, Passkeys, PasskeyUse
 from authgate.errors import InvalidInput
-from authgate.services import Services
 from authgate.http import csrf
 from authgate.http.client_ip import client_ip
+from authgate.http.sessions import BrowserSessions
+from authgate.services import Services
 from authgate.web.pages import mfa, navigation
 from authgate.web.pages.login import signed_in
-from authgate.http.sessions import BrowserSessions
 
 HEADER = "x-csrf-token"
 MAX_BODY_BYTES = 64 * 1024  # a credential's JSON: ids ≤ 1023 bytes, keys and attestations of a few KiB
