@@ -17,7 +17,7 @@ from urllib.parse import quote
 import httpx
 from fastapi.routing import APIRoute
 from test_admin_console import log_in, post_form
-from test_admin_support import ROOT_PASSWORD, AdminWorld, apply
+from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world, apply  # noqa: F401 (admin_world: a fixture)
 
 from authgate.admin.app import build
 from authgate.http.sessions import BrowserSessions
