@@ -64,7 +64,7 @@ def count_users(services: Services) -> int:
 def test_a_backup_taken_under_writes_restores_a_working_server(backend, services, load_realm, make_settings,
                                                                database_url, tmp_path):
     if backend == "postgresql" and shutil.which("pg_restore") is None:
-        pytest.skip("pg_dump/pg_restore not installed")
+        pytest.fail("pg_dump and pg_restore are needed for the PostgreSQL backup test (apt-get install postgresql-client)")
     load_realm(REALM)
     token = password_token(services)
     stop = threading.Event()
@@ -109,7 +109,7 @@ def test_a_backup_taken_under_writes_restores_a_working_server(backend, services
 
 def test_a_backup_that_cannot_be_written_says_why(backend, services, database_url, tmp_path):
     if backend == "postgresql" and shutil.which("pg_dump") is None:
-        pytest.skip("pg_dump not installed")
+        pytest.fail("pg_dump is needed for the PostgreSQL backup test (apt-get install postgresql-client)")
     with pytest.raises(BackupFailed, match="cannot write"):
         backup(database_url, tmp_path / "missing" / "dir" / "backup")
     assert not (tmp_path / "missing").exists()
