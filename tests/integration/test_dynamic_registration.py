@@ -166,6 +166,15 @@ def test_token_policy_needs_a_valid_initial_access_token(make_client: Callable[.
     assert response.json()["client_secret"] and response.json()["token_endpoint_auth_method"] == "client_secret_basic"
 
 
+def test_a_malformed_bearer_header_is_invalid_request(make_client: Callable[..., TestClient]) -> None:
+    """The one bearer parser (the guard's) reads registration's headers too: two tokens are malformed (RFC 6750 §3.1)."""
+    client = make_client(client_registration="token")
+    token = initial_tokens.issue(client.app_services.settings, utcnow(), timedelta(hours=1))  # type: ignore[attr-defined]
+    response = register(client, Authorization=f"Bearer {token} {token}")
+    assert response.status_code == 400 and response.json()["error"] == "invalid_request"
+    assert register(client, Authorization=f"Basic {token}").status_code == 401  # no bearer credentials at all
+
+
 def test_registration_access_token_reads_updates_and_deletes(make_client: Callable[..., TestClient]) -> None:
     client = make_client(client_registration="open")
     body = register(client).json()

@@ -70,6 +70,7 @@ def test_metrics_are_off_unless_enabled(live_server):
     ("no credentials", None),
     ("a wrong token", f"Bearer {SCRAPE_TOKEN}x"),
     ("another scheme", "Basic " + SCRAPE_TOKEN),
+    ("the token twice", f"Bearer {SCRAPE_TOKEN} {SCRAPE_TOKEN}"),
     ("a Latin-1 byte (obs-text)", "Bearer \u00ff"),
     ("not ASCII", "Bearer t\u00f6ken"),
     ("far too long", "Bearer " + "a" * 20_000),

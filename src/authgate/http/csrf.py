@@ -28,6 +28,9 @@ from authgate.http import sessions
 from authgate.http.sessions import is_secure
 from authgate.masterkey import derived_key
 
+# What a page says when a form's token does not pass (expired, or sent from another site).
+FORM_EXPIRED = "This form expired or came from another site. Please try again."
+
 COOKIE = "authgate_csrf"
 FIELD = "csrf_token"
 #: What the HMAC key is derived for (`masterkey.derived_key`); also the tokens' domain separator.

@@ -20,9 +20,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from authgate.accounts.users import user_by_subject
-from authgate.guard import bearer
 from authgate.http import cors, paths
-from authgate.oauth2 import jws
+from authgate.oauth2 import bearer
 from authgate.oauth2.access_tokens import AccessTokenInvalid
 from authgate.oauth2.errors import (
     NO_STORE,
@@ -75,7 +74,7 @@ async def userinfo(request: Request) -> Response:
 
 async def bearer_token(request: Request) -> str:
     """The access token from the Authorization header (RFC 6750 §2.1) or a POSTed form (§2.2), never both."""
-    from_header = _from_header(request.headers.get("authorization"))
+    from_header = bearer.credentials(request.headers.get("authorization"))
     from_body = None
     content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if request.method == "POST" and content_type == "application/x-www-form-urlencoded":
@@ -92,23 +91,6 @@ async def bearer_token(request: Request) -> str:
     if not token:
         raise NoToken()
     return token
-
-
-def _from_header(authorization: str | None) -> str | None:
-    """The header read by the one bearer parser (the guard's), its refusals in the OAuth error shape.
-
-    No header or another scheme carries no bearer credentials: None, so that
-    a request with none at all gets the challenge without an error code
-    (RFC 6750 §3.1); `Bearer` without exactly one token is `invalid_request`.
-    """
-    try:
-        return bearer.bearer_token(authorization, jws.MAX_TOKEN_BYTES)
-    except bearer.MissingToken:
-        return None
-    except bearer.InvalidRequest as error:
-        raise InvalidRequest(error.description) from None
-    except bearer.InvalidToken as error:
-        raise InvalidToken(debug=error.description) from None
 
 
 def _verify(services: Services, token: str) -> dict[str, Any]:

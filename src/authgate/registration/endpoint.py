@@ -23,6 +23,7 @@ from authgate.accounts.throttle import Rule
 from authgate.clock import utcnow
 from authgate.http.client_ip import client_ip
 from authgate.http.paths import REGISTRATION as PATH
+from authgate.oauth2 import bearer
 from authgate.oauth2.errors import NO_STORE, InvalidRequest, InvalidToken, MethodNotAllowed
 from authgate.oauth2.token_endpoint import error_response
 from authgate.registration import initial_tokens, registrations
@@ -49,7 +50,7 @@ async def register(request: Request) -> Response:
         ip = client_ip(request, tuple(services.settings.trusted_proxies))
         body = await _read_body(request)
         answer = await run_in_threadpool(_register, services, body, request.headers.get("authorization"), ip)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 -- error_response renders every failure (unknown ones logged, 500)
         return error_response(error, request, {})
     return JSONResponse(answer, status_code=201, headers=NO_STORE)  # RFC 7591 §3.2.1
 
@@ -66,7 +67,7 @@ async def configuration(request: Request) -> Response:
             _configure, services, request.method, request.path_params["client_id"],
             request.headers.get("authorization"), body,
         )
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 -- error_response renders every failure (unknown ones logged, 500)
         return error_response(error, request, {})
     if answer is None:
         return Response(status_code=204, headers=NO_STORE)  # RFC 7592 §2.3
@@ -88,17 +89,10 @@ async def _read_body(request: Request) -> bytes:
     return body
 
 
-def _bearer(authorization: str | None) -> str | None:
-    if authorization is None:
-        return None
-    scheme, _, value = authorization.partition(" ")
-    return value.strip() or None if scheme.lower() == "bearer" else None
-
-
 def _register(services: Services, body: bytes, authorization: str | None, ip: str) -> dict[str, Any]:
     settings = services.settings
     if settings.client_registration == "token":
-        token = _bearer(authorization)
+        token = bearer.credentials(authorization)
         if token is None or not initial_tokens.is_valid(settings, token, utcnow()):
             raise InvalidToken("A valid initial access token is required to register.")  # RFC 7591 §3
     else:
@@ -123,7 +117,7 @@ def _count_registration(services: Services, ip: str) -> None:
 
 def _configure(services: Services, method: str, client_id: str, authorization: str | None,
                body: bytes) -> dict[str, Any] | None:
-    token = _bearer(authorization)
+    token = bearer.credentials(authorization)
     metadata = (parse_client_metadata(body, public_only=services.settings.client_registration == "open")
                 if method == "PUT" else None)
     with services.realm(actor=f"registration:{client_id[:100]}") as realm:

@@ -14,9 +14,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from authgate.guard import bearer
 from authgate.metrics import CONTENT_TYPE
 from authgate.services import Services
 from authgate.settings import Settings
+
+MAX_TOKEN_BYTES = 4096  # far above any token an operator configures; longer is no match
 
 PATH = "/metrics"
 
@@ -28,7 +31,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
 async def scrape(request: Request) -> Response:
     services: Services = request.app.state.services
     token = services.settings.metrics_token
-    if token is not None and not _bearer_matches(request.headers.get("authorization", ""), token.get_secret_value()):
+    if token is not None and not _bearer_matches(request.headers.get("authorization"), token.get_secret_value()):
         # RFC 6750 §3: the challenge; no error code when no credentials were sent (§3.1).
         return Response(status_code=401, headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
     # Reading the workers' files and counting the outbox is blocking work.
@@ -36,6 +39,9 @@ async def scrape(request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE, headers={"Cache-Control": "no-store"})
 
 
-def _bearer_matches(authorization: str, token: str) -> bool:
-    scheme, _, credentials = authorization.partition(" ")
-    return scheme.lower() == "bearer" and hmac.compare_digest(credentials.strip().encode(), token.encode())
+def _bearer_matches(authorization: str | None, token: str) -> bool:
+    try:
+        sent = bearer.bearer_token(authorization, MAX_TOKEN_BYTES)
+    except (bearer.MissingToken, bearer.InvalidRequest, bearer.InvalidToken):
+        return False
+    return hmac.compare_digest(sent.encode(), token.encode())

@@ -22,21 +22,12 @@ from authgate.http.rendering import redirect, render
 from authgate.http.sessions import ActiveSession, BrowserSessions
 from authgate.oidc import consents
 from authgate.storage import limits
-from authgate.web.pages import navigation
-
-FORM_EXPIRED = "This form expired or came from another site. Please try again."
-
-
-def _session_or_login(request: Request, path: str) -> ActiveSession | Response:
-    session = BrowserSessions(request.app.state.services).current(request)
-    if session is None:
-        return redirect(navigation.with_return_to("/login", path))
-    return session
+from authgate.web.pages.signed_in import session_or_login
 
 
 async def account_page(request: Request) -> Response:
     def show() -> Response:
-        session = _session_or_login(request, "/account")
+        session = session_or_login(request, "/account")
         if not isinstance(session, ActiveSession):
             return session
         notice = "Your password was changed." if request.query_params.get("changed") == "password" else None
@@ -56,7 +47,7 @@ async def password_submit(request: Request) -> Response:
 
 def _password(request: Request, form: PageForm | None) -> Response:
     services = request.app.state.services
-    session = _session_or_login(request, "/account/password")
+    session = session_or_login(request, "/account/password")
     if not isinstance(session, ActiveSession):
         return session
 
@@ -72,13 +63,14 @@ def _password(request: Request, form: PageForm | None) -> Response:
     try:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
     except csrf.CsrfFailed:
-        return show({}, 403, FORM_EXPIRED)
+        return show({}, 403, csrf.FORM_EXPIRED)
     current, new = form.value("current_password", PASSWORD), form.value("new_password", PASSWORD)
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
     try:
         PasswordLogin(services).reconfirm(session.username, current, ip=ip)
     except LoginThrottled as throttled:
-        return show({"current_password": f"Too many failed attempts. Try again in {int(throttled.retry_after_seconds)} seconds."}, 429)
+        wait = int(throttled.retry_after_seconds)
+        return show({"current_password": f"Too many failed attempts. Try again in {wait} seconds."}, 429)
     except LoginFailed:
         return show({"current_password": "The current password is incorrect."}, 400, "Please correct the errors below.")
     try:
@@ -96,7 +88,7 @@ def _password(request: Request, form: PageForm | None) -> Response:
 
 async def consents_page(request: Request) -> Response:
     def show() -> Response:
-        session = _session_or_login(request, "/account/consents")
+        session = session_or_login(request, "/account/consents")
         if not isinstance(session, ActiveSession):
             return session
         notice = "Access revoked." if request.query_params.get("revoked") else None
@@ -112,14 +104,14 @@ async def consent_revoke(request: Request) -> Response:
 
     def revoke() -> Response:
         services = request.app.state.services
-        session = _session_or_login(request, "/account/consents")
+        session = session_or_login(request, "/account/consents")
         if not isinstance(session, ActiveSession):
             return session
         try:
             csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
         except csrf.CsrfFailed:
             return render(request, "consents.html", {
-                "consents": consents.list_for(services, session.user_id), "error": FORM_EXPIRED,
+                "consents": consents.list_for(services, session.user_id), "error": csrf.FORM_EXPIRED,
             }, status_code=403)
         consents.revoke(services, session.user_id, form.value("client_id", limits.CLIENT_ID),
                         ip=client_ip(request, tuple(services.settings.trusted_proxies)))

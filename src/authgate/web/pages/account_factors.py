@@ -24,20 +24,12 @@ from authgate.http.page_form import PASSWORD, PageForm, read_page_form
 from authgate.http.rendering import redirect, render
 from authgate.http.sessions import ActiveSession, BrowserSessions
 from authgate.services import Services
-from authgate.web.pages import navigation
 from authgate.web.pages.mfa import confirm_enrolment, qr_data_uri
+from authgate.web.pages.signed_in import session_or_login
 
-FORM_EXPIRED = "This form expired or came from another site. Please try again."
 NOTICES = {"renamed": "The name was changed.", "removed": "The sign-in method was removed.",
            "added": "Your authenticator app is set up."}
 FACTOR_ID = 64
-
-
-def _session_or_login(request: Request, path: str) -> ActiveSession | Response:
-    session = BrowserSessions(request.app.state.services).current(request)
-    if session is None:
-        return redirect(navigation.with_return_to("/login", path))
-    return session
 
 
 async def factors_page(request: Request) -> Response:
@@ -46,7 +38,7 @@ async def factors_page(request: Request) -> Response:
 
 def _list(request: Request, error: str | None, status: int, codes: list[str] | None) -> Response:
     services: Services = request.app.state.services
-    session = _session_or_login(request, "/account/factors")
+    session = session_or_login(request, "/account/factors")
     if not isinstance(session, ActiveSession):
         return session
     with services.database.reader() as db:
@@ -67,7 +59,7 @@ async def change_submit(request: Request) -> Response:
 
 def _change(request: Request, form: PageForm) -> Response:
     services: Services = request.app.state.services
-    session = _session_or_login(request, "/account/factors")
+    session = session_or_login(request, "/account/factors")
     if not isinstance(session, ActiveSession):
         return session
     refused = _refused(request, services, session, form)
@@ -106,7 +98,7 @@ def _refused(request: Request, services: Services, session: ActiveSession, form:
     try:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
     except csrf.CsrfFailed:
-        return FORM_EXPIRED, 403
+        return csrf.FORM_EXPIRED, 403
     try:
         PasswordLogin(services).reconfirm(session.username, form.value("password", PASSWORD),
                                           ip=client_ip(request, tuple(services.settings.trusted_proxies)))
@@ -129,7 +121,7 @@ async def totp_submit(request: Request) -> Response:
 
 def _totp(request: Request, form: PageForm | None) -> Response:
     services: Services = request.app.state.services
-    session = _session_or_login(request, "/account/factors/totp")
+    session = session_or_login(request, "/account/factors/totp")
     if not isinstance(session, ActiveSession):
         return session
     if services.settings.mfa == "off":
@@ -159,8 +151,10 @@ def _totp(request: Request, form: PageForm | None) -> Response:
     if codes is None:
         return show("That code is not right. Check the time on your device and try the newest code.", 400)
     sessions = BrowserSessions(services)
-    cookie, _sid = sessions.start(session.user_id, amr=mfa.combined(session.amr, TOTP_AMR), ip=ip,
-                                  user_agent=request.headers.get("user-agent"), replacing=request.cookies.get(sessions.cookie))
+    cookie, _sid = sessions.start(
+        session.user_id, amr=mfa.combined(session.amr, TOTP_AMR), ip=ip,
+        user_agent=request.headers.get("user-agent"), replacing=request.cookies.get(sessions.cookie),
+    )
     response = render(request, "recovery_codes.html", {"codes": codes, "continue_to": "/account/factors?done=added"})
     sessions.set_cookie(response, cookie)
     return response

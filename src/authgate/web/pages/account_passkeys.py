@@ -23,7 +23,7 @@ from authgate.http.page_form import PASSWORD, PageForm, read_page_form
 from authgate.http.rendering import redirect, render
 from authgate.http.sessions import ActiveSession
 from authgate.storage import limits
-from authgate.web.pages.account import FORM_EXPIRED, _session_or_login
+from authgate.web.pages.signed_in import session_or_login
 
 PATH = "/account/passkeys"
 REAUTHENTICATION_WINDOW = timedelta(minutes=5)
@@ -50,7 +50,7 @@ async def passkey_remove(request: Request) -> Response:
 
 def _page(request: Request, action: tuple[str, PageForm] | None) -> Response:
     services = request.app.state.services
-    session = _session_or_login(request, PATH)
+    session = session_or_login(request, PATH)
     if not isinstance(session, ActiveSession):
         return session
     passkeys = Passkeys(services)
@@ -69,7 +69,7 @@ def _page(request: Request, action: tuple[str, PageForm] | None) -> Response:
     try:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
     except csrf.CsrfFailed:
-        return show(403, FORM_EXPIRED)
+        return show(403, csrf.FORM_EXPIRED)
     raw_id = form.value("passkey_id", len(str(limits.PASSKEY_ID)))
     if not (raw_id.isascii() and raw_id.isdigit()) or not 0 < int(raw_id) <= limits.PASSKEY_ID:
         return show(400, "Choose a passkey from the list.")

@@ -19,7 +19,6 @@ from authgate.http import csrf
 from authgate.http.page_form import PageForm
 from authgate.http.rendering import render
 
-FORM_EXPIRED = "This form expired or came from another site. Please try again."
 CORRECT_BELOW = "Please correct the errors below."
 #: Longer than any token we issue: a longer value is cut here (it can only be refused), never stored.
 TOKEN_LIMIT = 100
@@ -37,7 +36,7 @@ def refused_submission(
     try:
         csrf.check(request, form.get(csrf.FIELD), request.app.state.services.settings.issuer)
     except csrf.CsrfFailed:
-        return show(403, FORM_EXPIRED)
+        return show(403, csrf.FORM_EXPIRED)
     if read.errors:
         return show(400, CORRECT_BELOW)
     return None

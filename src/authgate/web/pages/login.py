@@ -66,7 +66,7 @@ async def login_submit(request: Request) -> Response:
         csrf.check(request, form.get(csrf.FIELD), settings.issuer)
     except csrf.CsrfFailed:
         return await run_in_threadpool(
-            _show, request, return_to, username, "This form expired or came from another site. Please try again.", 403)
+            _show, request, return_to, username, csrf.FORM_EXPIRED, 403)
     password = form.value("password", PASSWORD)
     if not username or not password:
         return await run_in_threadpool(_show, request, return_to, username, "Enter your username and password.", 400)
@@ -126,7 +126,8 @@ def _show(request: Request, return_to: str, username: str, error: str | None, st
             client = realm.clients.find(client_id)
             client_name = (client.name or client.client_id) if client is not None else None
     return render(request, "login.html", {
-        "providers": _offered(request, return_to), "provider_query": navigation.with_return_to("", return_to).lstrip("?"),
+        "providers": _offered(request, return_to),
+        "provider_query": navigation.with_return_to("", return_to).lstrip("?"),
         "return_to": return_to, "username": username, "error": error, "client_name": client_name,
         "registration_enabled": services.settings.registration_enabled,
         "register_query": navigation.with_return_to("", return_to).lstrip("?"),

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 Check = Callable[..., Shown | None]
 Show = Callable[[str | None, int], Response]
-FORM_EXPIRED = "This form expired or came from another site. Please try again."
 EXPIRED = "This sign-in took too long or was already used. Please sign in again."
 
 
@@ -123,7 +122,7 @@ def _submitted(request: Request, services: Services, pending: Pending, form: Pag
     try:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
     except csrf.CsrfFailed:
-        return show(FORM_EXPIRED, 403)
+        return show(csrf.FORM_EXPIRED, 403)
     code = form.value(field, length)
     if not code.strip():
         return show("Enter the code.", 400)
@@ -186,7 +185,7 @@ def _enrol(request: Request, form: PageForm | None) -> Response:
     try:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
     except csrf.CsrfFailed:
-        return show(FORM_EXPIRED, 403)
+        return show(csrf.FORM_EXPIRED, 403)
     code = form.value("code", totp.CODE_FIELD_LENGTH)
     codes = confirm_enrolment(services, pending.user_id, pending.username, code,
                               ip=client_ip(request, tuple(services.settings.trusted_proxies)))
@@ -229,7 +228,8 @@ def _start_session(request: Request, services: Services, pending: Pending, amr: 
             return None
     sessions = BrowserSessions(services)
     cookie, _sid = sessions.start(
-        pending.user_id, amr=combined(pending.amr, amr), ip=client_ip(request, tuple(services.settings.trusted_proxies)),
+        pending.user_id, amr=combined(pending.amr, amr),
+        ip=client_ip(request, tuple(services.settings.trusted_proxies)),
         user_agent=request.headers.get("user-agent"), replacing=request.cookies.get(sessions.cookie),
     )
     sessions.set_cookie(response, cookie)

@@ -81,7 +81,7 @@ def _register(request: Request, form: PageForm | None) -> Response:
     try:
         csrf.check(request, form.get(csrf.FIELD), services.settings.issuer)
     except csrf.CsrfFailed:
-        return show({}, 403, "This form expired or came from another site. Please try again.")
+        return show({}, 403, csrf.FORM_EXPIRED)
     if problems:
         return show(problems, 400, "Please correct the errors below.")
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
