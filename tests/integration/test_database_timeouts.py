@@ -239,11 +239,17 @@ SURFACES = {  # what asks the database, on each surface: method, path, and what 
 def test_every_surface_answers_503_with_retry_after_within_the_bound(server_behind, forwarder):
     with httpx.Client(timeout=TIMEOUT + MARGIN + 5) as http:
         assert http.get(server_behind.url + "/readyz").status_code == 200
+        # The admin routes are imported on their first request (web/app.py LazyRoutes): not a wait on the database.
+        assert http.get(server_behind.url + "/admin/api/users").status_code == 401
         forwarder.blackhole()
         for surface, (method, path, sent) in SURFACES.items():
             with within(TIMEOUT + MARGIN):
                 response = http.request(method, server_behind.url + path, **sent)
             assert response.status_code == 503, (surface, response.status_code, response.text[:200])
             assert int(response.headers["retry-after"]) > 0, surface
+        with within(TIMEOUT + MARGIN):  # a browser is shown a page, not the protocol's JSON
+            page = http.get(server_behind.url + "/login", headers={"Accept": "text/html,application/xhtml+xml"})
+        assert page.status_code == 503 and page.headers["content-type"].startswith("text/html"), page.text[:200]
+        assert "Temporarily unavailable" in page.text and int(page.headers["retry-after"]) > 0
         forwarder.restore()
         assert http.get(server_behind.url + "/readyz").status_code == 200, "back by itself"

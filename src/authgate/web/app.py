@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import URLPath
@@ -72,7 +73,8 @@ class LazyRoutes(BaseRoute):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         path = scope.get("path", "")
-        if scope["type"] not in ("http", "websocket") or not (path == self.prefix or path.startswith(self.prefix + "/")):
+        under_prefix = path == self.prefix or path.startswith(self.prefix + "/")
+        if scope["type"] not in ("http", "websocket") or not under_prefix:
             return Match.NONE, {}
         partial: tuple[BaseRoute, Scope] | None = None
         for route in self.routes:
@@ -136,7 +138,7 @@ class App(Starlette):
         request = Request(scope, receive)
         try:
             response = await endpoint(request)
-        except Exception as error:
+        except Exception as error:  # noqa: BLE001 -- as the router's handlers: error_response renders every failure
             if is_aborted(error):
                 log_aborted(scope.get("method", ""), scope["path"])
                 return
@@ -174,7 +176,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.state.services = services
     app.add_exception_handler(OAuthError, _error)
     app.add_exception_handler(UnreadableForm, _unreadable_form)
-    app.add_exception_handler(DatabaseUnavailable, _error)
+    app.add_exception_handler(DatabaseUnavailable, _outage)
+    app.add_exception_handler(PoolTimeout, _outage)
     app.add_exception_handler(ClientDisconnect, on_aborted)
     app.add_exception_handler(Exception, _error)
     return app
@@ -195,6 +198,18 @@ class AppFactory:
 async def _error(request: Request, error: Exception) -> Response:
     """A protocol error as itself, an outage as 503, anything else as 500: the hot paths' renderer."""
     return error_response(error, request, {})
+
+
+async def _outage(request: Request, error: Exception) -> Response:
+    """The database is down or busy: 503 with Retry-After. A browser gets a page saying so, a program the
+    protocol's JSON error (`error_response`)."""
+    response = error_response(error, request, {})
+    if "text/html" not in request.headers.get("accept", ""):
+        return response
+    page = error_page(request, "The service is briefly unavailable. Please try again in a moment.",
+                      status_code=response.status_code, title="Temporarily unavailable")
+    page.headers["Retry-After"] = response.headers.get("Retry-After", "5")
+    return page
 
 
 async def _unreadable_form(request: Request, error: Exception) -> Response:
