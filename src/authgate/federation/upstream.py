@@ -43,13 +43,14 @@ with warnings.catch_warnings():
 
 
 def _client_errors() -> tuple[type[Exception], ...]:
-    """What Authlib's client raises when an endpoint cannot be reached: it is built on httpx2 when that is
-    installed, else on httpx, so either's HTTPError."""
+    """What Authlib's client raises when an endpoint cannot be reached or answers nonsense: it is built on
+    httpx2 when that is installed, else on httpx, so either's HTTPError (and ValueError for a body that is
+    not JSON)."""
     try:
         fork = importlib.import_module("httpx2")
     except ImportError:
-        return (httpx.HTTPError,)
-    return (httpx.HTTPError, fork.HTTPError)
+        return (httpx.HTTPError, ValueError)
+    return (httpx.HTTPError, fork.HTTPError, ValueError)
 
 
 CLIENT_ERRORS = _client_errors()
@@ -176,7 +177,7 @@ class Upstream:
                                            headers={"Accept": "application/json"})
             except AuthlibOAuthError as error:
                 raise UpstreamRefused(str(error.error)[:100], (error.description or "")[:300] or None) from None
-            except (*CLIENT_ERRORS, ValueError) as error:
+            except CLIENT_ERRORS as error:
                 raise UpstreamUnavailable("The provider's token endpoint did not answer.",
                                           f"{metadata.token_endpoint}: {error!r}") from None
         if not isinstance(token, Mapping) or not token.get("access_token"):
