@@ -287,6 +287,20 @@ def test_a_session_started_after_a_second_factor_logs_out_upstream_too(world: An
         other.close()
 
 
+def test_a_stepped_up_session_still_logs_out_upstream(world: Any, browser: BrowserLike, upstream: Upstream) -> None:
+    """A one-factor federated session upgraded by a second factor (step-up at /authorize) is a new session:
+    it remembers the provider all the same."""
+    sign_in(browser, "alice")
+    app = give_totp(world, "alice")
+    flow = Flow()
+    step_up = browser.get(flow.url())
+    assert step_up.status_code == 303 and step_up.headers["location"] == "/login/factor", step_up.text
+    page = browser.get("/login/factor")
+    answer = browser.post("/login/factor", data={"csrf_token": csrf_of(page.text), "code": app.at(time.time() + 30)})
+    tokens = tokens_after(browser, answer, flow)
+    assert logout(browser, tokens, "bye-3").headers["location"].startswith(upstream.url + "/session/end?")
+
+
 # --- linking waits for the second factor ----------------------------------------------------------------
 def test_linking_to_an_account_with_a_second_factor_waits_for_it(world: Any, browser: BrowserLike) -> None:
     app = give_totp(world, "carol")

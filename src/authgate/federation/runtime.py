@@ -125,12 +125,18 @@ class Federation:
                 link_proven(realm, user_id, link, ip=ip, proven_by="password")
         self.session_started(sid, user_id, upstream)
 
-    def second_step_done(self, pending: str, user_id: int, username: str, sid: str, *, ip: str | None) -> None:
+    def second_step_done(self, pending: str, user_id: int, username: str, sid: str, *, replaced_sid: str | None,
+                         ip: str | None) -> None:
         """Pending login `pending` ended in session `sid` (its second factor was shown): if a federated sign-in
-        waits for it, do now what it left for then."""
+        waits for it, do now what it left for then; if it was a step-up of federated session `replaced_sid`,
+        the new session was signed in through the same provider."""
         after: AfterSecondStep | None = self.attempts.take_after_second_step(pending, user_id)
         if after is not None:
             self.link_and_start(sid, user_id, username, after.upstream, after.link, ip=ip)
+            return
+        stepped_up = self.attempts.take_session(replaced_sid) if replaced_sid else None
+        if stepped_up is not None:
+            self.session_started(sid, user_id, stepped_up)
 
     def upstream_logout_url(self, sid: str, browser: str, finish: Mapping[str, Any]) -> str | None:
         """Session `sid` ended: the provider's end_session_endpoint to send the browser to, or None (only authgate's

@@ -230,12 +230,15 @@ def _start_session(request: Request, services: Services, pending: Pending, amr: 
             return None
     sessions = BrowserSessions(services)
     ip = client_ip(request, tuple(services.settings.trusted_proxies))
+    federated = AMR_FEDERATED in pending.amr
+    replaced = sessions.current(request) if federated else None  # a step-up replaces a federated session
     cookie, sid = sessions.start(
         pending.user_id, amr=combined(pending.amr, amr), ip=ip,
         user_agent=request.headers.get("user-agent"), replacing=request.cookies.get(sessions.cookie),
     )
-    if AMR_FEDERATED in pending.amr:  # a federated sign-in left something for now (federation/runtime.py)
-        services.federation.second_step_done(value, pending.user_id, pending.username, sid, ip=ip)
+    if federated:  # a federated sign-in left something for now (federation/runtime.py)
+        services.federation.second_step_done(value, pending.user_id, pending.username, sid,
+                                             replaced_sid=replaced.sid if replaced else None, ip=ip)
     sessions.set_cookie(response, cookie)
     _clear_pending(response, services)
     return response
