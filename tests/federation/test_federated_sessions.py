@@ -348,6 +348,28 @@ def test_a_correct_password_and_an_abandoned_second_factor_link_nothing(world: A
         fresh.close()
 
 
+def test_linking_to_an_account_under_an_mfa_policy_waits_for_its_enrolment(world: Any, browser: BrowserLike,
+                                                                         upstream: Upstream) -> None:
+    file = realm_yaml(upstream.url, upstream_logout=True)
+    file = file.replace("roles:\n", "roles:\n  - {name: vault, require_mfa: true}\n", 1).replace(
+        "password: " + CAROL_PASSWORD + "}", "password: " + CAROL_PASSWORD + ", roles: [vault]}", 1)
+    with world.services.realm(actor="test") as realm:
+        apply_realm(realm, parse_realm(file), provider_secrets=world.services.federation.secrets, environ=ENVIRON)
+    flow = Flow()
+    form = browser.http.get(sign_in_upstream(browser.http, continue_with(browser, flow), "carol"))
+    proven = browser.post("/login/idp/link", data={**hidden_fields(form.text), "password": CAROL_PASSWORD})
+    assert proven.status_code == 303 and proven.headers["location"] == "/login/enrol", proven.text
+    page = browser.get("/login/enrol")
+    secret = re.search(r'<code id="totp-secret">([A-Z2-7]+)</code>', page.text)
+    assert secret, page.text
+    app = pyotp.TOTP(secret.group(1))
+    wrong = browser.post("/login/enrol", data={"csrf_token": csrf_of(page.text), "code": wrong_code(app)})
+    assert wrong.status_code == 400 and count(world, FederatedIdentity) == 0
+    enrolled = browser.post("/login/enrol", data={"csrf_token": csrf_of(wrong.text), "code": app.now()})
+    assert enrolled.status_code == 200, enrolled.text  # the recovery codes, then on to the application
+    assert count(world, FederatedIdentity, FederatedIdentity.upstream_subject == "carol-sub") == 1
+
+
 def wrong_code(app: pyotp.TOTP) -> str:
     """A code of the right shape that is none of the window's (now and its neighbours)."""
     valid = {app.at(time.time() + step * 30) for step in (-1, 0, 1, 2)}
