@@ -19,6 +19,7 @@ constraint). A sign-in whose upstream identity is not linked yet either
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import unicodedata
@@ -40,6 +41,7 @@ from authgate.storage.models import FederatedIdentity, User
 if TYPE_CHECKING:
     from authgate.services import Realm
 
+logger = logging.getLogger("authgate.federation")
 SUBJECT_LENGTH = 255
 _NOT_IN_USERNAME = re.compile(r"[^a-z0-9._@+-]+")
 
@@ -151,6 +153,20 @@ def resolve(realm: Realm, spec: ProviderSpec, identity: UpstreamIdentity, *, ip:
                  provider=spec.alias, roles=list(identity.roles))
     link(realm, user, identity, ip=ip, proven_by="first_login")
     return _logged_in(realm, user, spec, ip=ip, client_id=client_id, created=True)
+
+
+def link_proven(realm: Realm, user_id: int, identity: UpstreamIdentity, *, ip: str | None, proven_by: str) -> bool:
+    """Link an identity whose account was proven a while ago (a form, a second factor): False, and nothing
+    written, when the identity was linked meanwhile (to this account by another sign-in, or to another)."""
+    linked = realm.session.scalar(select(FederatedIdentity.user_id).where(
+        FederatedIdentity.provider_alias == identity.alias, FederatedIdentity.upstream_subject == identity.subject))
+    if linked is not None:
+        if linked != user_id:
+            logger.warning("identity %s at %s was linked to another account meanwhile; not linked", identity.subject,
+                           identity.alias)
+        return False
+    link(realm, realm.users.get_by_id(user_id), identity, ip=ip, proven_by=proven_by)
+    return True
 
 
 def link(realm: Realm, user: User, identity: UpstreamIdentity, *, ip: str | None, proven_by: str) -> None:

@@ -72,6 +72,11 @@ class ProviderSpec:
     preset: str | None = None
     clients: tuple[str, ...] = ()  # offered only to these clients' sign-ins (empty: to every client)
 
+    def offered_to(self, client_id: str | None) -> bool:
+        """Whether signing in to `client_id` offers this provider (None: a sign-in to no client, e.g. the account
+        page, is offered only the providers not restricted to some clients)."""
+        return not self.clients or client_id in self.clients
+
     @property
     def claim_names(self) -> dict[str, str]:
         return {**DEFAULT_CLAIMS, **self.claims}
@@ -168,7 +173,7 @@ def _url(value: Any, field: str) -> str | None:
     parts = urlsplit(value)
     loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
     # An upstream reached over plain http could be impersonated: https, except on this machine (tests, dev).
-    if parts.scheme != "https" and not (parts.scheme == "http" and loopback) or not parts.hostname \
+    if (parts.scheme != "https" and not (parts.scheme == "http" and loopback)) or not parts.hostname \
             or parts.fragment or parts.username:
         raise InvalidInput(f"{field} must be an https URL (http only on loopback), without fragment or user.",
                            field=field)

@@ -18,12 +18,14 @@ answers with an error `UpstreamRefused`, one whose answer fails a check
 
 from __future__ import annotations
 
+import importlib
 import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 from authlib.integrations.base_client import OAuthError as AuthlibOAuthError
@@ -39,6 +41,19 @@ with warnings.catch_warnings():
     warnings.filterwarnings("ignore", message="The httpx module is deprecated")
     from authlib.integrations.httpx_client import OAuth2Client
 
+
+def _client_errors() -> tuple[type[Exception], ...]:
+    """What Authlib's client raises when an endpoint cannot be reached or answers nonsense: it is built on
+    httpx2 when that is installed, else on httpx, so either's HTTPError (and ValueError for a body that is
+    not JSON)."""
+    try:
+        fork = importlib.import_module("httpx2")
+    except ImportError:
+        return (httpx.HTTPError, ValueError)
+    return (httpx.HTTPError, fork.HTTPError, ValueError)
+
+
+CLIENT_ERRORS = _client_errors()
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 # OIDC Core §3.1.3.7: the ID token is signed; algorithms a provider may use (never "none" or HMAC
 # with the client secret, which authgate does not configure).
@@ -162,7 +177,7 @@ class Upstream:
                                            headers={"Accept": "application/json"})
             except AuthlibOAuthError as error:
                 raise UpstreamRefused(str(error.error)[:100], (error.description or "")[:300] or None) from None
-            except (httpx.HTTPError, ValueError) as error:
+            except CLIENT_ERRORS as error:
                 raise UpstreamUnavailable("The provider's token endpoint did not answer.",
                                           f"{metadata.token_endpoint}: {error!r}") from None
         if not isinstance(token, Mapping) or not token.get("access_token"):
@@ -181,6 +196,20 @@ class Upstream:
             code_challenge_method="S256", token_endpoint_auth_method="client_secret_basic",
             timeout=self.timeout, transport=self.transport, follow_redirects=False,
         )
+
+    # --- logging out there too ---------------------------------------------------------------------
+    def end_session_url(self, spec: ProviderSpec, metadata: ProviderMetadata, *, id_token: str,
+                        post_logout_redirect_uri: str, state: str) -> str | None:
+        """Where to send the browser to end its session at the provider (RP-Initiated Logout 1.0 §2), or None
+        when the provider has no end_session_endpoint."""
+        if metadata.end_session_endpoint is None:
+            return None
+        # §2: id_token_hint RECOMMENDED; client_id with it; post_logout_redirect_uri registered there; state
+        # comes back with the browser (§3), naming the logout that waits for it.
+        query = urlencode({"id_token_hint": id_token, "client_id": spec.client_id,
+                           "post_logout_redirect_uri": post_logout_redirect_uri, "state": state})
+        separator = "&" if urlsplit(metadata.end_session_endpoint).query else "?"
+        return f"{metadata.end_session_endpoint}{separator}{query}"
 
     # --- the ID token -------------------------------------------------------------------------
     def verify_id_token(self, spec: ProviderSpec, metadata: ProviderMetadata, id_token: str,
@@ -251,7 +280,13 @@ class Upstream:
         return document
 
     def close(self) -> None:
+        """Close the HTTP client and its connections (the app's lifespan does, at shutdown). Each code exchange
+        opens an Authlib client of its own and closes it when done: this is the only one left open."""
         self._http.close()
+
+    @property
+    def is_closed(self) -> bool:
+        return self._http.is_closed
 
 
 def _https_url(value: Any) -> str:

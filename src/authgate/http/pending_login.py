@@ -8,6 +8,7 @@ Here, below the protocol packages, because both the login page and `/authorize` 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from starlette.responses import Response
 
 from authgate.accounts.mfa import PENDING_TTL, PendingLogins, Requirement
 from authgate.http.rendering import redirect
-from authgate.http.sessions import is_secure
+from authgate.http.sessions import is_secure, set_flow_cookie
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -26,12 +27,24 @@ PENDING_COOKIE = "authgate_pending_login"
 def begin_second_step(request: Request, services: Services, user_id: int, *, amr: Sequence[str],
                       needed: Requirement, return_to: str) -> Response:
     """Record a pending login and send the browser to the code page (or to enrolment)."""
+    return start_second_step(services, user_id, amr=amr, needed=needed, return_to=return_to).response
+
+
+@dataclass(frozen=True)
+class SecondStep:
+    pending: str  # the pending login's cookie value: what waits for the second step is kept under it
+    response: Response
+
+
+def start_second_step(services: Services, user_id: int, *, amr: Sequence[str], needed: Requirement,
+                      return_to: str) -> SecondStep:
+    """`begin_second_step` for a caller that keeps something for the end of the second step (federation/)."""
     value = PendingLogins(services.database).begin(
         user_id, amr=amr, must_enrol=needed is Requirement.ENROL, return_to=return_to)
     response = redirect("/login/enrol" if needed is Requirement.ENROL else "/login/factor")
-    response.set_cookie(pending_cookie(services), value, max_age=int(PENDING_TTL.total_seconds()), path="/",
-                        secure=is_secure(services.settings.issuer), httponly=True, samesite="lax")
-    return response
+    set_flow_cookie(response, services.settings.issuer, pending_cookie(services), value,
+                    max_age=int(PENDING_TTL.total_seconds()), path="/")
+    return SecondStep(value, response)
 
 
 def pending_cookie(services: Services) -> str:

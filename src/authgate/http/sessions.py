@@ -51,6 +51,13 @@ def is_secure(issuer: str) -> bool:
     return urlsplit(issuer).scheme == "https"
 
 
+def set_flow_cookie(response: Response, issuer: str, name: str, value: str, *, max_age: int, path: str) -> None:
+    """A short-lived cookie that binds a flow (a sign-in elsewhere, a logout there) to this browser: HttpOnly,
+    SameSite=Lax (the provider sends the browser back with a top-level GET), Secure over https."""
+    response.set_cookie(name, value, max_age=max_age, path=path, secure=is_secure(issuer), httponly=True,
+                        samesite="lax")
+
+
 class BrowserSessions:
     def __init__(self, services: Services) -> None:
         self.services = services

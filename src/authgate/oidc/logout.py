@@ -7,13 +7,17 @@ accept `post_logout_redirect_uri` only if registered for that client
 a valid hint for the current user — or ask first on a CSRF-protected
 confirmation page. Logging out ends the browser session, revokes the
 refresh tokens issued under it (offline_access ones were not bound to it),
-and is audited.
+and is audited. A session signed in through another identity provider whose
+entry asks for it (`upstream_logout`) then sends the browser to log out
+there too; the provider sends it back to /login/idp/{alias}/logged-out,
+which finishes this logout (`finish_logout`) as it would have here.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import secrets
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -22,11 +26,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from authgate import audit
+from authgate.federation import AMR_FEDERATED
+from authgate.federation.attempts import BROWSER_COOKIE, BROWSER_COOKIE_PATH
 from authgate.http import csrf, paths
 from authgate.http.client_ip import client_ip
 from authgate.http.page_form import read_page_form
 from authgate.http.rendering import render
-from authgate.http.sessions import ActiveSession, BrowserSessions
+from authgate.http.sessions import ActiveSession, BrowserSessions, set_flow_cookie
 from authgate.oauth2.client_directory import ClientRecord
 from authgate.oidc.authorization_response import with_query
 from authgate.oidc.id_tokens import IdTokenHintInvalid, audiences, read_hint
@@ -46,6 +52,28 @@ class LogoutRequest:
     redirect_to: str | None  # a registered post_logout_redirect_uri, or None
     state: str | None
     carry: dict[str, str]
+
+
+@dataclass(frozen=True)
+class AfterLogout:
+    """Where the browser goes once the session has ended (kept server-side while a provider logs it out too)."""
+
+    redirect_to: str | None  # a registered post_logout_redirect_uri
+    state: str | None
+    client_name: str | None
+    hint_invalid: bool
+
+    @classmethod
+    def of(cls, wanted: LogoutRequest) -> AfterLogout:
+        client_name = (wanted.client.name or wanted.client.client_id) if wanted.client else None
+        return cls(wanted.redirect_to, wanted.state, client_name, wanted.hint_invalid)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AfterLogout:
+        return cls(data.get("redirect_to"), data.get("state"), data.get("client_name"), bool(data.get("hint_invalid")))
 
 
 async def logout(request: Request) -> Response:
@@ -72,6 +100,9 @@ def _logout(request: Request, params: dict[str, str]) -> Response:
         return _confirm(request, wanted, current, None, 200)
     if current is not None:
         _end(request, services, sessions, current, wanted)
+        upstream = _upstream_logout(request, services, sessions, current, wanted)
+        if upstream is not None:
+            return upstream
     return _finish(request, sessions, wanted)
 
 
@@ -120,18 +151,38 @@ def _end(request: Request, services: Services, sessions: BrowserSessions, curren
                      ip=client_ip(request, tuple(services.settings.trusted_proxies)), refresh_families_revoked=revoked)
 
 
+def _upstream_logout(request: Request, services: Services, sessions: BrowserSessions, current: ActiveSession,
+                     wanted: LogoutRequest) -> Response | None:
+    """The provider that signed this session in logs the browser out too, when its entry asks for it; None: no."""
+    if AMR_FEDERATED not in current.amr:
+        return None
+    browser = secrets.token_urlsafe(32)  # binds the way back (/login/idp/{alias}/logged-out) to this browser
+    url = services.federation.upstream_logout_url(current.sid, browser, AfterLogout.of(wanted).as_dict())
+    if url is None:
+        return None
+    response = RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store",
+                                                               "Referrer-Policy": "no-referrer"})
+    sessions.clear_cookie(response)
+    set_flow_cookie(response, services.settings.issuer, BROWSER_COOKIE, browser,
+                    max_age=services.settings.federation_login_ttl, path=BROWSER_COOKIE_PATH)
+    return response
+
+
 def _finish(request: Request, sessions: BrowserSessions, wanted: LogoutRequest) -> Response:
-    response: Response
-    if wanted.redirect_to is not None:
-        params = {"state": wanted.state} if wanted.state is not None else {}
-        response = RedirectResponse(with_query(wanted.redirect_to, params), status_code=303,
-                                    headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
-    else:
-        notice = "The sign-out link was not valid, so you were not sent back to the application." if wanted.hint_invalid else None
-        client_name = (wanted.client.name or wanted.client.client_id) if wanted.client else None
-        response = render(request, "logged_out.html", {"client_name": client_name, "error": notice})
+    response = finish_logout(request, AfterLogout.of(wanted))
     sessions.clear_cookie(response)
     return response
+
+
+def finish_logout(request: Request, after: AfterLogout) -> Response:
+    """Back to the client's registered post_logout_redirect_uri with its state (§3), or the signed-out page."""
+    if after.redirect_to is not None:
+        params = {"state": after.state} if after.state is not None else {}
+        return RedirectResponse(with_query(after.redirect_to, params), status_code=303,
+                                headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    notice = ("The sign-out link was not valid, so you were not sent back to the application."
+              if after.hint_invalid else None)
+    return render(request, "logged_out.html", {"client_name": after.client_name, "error": notice})
 
 
 def _confirm(request: Request, wanted: LogoutRequest, current: ActiveSession | None, error: str | None, status: int) -> Response:

@@ -166,6 +166,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         await run_in_threadpool(services.outbox.stop)
         services.oauth2.warmer.stop()
         await run_in_threadpool(services.oauth2.issuance_log.close)
+        if "federation" in vars(services):  # made on first use (a cached_property): close what was opened
+            services.federation.close()
         services.database.dispose()
         if tracing is not None:
             tracing.shutdown()

@@ -2,16 +2,18 @@
 // and tests/browser/test_federation_browser.py. The client secret and passwords below are well-known,
 // test-only values: never use this configuration anywhere but on 127.0.0.1 in tests.
 //
-// Usage: node server.js PORT REDIRECT_URI [KEY_GENERATION]
+// Usage: node server.js PORT REDIRECT_URI [KEY_GENERATION] [POST_LOGOUT_REDIRECT_URI]
 //   Listens on 127.0.0.1:PORT. Its signing key is new on every start and its kid names KEY_GENERATION,
-//   so restarting with another generation is the provider rotating its keys.
+//   so restarting with another generation is the provider rotating its keys. POST_LOGOUT_REDIRECT_URI is
+//   where its RP-initiated logout (/session/end, confirmed on its own page) may send the browser back.
 // Its own login page (/interaction/:uid) takes a username and password (form fields `login`, `password`)
 // or "Cancel" (the authorization ends with error=access_denied); consent is implied.
 import http from 'node:http';
 import crypto from 'node:crypto';
 import Provider from 'oidc-provider';
 
-const [port, redirectUri, generation = '1'] = [Number(process.argv[2]), process.argv[3], process.argv[4]];
+const [port, redirectUri, generation = '1', postLogoutRedirectUri] = [Number(process.argv[2]), process.argv[3],
+  process.argv[4], process.argv[5]];
 const issuer = `http://127.0.0.1:${port}`;
 
 const accounts = {
@@ -35,7 +37,7 @@ const provider = new Provider(issuer, {
     client_id: 'authgate',
     client_secret: 'upstream-test-secret-0123456789abcdef',
     redirect_uris: [redirectUri],
-    post_logout_redirect_uris: [],
+    post_logout_redirect_uris: postLogoutRedirectUri ? [postLogoutRedirectUri] : [],
     grant_types: ['authorization_code'],
     response_types: ['code'],
     token_endpoint_auth_method: 'client_secret_basic',
@@ -47,7 +49,18 @@ const provider = new Provider(issuer, {
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'],
             groups: ['groups'] },
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: false } },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: {
+      enabled: true,
+      // The question "sign out?" with oidc-provider's own form (its hidden xsrf field), answered "yes" by a submit.
+      async logoutSource(ctx, form) {
+        ctx.body = `<!doctype html><html lang="en"><head><title>Upstream sign-out</title></head><body>
+<h1>Sign out of the upstream provider?</h1>${form}
+<button type="submit" form="op.logoutForm" name="logout" value="yes">Yes, sign me out</button></body></html>`;
+      },
+    },
+  },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   async findAccount(ctx, id) {
     const account = bySub[id];

@@ -40,6 +40,7 @@ routes: list[BaseRoute] = [
     Route("/login/idp/link", federation.link_submit, methods=["POST"]),
     Route("/login/idp/{alias}", federation.start, methods=["GET"]),
     Route("/login/idp/{alias}/callback", federation.callback, methods=["GET"]),
+    Route("/login/idp/{alias}/logged-out", federation.logged_out, methods=["GET"]),
     Route("/account/identities", federation.identities_page, methods=["GET"]),
     Route("/account/identities/unlink", federation.unlink_submit, methods=["POST"]),
     Route("/login/factor", mfa.code_page, methods=["GET"]),

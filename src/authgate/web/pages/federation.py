@@ -3,6 +3,8 @@
     GET  /login/idp/{alias}           → the provider's authorization endpoint (state, nonce, PKCE)
     GET  /login/idp/{alias}/callback  → check the answer, find or create the user, start the session
     POST /login/idp/link              → the person proves the existing account; the identity is linked
+                                        (after the second factor, when the account has one)
+    GET  /login/idp/{alias}/logged-out → the provider logged the browser out too: finish authgate's logout
     GET  /account/identities          → the linked identities; POST …/unlink removes one
 
 Every failure ends on a page that says what happened, with a status code
@@ -25,13 +27,21 @@ from authgate.accounts import mfa
 from authgate.accounts.login import LoginFailed, LoginThrottled, LoginUnverified, PasswordLogin
 from authgate.errors import DomainError
 from authgate.federation import AMR_FEDERATED
-from authgate.federation.attempts import MAX_TOKEN, LoginAttempt
+from authgate.federation.attempts import (
+    BROWSER_COOKIE,
+    BROWSER_COOKIE_PATH,
+    MAX_TOKEN,
+    AfterSecondStep,
+    LoginAttempt,
+    UpstreamSignIn,
+    browser_of,
+)
 from authgate.federation.identities import (
     AccountDisabled,
     NeedsLink,
     UnverifiedEmail,
+    UpstreamIdentity,
     identity_from_claims,
-    link,
     linked_identities,
     resolve,
     unlink,
@@ -46,15 +56,15 @@ from authgate.federation.upstream import (
 from authgate.http import csrf
 from authgate.http.client_ip import client_ip
 from authgate.http.page_form import PASSWORD, read_page_form, read_page_query
-from authgate.http.pending_login import begin_second_step
+from authgate.http.pending_login import start_second_step
 from authgate.http.rendering import error_page, redirect, render
-from authgate.http.sessions import ActiveSession, BrowserSessions, is_secure
+from authgate.http.sessions import ActiveSession, BrowserSessions, set_flow_cookie
+from authgate.oidc.logout import AfterLogout, finish_logout
 from authgate.services import Services
 from authgate.storage.models import FederatedIdentity
 from authgate.web.pages import navigation
 
 logger = logging.getLogger("authgate.federation")
-BROWSER_COOKIE = "authgate_federation"
 MAX_CODE = 2000
 MAX_ERROR_TEXT = 300
 TITLE = "Signing in with another account did not work"
@@ -79,11 +89,11 @@ def _start(request: Request, alias: str, return_to: str) -> Response:
         return _upstream_failed(request, services, provider, error)
     browser = _browser(request) or secrets.token_urlsafe(32)
     state, attempt = federation.attempts.begin_login(alias, browser, return_to)
-    url = federation.upstream.authorization_url(provider.spec, metadata, redirect_uri=services.federation.redirect_uri(alias),
+    url = federation.upstream.authorization_url(provider.spec, metadata, redirect_uri=federation.redirect_uri(alias),
                                                 state=state, nonce=attempt.nonce, code_verifier=attempt.code_verifier)
     response = redirect(url)
-    response.set_cookie(BROWSER_COOKIE, browser, max_age=services.settings.federation_login_ttl, path="/login/idp",
-                        secure=is_secure(services.settings.issuer), httponly=True, samesite="lax")
+    set_flow_cookie(response, services.settings.issuer, BROWSER_COOKIE, browser,
+                    max_age=services.settings.federation_login_ttl, path=BROWSER_COOKIE_PATH)
     return response
 
 
@@ -94,10 +104,7 @@ def _provider_for(services: Services, alias: str, return_to: str) -> Provider | 
     provider = services.federation.read_provider(alias)
     if provider is None:
         return None
-    client_id = navigation.client_id_of(return_to)
-    if provider.spec.clients and client_id is not None and client_id not in provider.spec.clients:
-        return None
-    return provider
+    return provider if provider.spec.offered_to(navigation.client_id_of(return_to)) else None
 
 
 # --- GET /login/idp/{alias}/callback ------------------------------------------------------------------
@@ -145,10 +152,13 @@ def _finish(request: Request, services: Services, provider: Provider, attempt: L
     token = upstream.exchange(spec, provider.secret, metadata, redirect_uri=redirect_uri, code=values["code"],
                               code_verifier=attempt.code_verifier)
     claims: dict[str, object] = {}
+    signed_in = UpstreamSignIn(spec.alias)
     if spec.type == "oidc":
         if not isinstance(token.get("id_token"), str):
             raise UpstreamInvalid("The provider sent no ID token.")
         claims = upstream.verify_id_token(spec, metadata, token["id_token"], attempt.nonce)
+        if spec.upstream_logout:  # kept server-side only to log out there (RP-Initiated Logout §2 id_token_hint)
+            signed_in = UpstreamSignIn(spec.alias, token["id_token"])
     userinfo = upstream.userinfo(metadata, str(token["access_token"]))
     if spec.type == "oauth2" or userinfo.get("sub") == claims.get("sub"):  # OIDC Core §5.3.2: same sub, or ignore
         claims = {**userinfo, **claims}
@@ -169,27 +179,33 @@ def _finish(request: Request, services: Services, provider: Provider, attempt: L
                           title=TITLE)
     if isinstance(outcome, NeedsLink):
         token_value = services.federation.attempts.begin_link(
-            _browser(request) or "", outcome.user_id, identity, attempt.return_to)
+            _browser(request) or "", outcome.user_id, identity, attempt.return_to, signed_in.id_token)
         return _link_form(request, services, token_value, outcome.username, spec.display_name, None, 200)
-    return _signed_in(request, services, outcome.user_id, (AMR_FEDERATED,), attempt.return_to, ip)
+    return _signed_in(request, services, outcome.user_id, outcome.username, (AMR_FEDERATED,), attempt.return_to,
+                      ip, signed_in)
 
 
-def _signed_in(request: Request, services: Services, user_id: int, amr: tuple[str, ...], return_to: str,
-               ip: str) -> Response:
+def _signed_in(request: Request, services: Services, user_id: int, username: str, amr: tuple[str, ...],
+               return_to: str, ip: str, upstream: UpstreamSignIn, link: UpstreamIdentity | None = None) -> Response:
     """Like the password login: a user with a second factor, or under an MFA policy, is asked for it first
-    (the upstream's sign-in is one factor here, as a password is); then a new session (new cookie), then
-    back to what asked for the login."""
+    (the upstream's sign-in is one factor here, as a password is), and an identity waiting to be linked is
+    linked only once it is shown; then a new session (new cookie), then back to what asked for the login."""
+    federation = services.federation
     with services.database.reader() as session:
         needed = mfa.requirement(session, services.settings, user_id)
+    response: Response
     if needed is not mfa.Requirement.NONE:
-        response = begin_second_step(request, services, user_id, amr=amr, needed=needed, return_to=return_to)
+        second = start_second_step(services, user_id, amr=amr, needed=needed, return_to=return_to)
+        federation.attempts.begin_after_second_step(second.pending, AfterSecondStep(user_id, upstream, link))
+        response = second.response
     else:
         sessions = BrowserSessions(services)
-        value, _sid = sessions.start(user_id, amr=amr, ip=ip, user_agent=request.headers.get("user-agent"),
-                                     replacing=request.cookies.get(sessions.cookie))
+        value, sid = sessions.start(user_id, amr=amr, ip=ip, user_agent=request.headers.get("user-agent"),
+                                    replacing=request.cookies.get(sessions.cookie))
+        federation.link_and_start(sid, user_id, username, upstream, link, ip=ip)
         response = redirect(return_to)
         sessions.set_cookie(response, value)
-    response.delete_cookie(BROWSER_COOKIE, path="/login/idp")
+    response.delete_cookie(BROWSER_COOKIE, path=BROWSER_COOKIE_PATH)
     return response
 
 
@@ -233,9 +249,9 @@ def _link(request: Request, token: str, password: str, csrf_token: str | None) -
     taken = attempts.take_link(token, _browser(request))
     if taken is None:
         return error_page(request, "This linking form was already used. Sign in again.", title=TITLE)
-    with services.realm(actor=username) as realm:
-        link(realm, realm.users.get_by_id(taken.user_id), taken.identity, ip=ip, proven_by="password")
-    return _signed_in(request, services, taken.user_id, ("pwd", AMR_FEDERATED), taken.return_to, ip)
+    # Linked when the session starts: at once, or once the account's second factor is shown (never before).
+    return _signed_in(request, services, taken.user_id, username, ("pwd", AMR_FEDERATED), taken.return_to, ip,
+                      UpstreamSignIn(taken.alias, taken.id_token), link=taken.identity)
 
 
 def _link_form(request: Request, services: Services, token: str, username: str, display_name: str,
@@ -243,6 +259,28 @@ def _link_form(request: Request, services: Services, token: str, username: str, 
     return render(request, "federation_link.html", {
         "token": token, "username": username, "provider": display_name, "error": error,
     }, status_code=status)
+
+
+# --- GET /login/idp/{alias}/logged-out: the provider logged the browser out too ---------------------------
+async def logged_out(request: Request) -> Response:
+    query = read_page_query(request)
+    return await run_in_threadpool(_logged_out, request, str(request.path_params["alias"]),
+                                   query.value("state", MAX_TOKEN))
+
+
+def _logged_out(request: Request, alias: str, state: str) -> Response:
+    """authgate's session ended before the browser went to the provider; here its logout finishes as it would
+    have: back to the client's registered post_logout_redirect_uri with its state, or the signed-out page."""
+    services: Services = request.app.state.services
+    taken = services.federation.attempts.take_logout(state, _browser(request))
+    if taken is None or taken[0] != alias:
+        # An unknown, used or foreign state: the person is signed out all the same; nobody is sent anywhere.
+        after = AfterLogout(None, None, None, hint_invalid=False)
+    else:
+        after = AfterLogout.from_dict(taken[1])
+    response = finish_logout(request, after)  # the session cookie was cleared on the way to the provider
+    response.delete_cookie(BROWSER_COOKIE, path=BROWSER_COOKIE_PATH)
+    return response
 
 
 # --- the account page's linked identities ------------------------------------------------------------
@@ -310,8 +348,7 @@ def _refused(services: Services, alias: str, reason: str, ip: str | None) -> Non
 
 
 def _browser(request: Request) -> str | None:
-    value = request.cookies.get(BROWSER_COOKIE)
-    return value if value and 20 <= len(value) <= MAX_TOKEN and value.isascii() else None
+    return browser_of(request.cookies.get(BROWSER_COOKIE))
 
 
 def _ip(request: Request) -> str:

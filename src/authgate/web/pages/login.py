@@ -53,7 +53,7 @@ def _offered(request: Request, return_to: str) -> list[ProviderSpec]:
     """The enabled identity providers the client being signed in to offers."""
     client_id = navigation.client_id_of(return_to)
     providers = request.app.state.services.federation.read_enabled()
-    return [spec for spec in providers if not spec.clients or client_id in spec.clients]
+    return [spec for spec in providers if spec.offered_to(client_id)]
 
 
 async def login_submit(request: Request) -> Response:

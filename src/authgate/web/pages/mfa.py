@@ -25,6 +25,7 @@ from authgate import audit
 from authgate.accounts import factors, recovery_codes, totp
 from authgate.accounts.mfa import Pending, PendingLogins, combined
 from authgate.accounts.second_factor import TOTP_AMR, FactorThrottled, SecondFactorCheck, Shown
+from authgate.federation import AMR_FEDERATED
 from authgate.http import csrf
 from authgate.http.client_ip import client_ip
 from authgate.http.page_form import PageForm, read_page_form
@@ -227,11 +228,16 @@ def _start_session(request: Request, services: Services, pending: Pending, amr: 
         if not PendingLogins.finish(session, value):
             return None
     sessions = BrowserSessions(services)
-    cookie, _sid = sessions.start(
-        pending.user_id, amr=combined(pending.amr, amr),
-        ip=client_ip(request, tuple(services.settings.trusted_proxies)),
+    ip = client_ip(request, tuple(services.settings.trusted_proxies))
+    federated = AMR_FEDERATED in pending.amr
+    replaced = sessions.current(request) if federated else None  # a step-up replaces a federated session
+    cookie, sid = sessions.start(
+        pending.user_id, amr=combined(pending.amr, amr), ip=ip,
         user_agent=request.headers.get("user-agent"), replacing=request.cookies.get(sessions.cookie),
     )
+    if federated:  # a federated sign-in left something for now (federation/runtime.py)
+        services.federation.second_step_done(value, pending.user_id, pending.username, sid,
+                                             replaced_sid=replaced.sid if replaced else None, ip=ip)
     sessions.set_cookie(response, cookie)
     _clear_pending(response, services)
     return response
