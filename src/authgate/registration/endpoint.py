@@ -49,7 +49,7 @@ async def register(request: Request) -> Response:
         ip = client_ip(request, tuple(services.settings.trusted_proxies))
         body = await _read_body(request)
         answer = await run_in_threadpool(_register, services, body, request.headers.get("authorization"), ip)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - error_response renders every failure, an unexpected one as a logged 500
         return error_response(error, request, {})
     return JSONResponse(answer, status_code=201, headers=NO_STORE)  # RFC 7591 §3.2.1
 
@@ -66,7 +66,7 @@ async def configuration(request: Request) -> Response:
             _configure, services, request.method, request.path_params["client_id"],
             request.headers.get("authorization"), body,
         )
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - error_response renders every failure, an unexpected one as a logged 500
         return error_response(error, request, {})
     if answer is None:
         return Response(status_code=204, headers=NO_STORE)  # RFC 7592 §2.3
