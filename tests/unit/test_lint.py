@@ -78,9 +78,10 @@ def test_the_clean_paths_have_no_findings() -> None:
 
 def test_the_check_uses_the_projects_configuration_and_reports_a_finding(tmp_path: Path) -> None:
     """Not a vacuous pass: a line of 121 characters is over the project's 120, an unused import is found."""
+    long_line = "VALUE = '" + "x" * 111 + "'"
+    assert len(long_line) == 121
     source = tmp_path / "sample.py"
-    source.write_text("import os\n\nVALUE = '" + "x" * 109 + "'\n")
-    assert len(source.read_text().splitlines()[2]) == 121
+    source.write_text(f"import os\n\n{long_line}\n")
     result = ruff_check("--config", str(ROOT / "pyproject.toml"), str(source), cwd=tmp_path)
     assert result.returncode == 1, result.stdout + result.stderr
     assert "E501" in result.stdout and "F401" in result.stdout, result.stdout
