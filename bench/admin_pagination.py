@@ -102,7 +102,8 @@ def plan_of_seek(position: int) -> list[str]:
 
 def plain_offset(offset: int, size: int) -> list[str]:
     with psycopg.connect(RAW_URL) as connection:
-        rows = connection.execute(b"SELECT * FROM users ORDER BY username OFFSET %s LIMIT %s", (offset, size)).fetchall()
+        query = b"SELECT * FROM users ORDER BY username OFFSET %s LIMIT %s"
+        rows = connection.execute(query, (offset, size)).fetchall()
     return [row[1] for row in rows]
 
 
@@ -174,7 +175,9 @@ def main() -> int:
         page = by_anchor()
         sample_ms = (time.perf_counter() - started) * 1000
         expected = plain_offset(position, options.size)
-        assert page == expected == by_exact_seek() and len(page) == options.size, "every way must return what OFFSET returns"
+        assert page == expected == by_exact_seek() and len(page) == options.size, (
+            "every way must return what OFFSET returns"
+        )
         service_ms, _ = median_ms(by_anchor, options.runs)
         exact_ms, _ = median_ms(by_exact_seek, options.runs)
         offset_ms, _ = median_ms(lambda: plain_offset(position, options.size), options.runs)
@@ -186,7 +189,8 @@ def main() -> int:
             admin_subject = realm.users.get("bench-admin").subject
         token = services.access_tokens.issue(subject=admin_subject, client_id="bench", audience=bootstrap.ADMIN_API,
                                              permissions=["users:read"]).token
-        with Server(services, port) as server, httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {token}"}) as client:
+        bearer = {"Authorization": f"Bearer {token}"}
+        with Server(services, port) as server, httpx.Client(base_url=server.url, headers=bearer) as client:
             def by_api() -> None:
                 response = client.get("/admin/api/users", params={"page": options.page, "limit": options.size})
                 assert response.status_code == 200 and len(response.json()["items"]) == options.size, response.text
@@ -194,20 +198,26 @@ def main() -> int:
             assert [item["username"] for item in client.get("/admin/api/users", params={
                 "page": options.page, "limit": options.size}).json()["items"]] == expected
             api_ms, api_samples = median_ms(by_api, options.runs)
-            first_ms, _ = median_ms(lambda: client.get("/admin/api/users", params={"limit": options.size}), options.runs)
+            def first_page() -> None:
+                client.get("/admin/api/users", params={"limit": options.size})
+
+            first_ms, _ = median_ms(first_page, options.runs)
         services.database.dispose()
 
         print(f"page {options.page:,} (size {options.size}) of {options.users:,} users, median of {options.runs} runs:")
-        print(f"  users_page (anchor + short seek + keyset):   {service_ms:.2f} ms  (first call, sampling anchors: {sample_ms:.0f} ms)")
+        print(f"  users_page (anchor + short seek + keyset):   {service_ms:.2f} ms"
+              f"  (first call, sampling anchors: {sample_ms:.0f} ms)")
         print(f"  GET /admin/api/users?page={options.page} over HTTP:   {api_ms:.2f} ms  (target < 50 ms)")
         print(f"  GET /admin/api/users (page 1) over HTTP:      {first_ms:.2f} ms  (the request's fixed cost)")
         print(f"  UserService.page (exact index-only seek):    {exact_ms:.2f} ms  (for comparison)")
         print(f"  plain OFFSET {position:,} over full rows:      {offset_ms:.2f} ms  (for comparison)")
         result = {
             "users": options.users, "page": options.page, "size": options.size, "runs": options.runs,
-            "fill_seconds": round(seconds, 1), "service_median_ms": round(service_ms, 2), "anchor_sample_ms": round(sample_ms, 1),
+            "fill_seconds": round(seconds, 1), "service_median_ms": round(service_ms, 2),
+            "anchor_sample_ms": round(sample_ms, 1),
             "exact_seek_median_ms": round(exact_ms, 2), "api_median_ms": round(api_ms, 2),
-            "api_max_ms": round(max(api_samples), 2), "api_first_page_median_ms": round(first_ms, 2), "plain_offset_median_ms": round(offset_ms, 2),
+            "api_max_ms": round(max(api_samples), 2), "api_first_page_median_ms": round(first_ms, 2),
+            "plain_offset_median_ms": round(offset_ms, 2),
             "index_only_scan": any("Index Only Scan" in line for line in plan), "target_ms": 50,
             "meets_target": api_ms < 50,
         }

@@ -169,7 +169,9 @@ def main() -> None:
         return raw.execute("SELECT 1 FROM revoked_access_tokens WHERE jti = %s", ("no-such-jti",)).fetchone()
 
     prefix = "rtc-" + base64.urlsafe_b64encode(os.urandom(18)).decode() + "-"
-    database.mint_refresh_tokens(prefix, 0, 2000, username=USER[0], client_id=APP_CLIENT[0], audience=AUDIENCE, scope=SCOPE)
+    database.mint_refresh_tokens(
+        prefix, 0, 2000, username=USER[0], client_id=APP_CLIENT[0], audience=AUDIENCE, scope=SCOPE
+    )
     counter = itertools.count()
 
     def refresh_body() -> str:
@@ -202,8 +204,9 @@ def main() -> None:
     hasher = argon2.PasswordHasher(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib,
                                    parallelism=s.argon2_parallelism, type=argon2.Type.ID)
     stored = hasher.hash(USER[1])
+    verify_alone = each(lambda: hasher.verify(stored, USER[1]))
     out["password"] = alternate({"password grant": (nothing, login_batch),
-                                 "argon2-cffi verify alone": (nothing, each(lambda: hasher.verify(stored, USER[1])))}, 20)
+                                 "argon2-cffi verify alone": (nothing, verify_alone)}, 20)
     out["password"]["round_trips"] = round_trips(lambda: login_batch(1))
     out["keys"] = _key_reload(store)
     out["argon2_memory"] = _argon2_memory()
@@ -236,7 +239,9 @@ if sys.argv[1] == "authgate":
     h = PasswordHasher(s.argon2_memory_kib, s.argon2_time_cost, s.argon2_parallelism)
     stored = h.hash("probe")
 else:
-    h = argon2.PasswordHasher(time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib, parallelism=s.argon2_parallelism)
+    h = argon2.PasswordHasher(
+        time_cost=s.argon2_time_cost, memory_cost=s.argon2_memory_kib, parallelism=s.argon2_parallelism
+    )
     stored = h.hash("probe")
 def rss():
     return int([l for l in open('/proc/self/status') if l.startswith('VmRSS')][0].split()[1]) / 1024

@@ -63,7 +63,7 @@ class CpuMeter:
         busy1, total1 = _machine_ticks()
         procs1 = _process_ticks()
         cores = (os.cpu_count() or 1)
-        used: dict[str, float] = {name: 0.0 for name in self.groups}
+        used: dict[str, float] = dict.fromkeys(self.groups, 0.0)
         used[PG] = used[REDIS] = 0.0
         used["load generator (wrk, argon2-raw, py-spy)"] = (_children_seconds() - children0) / seconds
         for pid, (ticks, cmd) in procs1.items():

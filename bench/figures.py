@@ -58,9 +58,10 @@ def _div(a: float | None, b: float | None) -> float | None:
 
 def headline(results: dict[str, Any]) -> list[Figure]:
     figures = []
-    cc_ours, cc_peer = _get(results, "client_credentials", "authgate", "rps"), _get(results, "client_credentials", "oidc-provider", "rps")
-    figures.append(Figure("client_credentials", "client-credentials grant", cc_ours, "authgate", cc_peer, "oidc-provider",
-                          "req/s", _div(cc_ours, cc_peer), TARGETS["client_credentials_vs_peer"]))
+    cc_ours = _get(results, "client_credentials", "authgate", "rps")
+    cc_peer = _get(results, "client_credentials", "oidc-provider", "rps")
+    figures.append(Figure("client_credentials", "client-credentials grant", cc_ours, "authgate", cc_peer,
+                          "oidc-provider", "req/s", _div(cc_ours, cc_peer), TARGETS["client_credentials_vs_peer"]))
     cpu_ours = _get(results, "cpu_per_request", "client_credentials", "authgate", "cpu_ms")
     cpu_peer = _get(results, "cpu_per_request", "client_credentials", "oidc-provider", "cpu_ms")
     figures.append(Figure("client_credentials", "client-credentials, server CPU per grant (steadier when shared)",
@@ -73,8 +74,10 @@ def headline(results: dict[str, Any]) -> list[Figure]:
     refresh = _get(results, "refresh", "authgate", "rps")
     figures.append(Figure("refresh", "refresh-token grant (PostgreSQL)", refresh, "authgate", TARGETS["refresh_rps"],
                           "target", "req/s", _div(refresh, TARGETS["refresh_rps"]), 1.0, ratio_label="of target",
-                          note="no peer: oidc-provider's refresh needs a user login flow; Keycloak's published figure is below"))
-    intro, intro_peer = _get(results, "introspection", "authgate", "rps"), _get(results, "introspection", "oidc-provider", "rps")
+                          note="no peer: oidc-provider's refresh needs a user login flow;"
+                               " Keycloak's published figure is below"))
+    intro = _get(results, "introspection", "authgate", "rps")
+    intro_peer = _get(results, "introspection", "oidc-provider", "rps")
     figures.append(Figure("introspection", "introspection", intro, "authgate", intro_peer, "oidc-provider",
                           "req/s", _div(intro, TARGETS["introspection_rps"]), 1.0, ratio_label="of target",
                           note=f"target {TARGETS['introspection_rps']:,.0f} req/s; vs peer "
@@ -91,7 +94,8 @@ def headline(results: dict[str, Any]) -> list[Figure]:
         figures.append(Figure("guard", f"guard verification, {case} tokens", ours, "authgate.guard", theirs,
                               "PyJWT + PyJWKClient", "µs/op", _div(theirs, ours), TARGETS[f"guard_{case}"],
                               ratio_label="faster", note_key=f"guard_{case}"))
-    p99_1k, p99_1m = _get(results, "password", "authgate-1k", "p99_ms"), _get(results, "password", "authgate-1m", "p99_ms")
+    p99_1k = _get(results, "password", "authgate-1k", "p99_ms")
+    p99_1m = _get(results, "password", "authgate-1m", "p99_ms")
     figures.append(Figure("password", "login p99 latency, 1M vs 1k users", p99_1m, "1,000,000 users", p99_1k,
                           "1,000 users", "ms", _div(p99_1m, p99_1k), TARGETS["login_p99_1m_vs_1k"], at_most=True,
                           ratio_label="of 1k", note_key="login_latency"))

@@ -67,7 +67,9 @@ class Target:
     before: Callable[[int], None] | None = None  # called before each run, outside the timing
 
 
-def measure(targets: list[Target], timing: Timing, on_run: Callable[[str, int, Run], None] | None = None) -> dict[str, Series]:
+def measure(
+    targets: list[Target], timing: Timing, on_run: Callable[[str, int, Run], None] | None = None
+) -> dict[str, Series]:
     series = {t.name: Series(t.name) for t in targets}
     for target in targets:
         if target.before:

@@ -15,7 +15,8 @@ NOTES = {
     ),
     "introspection_setup": (
         "authgate introspects its own JWT access tokens (signature, expiry, issuer, and the revoked-`jti` list "
-        "the token service mirrors in memory; the cost breakdown lists any database round trips). oidc-provider refuses to introspect JWT access tokens "
+        "the token service mirrors in memory; the cost breakdown lists any database round trips). "
+        "oidc-provider refuses to introspect JWT access tokens "
         "(`unsupported_token_type: Structured JWT Tokens cannot be introspected`), so for this comparison it runs "
         "with opaque access tokens stored in Redis (bench/peers/oidc-provider/redis_adapter.js; its in-memory "
         "adapter is per process, so the second worker would not know the first one's tokens): each introspection "

@@ -11,10 +11,10 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
+import matplotlib.pyplot as plt  # after choosing the backend
 
-from bench.config import PUBLISHED, TARGETS  # noqa: E402
-from bench.figures import Figure  # noqa: E402
+from bench.config import PUBLISHED, TARGETS
+from bench.figures import Figure
 
 OURS, PEER, PUBLISHED_COLOUR, GOOD, BAD = "#2b6cb0", "#dd6b20", "#a0aec0", "#2f855a", "#c53030"
 
@@ -37,7 +37,9 @@ def _ratios(results: dict[str, Any], figures: list[Figure]) -> Any:
     shown = [f for f in figures if f.ratio is not None]
     # Everything as "score vs target": ≥ 1 means the target is met.
     scores = [(f.target / f.ratio if f.at_most else f.ratio / f.target) for f in shown]  # type: ignore[operator]
-    labels = [f"{f.name}\n{f.ratio:.2f} {f.ratio_label} (target {'≤' if f.at_most else '≥'} {f.target:g})" for f in shown]
+    labels = [
+        f"{f.name}\n{f.ratio:.2f} {f.ratio_label} (target {'≤' if f.at_most else '≥'} {f.target:g})" for f in shown
+    ]
     colours = [GOOD if f.met else BAD for f in shown]
     ax.barh(range(len(shown)), [min(score, 3.0) for score in scores], color=colours)
     ax.axvline(1.0, color="black", linewidth=1)
@@ -59,21 +61,22 @@ def _series(results: dict[str, Any], bench: str, side: str, key: str = "rps") ->
 
 def _throughput(results: dict[str, Any], figures: list[Figure]) -> Any:
     published = {(p.product, p.figure): p.value * (2 if "per vCPU" in p.unit else 1) for p in PUBLISHED}
+    peer_run, hydra, keycloak = "oidc-provider\n(same run)", "Hydra\n(published)", "Keycloak\n(published, 2 vCPU)"
     panels = [
         ("client credentials", [("authgate", _series(results, "client_credentials", "authgate"), OURS),
-                                ("oidc-provider\n(same run)", _series(results, "client_credentials", "oidc-provider"), PEER),
-                                ("Hydra\n(published)", published[("Ory Hydra", "client-credentials grants")], PUBLISHED_COLOUR),
-                                ("Keycloak\n(published, 2 vCPU)", published[("Keycloak", "client-credentials grants")], PUBLISHED_COLOUR)]),
+                                (peer_run, _series(results, "client_credentials", "oidc-provider"), PEER),
+                                (hydra, published[("Ory Hydra", "client-credentials grants")], PUBLISHED_COLOUR),
+                                (keycloak, published[("Keycloak", "client-credentials grants")], PUBLISHED_COLOUR)]),
         ("introspection", [("authgate", _series(results, "introspection", "authgate"), OURS),
-                           ("oidc-provider\n(same run)", _series(results, "introspection", "oidc-provider"), PEER),
-                           ("Hydra\n(published)", published[("Ory Hydra", "introspections")], PUBLISHED_COLOUR)]),
+                           (peer_run, _series(results, "introspection", "oidc-provider"), PEER),
+                           (hydra, published[("Ory Hydra", "introspections")], PUBLISHED_COLOUR)]),
         ("refresh grant", [("authgate", _series(results, "refresh", "authgate"), OURS),
                            ("target", TARGETS["refresh_rps"], "white"),
-                           ("Keycloak\n(published, 2 vCPU)", published[("Keycloak", "refresh grants")], PUBLISHED_COLOUR)]),
+                           (keycloak, published[("Keycloak", "refresh grants")], PUBLISHED_COLOUR)]),
         ("password login", [("authgate\n1k users", _series(results, "password", "authgate-1k"), OURS),
                             ("authgate\n1M users", _series(results, "password", "authgate-1m"), OURS),
                             ("raw argon2id\n(same run)", _series(results, "password", "argon2-raw"), PEER),
-                            ("Keycloak\n(published, 2 vCPU)", published[("Keycloak", "password logins")], PUBLISHED_COLOUR)]),
+                            (keycloak, published[("Keycloak", "password logins")], PUBLISHED_COLOUR)]),
     ]
     fig, axes = plt.subplots(1, len(panels), figsize=(16, 4.5))
     for ax, (title, bars) in zip(axes, panels, strict=True):
@@ -90,8 +93,8 @@ def _throughput(results: dict[str, Any], figures: list[Figure]) -> Any:
             ax.set_title(title, fontsize=10)
         ax.tick_params(axis="x", labelsize=7)
         ax.set_ylabel("req/s (median of runs)")
-    fig.suptitle("Throughput on this machine (2 cores), wrk on 127.0.0.1; published figures are other machines and conditions",
-                 fontsize=10)
+    fig.suptitle("Throughput on this machine (2 cores), wrk on 127.0.0.1;"
+                 " published figures are other machines and conditions", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -129,7 +132,8 @@ def _guard(results: dict[str, Any], figures: list[Figure]) -> Any:
     ax.bar([0 + 0.2, 1 + 0.2], theirs, width=0.4, color=PEER, label="PyJWT + PyJWKClient")
     for x, (a, b) in enumerate(zip(ours, theirs, strict=True)):
         ax.annotate(f"{a:.1f}", (x - 0.2, a), ha="center", va="bottom", fontsize=8)
-        ax.annotate(f"{b:.1f}\n({b / a:.1f}× slower)" if a else f"{b:.1f}", (x + 0.2, b), ha="center", va="bottom", fontsize=8)
+        label = f"{b:.1f}\n({b / a:.1f}× slower)" if a else f"{b:.1f}"
+        ax.annotate(label, (x + 0.2, b), ha="center", va="bottom", fontsize=8)
     ax.set_yscale("log")
     ax.set_xticks([0, 1], [f"fresh tokens (target ≥ {TARGETS['guard_fresh']}×)",
                            f"repeated token (target ≥ {TARGETS['guard_repeated']:.0f}×)"])

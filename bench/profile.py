@@ -37,7 +37,8 @@ class Profile:
 
     def as_dict(self) -> dict[str, object]:
         return {"name": self.name, "samples": self.samples, "own": self.own, "inclusive": self.inclusive,
-                "categories": self.categories, "hotspots": self.hotspots, "run": self.run.__dict__ if self.run else None, "error": self.error}
+                "categories": self.categories, "hotspots": self.hotspots,
+                "run": self.run.__dict__ if self.run else None, "error": self.error}
 
 
 def profile_under_load(pids: list[int], load: Callable[[], Run], seconds: float, name: str, top: int = 12) -> Profile:

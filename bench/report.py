@@ -27,8 +27,9 @@ def write(results: dict[str, Any], figures: list[Figure]) -> str:
     add("# authgate benchmark results\n")
     add(f"Written by `.venv/bin/python -m bench` on {results.get('started', '?')} (commit {m.get('commit', '?')}), "
         f"which took {results.get('elapsed_s', 0) / 60:.1f} min end to end.\n")
+    wrk = str(m.get("wrk", "")).split(" Copyright")[0]
     add(f"Machine: {m.get('cpus')} cores ({m.get('cpu_model', '?')}), {m.get('memory_gb', '?')} GB, Python "
-        f"{m.get('python')}, node {m.get('node')}, {str(m.get('wrk', '')).split(' Copyright')[0]}, {m.get('postgres')}.")
+        f"{m.get('python')}, node {m.get('node')}, {wrk}, {m.get('postgres')}.")
     if shared:
         during = results.get("others_cores_during")
         add("\n**The machine was shared during this run**: processes other than this benchmark's used on average "
@@ -81,8 +82,8 @@ def _series_table(add: Any, block: dict[str, Any], cpu: dict[str, Any] | None = 
         c = (cpu or {}).get(side)
         cost = f"{c['cpu_ms']:.2f} ms ({' + '.join(c['groups'])})" if c else "—"
         allows = _n(2000 / c["cpu_ms"]) if c and c["cpu_ms"] else "—"
-        add(f"| {side} | {_n(s['rps'])} | {_n(s['p50_ms'], 2)} | {_n(s['p99_ms'], 2)} | {s['errors']} | {runs} | {warm} "
-            f"| {cost} | {allows} |")
+        add(f"| {side} | {_n(s['rps'])} | {_n(s['p50_ms'], 2)} | {_n(s['p99_ms'], 2)} | {s['errors']} | {runs} "
+            f"| {warm} | {cost} | {allows} |")
     add("")
 
 
@@ -148,7 +149,7 @@ def _details(add: Any, results: dict[str, Any]) -> None:
     elif not a or a.get("missing"):
         add("`bench/admin_pagination.py` was not in the tree when this ran; the runner calls it when it is.\n")
     else:
-        shown = {k: v for k, v in a.items() if k not in ("printed",)}
+        shown = {k: v for k, v in a.items() if k != "printed"}
         printed = "\n".join(a.get("printed", []))
         add(f"From `bench/admin_pagination.py`: `{shown}`\n\n```\n{printed}\n```\n")
 
@@ -167,16 +168,17 @@ def _costs(add: Any, results: dict[str, Any]) -> None:
     intro = c.get("introspection", {})
     rows = [
         ("client-credentials grant", c.get("client_credentials", {}).get("cpu_ms"),
-         (under_load.get("client_credentials") or {}).get("authgate"), c.get("client_credentials", {}).get("round_trips")),
-        ("introspection", (intro.get("cpu_ms") or {}).get("as is"), (under_load.get("introspection") or {}).get("authgate"),
-         intro.get("round_trips")),
+         (under_load.get("client_credentials") or {}).get("authgate"),
+         c.get("client_credentials", {}).get("round_trips")),
+        ("introspection", (intro.get("cpu_ms") or {}).get("as is"),
+         (under_load.get("introspection") or {}).get("authgate"), intro.get("round_trips")),
         ("refresh grant", c.get("refresh", {}).get("cpu_ms"), (under_load.get("refresh") or {}).get("authgate"),
          c.get("refresh", {}).get("round_trips")),
         ("password grant", (c.get("password") or {}).get("password grant"),
          (under_load.get("password") or {}).get("authgate-1k"), (c.get("password") or {}).get("round_trips")),
     ]
-    add("| path | app CPU per request, in-process | the 2 cores' limit for the app alone | server CPU per request under wrk "
-        "(processes counted) | PostgreSQL round trips per request |")
+    add("| path | app CPU per request, in-process | the 2 cores' limit for the app alone "
+        "| server CPU per request under wrk (processes counted) | PostgreSQL round trips per request |")
     add("|---|---|---|---|---|")
     for name, inproc, loaded, trips in rows:
         limit = _n(2000 / inproc) + " req/s" if inproc else "—"
@@ -188,11 +190,14 @@ def _costs(add: Any, results: dict[str, Any]) -> None:
             add(f"- {name}, in order: " + " · ".join(f"`{t[:40]}`" for t in trips))
     add("")
     parts = []
-    for label, block in (("introspection (whole request)", intro.get("cpu_ms")),
-                         ("JWT verification alone (AccessTokens.verify, no database)", intro.get("verify_no_db_cpu_ms")),
-                         ("a revoked-jti lookup", intro.get("revoked_lookup_cpu_ms")),
-                         ("password grant vs its argon2id verification", {k: v for k, v in (c.get("password") or {}).items()
-                                                                          if k != "round_trips"})):
+    password_parts = {k: v for k, v in (c.get("password") or {}).items() if k != "round_trips"}
+    blocks = [
+        ("introspection (whole request)", intro.get("cpu_ms")),
+        ("JWT verification alone (AccessTokens.verify, no database)", intro.get("verify_no_db_cpu_ms")),
+        ("a revoked-jti lookup", intro.get("revoked_lookup_cpu_ms")),
+        ("password grant vs its argon2id verification", password_parts),
+    ]
+    for label, block in blocks:
         if block:
             parts.append(f"| {label} | " + "; ".join(f"{k}: {v:.3f} ms" for k, v in block.items()) + " |")
     if parts:
@@ -203,13 +208,15 @@ def _costs(add: Any, results: dict[str, Any]) -> None:
             add(line)
         pw = c.get("password") or {}
         if pw.get("password grant") and pw.get("argon2-cffi verify alone"):
-            add(f"\nA password login costs {pw['password grant']:.1f} ms of CPU where its argon2id verification alone costs "
-                f"{pw['argon2-cffi verify alone']:.1f} ms: without any contention, logins can reach at most "
-                f"{pw['argon2-cffi verify alone'] / pw['password grant'] * 100:.0f}% of the raw argon2id rate on the same cores.")
+            share = pw["argon2-cffi verify alone"] / pw["password grant"] * 100
+            add(f"\nA password login costs {pw['password grant']:.1f} ms of CPU where its argon2id verification alone "
+                f"costs {pw['argon2-cffi verify alone']:.1f} ms: without any contention, logins can reach at most "
+                f"{share:.0f}% of the raw argon2id rate on the same cores.")
     k = c.get("keys") or {}
     if k:
-        add(f"\nSigning-key cache (oauth2/keys.py): one reload re-reads every signing key: {k['reload_cpu_ms']:.1f} ms CPU "
-            f"({k['reload_wall_ms']:.1f} ms wall). The cache warmer (oauth2/warmer.py) does it in a background thread "
+        add(f"\nSigning-key cache (oauth2/keys.py): one reload re-reads every signing key: "
+            f"{k['reload_cpu_ms']:.1f} ms CPU ({k['reload_wall_ms']:.1f} ms wall). "
+            "The cache warmer (oauth2/warmer.py) does it in a background thread "
             f"before the {k['every_seconds']:g} s cache expires, so no request waits for it, and keys already parsed "
             "are kept by kid (a key never changes for its kid), so a reload only reads rows.")
     m = c.get("argon2_memory") or {}

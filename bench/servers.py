@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -75,10 +76,8 @@ class _Process:
         except subprocess.TimeoutExpired:
             os.killpg(group, signal.SIGKILL)
             process.wait(timeout=10)
-        try:  # workers that outlived their parent
+        with contextlib.suppress(ProcessLookupError):  # workers that outlived their parent
             os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
     def worker_pids(self) -> list[int]:
         """Processes of this server that serve requests (not supervisors or trackers)."""

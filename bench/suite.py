@@ -54,7 +54,7 @@ PASSWORD_BODY = (f"grant_type=password&username={USER[0]}&password={USER[1].repl
 
 def authgate_env(database_url: str, port: int) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("AUTHGATE_")}
-    keep = {k: v for k, v in os.environ.items() if k.startswith("AUTHGATE_ARGON2_") or k.startswith("AUTHGATE_LOCKOUT_")}
+    keep = {k: v for k, v in os.environ.items() if k.startswith(("AUTHGATE_ARGON2_", "AUTHGATE_LOCKOUT_"))}
     return {**base, **keep, "AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_ISSUER": f"http://127.0.0.1:{port}",
             "AUTHGATE_MASTER_KEY": masterkey.generate(), "AUTHGATE_LOG_LEVEL": "warning",
             "AUTHGATE_DATA_DIR": str(OUT / "data")}
@@ -193,7 +193,8 @@ class Suite:
                 theirs = _body_file("introspect-peer", _mint(peer.url + "/token", 256))
                 targets = [
                     wrk_target("authgate", self.server.url,
-                               client_env(CC_CLIENT, "/oauth/introspect", BODY_FILE=ours), CONNECTIONS["introspection"]),
+                               client_env(CC_CLIENT, "/oauth/introspect", BODY_FILE=ours),
+                               CONNECTIONS["introspection"]),
                     wrk_target("oidc-provider", peer.url,
                                client_env(CC_CLIENT, "/token/introspection", BODY_FILE=theirs),
                                CONNECTIONS["introspection"]),
@@ -250,7 +251,8 @@ class Suite:
                     series = self._measure("password", targets, {
                         "authgate workers (1k users)": self._worker_pids,
                         "authgate workers (1M users)": large.worker_pids},
-                        {"authgate-1k": ["authgate workers (1k users)"], "authgate-1m": ["authgate workers (1M users)"]})
+                        {"authgate-1k": ["authgate workers (1k users)"],
+                         "authgate-1m": ["authgate workers (1M users)"]})
                 self.results["rss_large"] = large_rss.peaks()
         finally:
             database.drop(suffix="_large")
@@ -317,8 +319,8 @@ class RefreshPool:
         self.minted += count
 
     def run(self, seconds: float, index: int) -> Run:
-        env = client_env(APP_CLIENT, "/oauth/token", SEQ_BODY=f"grant_type=refresh_token&refresh_token={self.prefix}%09d",
-                         SEQ_START=str(self.start[index]), SEQ_THREADS="1")
+        body = f"grant_type=refresh_token&refresh_token={self.prefix}%09d"
+        env = client_env(APP_CLIENT, "/oauth/token", SEQ_BODY=body, SEQ_START=str(self.start[index]), SEQ_THREADS="1")
         result = wrk(self.url, env, connections=CONNECTIONS["refresh"], seconds=seconds)
         if index < 0:
             self.rate = max(result.rps, 200.0)
@@ -342,7 +344,8 @@ def _body_file(name: str, tokens: list[str]) -> str:
 
 
 def _check_active(url: str, body_file: str) -> None:
-    first = open(body_file).readline().strip().split("=", 1)[1]
+    with open(body_file) as lines:
+        first = lines.readline().strip().split("=", 1)[1]
     answer = httpx.post(url, data={"token": first}, auth=CC_CLIENT, timeout=30)
     if answer.status_code != 200 or answer.json().get("active") is not True:
         raise RuntimeError(f"introspection at {url} did not say active: {answer.status_code} {answer.text[:200]}")

@@ -143,7 +143,9 @@ class Settings(BaseSettings):
     )
 
     # --- brute-force protection ------------------------------------------------
-    lockout_account_threshold: int = Field(10, ge=1, description="Failures on one account before delays grow into a lock.")
+    lockout_account_threshold: int = Field(
+        10, ge=1, description="Failures on one account before delays grow into a lock."
+    )
     lockout_ip_threshold: int = Field(30, ge=1, description="Failures from one address before it is stopped.")
     lockout_window: int = Field(900, ge=10, description="Seconds over which failures are counted.")
     lockout_max_duration: int = Field(900, ge=1, description="Longest lock, in seconds; locks end by themselves.")
@@ -151,7 +153,11 @@ class Settings(BaseSettings):
         5, ge=1, description="Failures for one account from one address before that pair is locked."
     )
     lockout_base_delay: float = Field(
-        1.0, gt=0, description="First lock's length in seconds; each further counted failure doubles it (up to lockout_max_duration)."
+        1.0,
+        gt=0,
+        description=(
+            "First lock's length in seconds; each further counted failure doubles it (up to lockout_max_duration)."
+        ),
     )
     redis_key_prefix: str = Field("authgate:", description="Prefix of every Redis key authgate writes.")
     trusted_proxies: list[str] = Field(
@@ -289,7 +295,10 @@ class Settings(BaseSettings):
         ),
     )
     access_log: bool = Field(
-        False, description="Log one line per HTTP request (method, route, status, latency); off by default, it costs time per request."
+        False,
+        description=(
+            "Log one line per HTTP request (method, route, status, latency); off by default, it costs time per request."
+        ),
     )
     metrics_enabled: bool = Field(
         False,
@@ -300,7 +309,10 @@ class Settings(BaseSettings):
     )
     metrics_token: SecretStr | None = Field(
         None,
-        description="When set, `/metrics` answers only requests with `Authorization: Bearer <this token>` (Prometheus' `authorization` setting).",
+        description=(
+            "When set, `/metrics` answers only requests with `Authorization: Bearer <this token>` "
+            "(Prometheus' `authorization` setting)."
+        ),
     )
 
     @field_validator("issuer", "email_link_base")

@@ -81,7 +81,9 @@ def _exporter_name() -> str | None:
             return None
         named = "otlp"
     if named == "otlp":
-        protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
+        protocol = (
+            os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "")
+        )
         return "otlp_proto_grpc" if protocol == "grpc" else "otlp_proto_http"
     return named
 
@@ -94,7 +96,9 @@ def _provider_from_environment(exporter_name: str) -> Any:
     provider = TracerProvider(resource=Resource.create())  # reads OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
     found = entry_points(group=EXPORTER_GROUP, name=exporter_name)
     if not found:
-        logger.warning("OTEL_TRACES_EXPORTER asks for %r, which is not installed: spans are not exported", exporter_name)
+        logger.warning(
+            "OTEL_TRACES_EXPORTER asks for %r, which is not installed: spans are not exported", exporter_name
+        )
         return provider
     exporter_class = next(iter(found)).load()
     provider.add_span_processor(BatchSpanProcessor(exporter_class()))

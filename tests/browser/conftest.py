@@ -29,7 +29,9 @@ from authgate.web.app import create_app
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"
+]
 # TEST FIXTURE ONLY: the demo users' passwords in this test world (the same as test_coffee_shop.py's).
 PASSWORDS = {"barista": "espresso-tamper-crema-1977", "manager": "menu-board-latte-art-2024"}
 
@@ -86,7 +88,8 @@ def coffee_shop(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     from authgate.guard.flask import FlaskGuard
 
     guard = FlaskGuard(issuer=issuer, audience="https://coffee.example/api", required_typ="at+jwt")
-    api_server = make_server("127.0.0.1", api_port, api_module.create_app(guard=guard, cors_origins=[frontend_url]), threaded=True)
+    api_app = api_module.create_app(guard=guard, cors_origins=[frontend_url])
+    api_server = make_server("127.0.0.1", api_port, api_app, threaded=True)
     threading.Thread(target=api_server.serve_forever, daemon=True).start()
 
     frontend_module = _load(ROOT / "examples/coffee_shop/frontend/server.py", "coffee_frontend")

@@ -27,7 +27,9 @@ def log_in(page: Any, shop: Any, username: str, screenshot: Any | None = None) -
     expect(page.locator("#who")).to_contain_text("Signed in as")
 
 
-def test_barista_sees_recipes_is_refused_a_post_refreshes_and_logs_out(coffee_shop: Any, page: Any, screenshot: Any) -> None:
+def test_barista_sees_recipes_is_refused_a_post_refreshes_and_logs_out(
+    coffee_shop: Any, page: Any, screenshot: Any
+) -> None:
     log_in(page, coffee_shop, "barista", screenshot)
     expect(page.locator("#who")).to_have_text("Signed in as Bea Barista")
     expect(page.locator("#permissions")).to_have_text("get:drinks, get:drinks-detail")
@@ -75,7 +77,9 @@ def test_manager_gets_the_management_buttons_and_adds_a_drink(coffee_shop: Any, 
     expect(page.locator(".drink", has_text="Flat white")).to_have_count(0)
 
 
-def test_hosted_login_works_with_keyboard_only_and_shows_errors_accessibly(coffee_shop: Any, page: Any, screenshot: Any) -> None:
+def test_hosted_login_works_with_keyboard_only_and_shows_errors_accessibly(
+    coffee_shop: Any, page: Any, screenshot: Any
+) -> None:
     page.goto(coffee_shop.frontend + "/")
     expect(page.locator("body[data-ready=true]")).to_be_attached()
     page.get_by_role("button", name="Log in").click()

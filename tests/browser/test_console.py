@@ -29,7 +29,9 @@ def console(live_server: Any) -> str:
     return str(live_server.url)
 
 
-def test_an_operator_logs_in_and_creates_a_role_a_user_with_it_and_a_client(console: str, page: Any, screenshot: Any) -> None:
+def test_an_operator_logs_in_and_creates_a_role_a_user_with_it_and_a_client(
+    console: str, page: Any, screenshot: Any
+) -> None:
     page.goto(console + "/admin")
     page.wait_for_url(console + "/login?*")
     expect(page.get_by_role("heading", name="Sign in", exact=True)).to_be_visible()

@@ -83,8 +83,8 @@ def test_no_console_page_is_wider_than_a_phone(live_server: Any, phone: Any, bac
     pages = [*lists, "/admin/users/new", "/admin/clients/new", "/admin/keys/rotate"]
     for path in lists[:4]:  # each list's detail pages, found by following its links (not by guessing URLs)
         phone.goto(console + path)
-        pages += [href for href in phone.locator("tbody a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
-                  if href not in pages]
+        hrefs = phone.locator("tbody a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        pages += [href for href in hrefs if href not in pages]
     assert len(pages) > 12, pages
     too_wide = {}
     for path in pages:

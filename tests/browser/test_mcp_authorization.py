@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Self
@@ -27,6 +28,7 @@ import anyio
 import httpx
 import pytest
 import uvicorn
+from anyio import to_thread
 
 from authgate import bootstrap
 from authgate.provisioning import apply_realm
@@ -90,6 +92,7 @@ class Callbacks(http.server.ThreadingHTTPServer):
 
     def __init__(self, port: int) -> None:
         self.queries: list[dict[str, str]] = []
+        self.received = threading.Semaphore(0)  # released once per query recorded
         outer = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -97,6 +100,7 @@ class Callbacks(http.server.ThreadingHTTPServer):
                 parts = urlsplit(self.path)
                 if parts.path == "/callback":  # not the browser's /favicon.ico
                     outer.queries.append({k: v[0] for k, v in parse_qs(parts.query).items()})
+                    outer.received.release()
                 self.send_response(200)
                 self.send_header("Content-Type", "text/plain")
                 self.end_headers()
@@ -129,7 +133,9 @@ def load_snippet(path: Path) -> ModuleType:
 
 
 @pytest.fixture
-def world(make_settings: Callable[..., Settings], database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(
+    make_settings: Callable[..., Settings], database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[World]:
     auth_port, mcp_port, callback_port = free_port(), free_port(), free_port()
     issuer, mcp_url = f"http://127.0.0.1:{auth_port}", f"http://127.0.0.1:{mcp_port}/mcp"
     services = Services(make_settings(database_url=database_url, issuer=issuer, client_registration="open"))
@@ -213,9 +219,8 @@ async def session_as(world: World, username: str, steps: Callable[[Any, MemorySt
 
         async def callback_handler() -> AuthorizationCodeResult:
             nonlocal seen
-            with anyio.fail_after(10):
-                while len(world.callbacks.queries) <= seen:
-                    await anyio.sleep(0.02)
+            arrived = await to_thread.run_sync(partial(world.callbacks.received.acquire, timeout=10))
+            assert arrived, "the browser reached no callback within 10 s"
             query = world.callbacks.queries[seen]
             assert "code" in query, query
             seen += 1

@@ -92,7 +92,9 @@ def sign_out_to_the_login_page(page: Any, issuer: str) -> None:
     page.goto(f"{issuer}/login?return_to=%2Faccount")
 
 
-def test_register_then_sign_in_with_the_passkey_alone_and_through_autofill(page: Any, world: tuple[str, Services]) -> None:
+def test_register_then_sign_in_with_the_passkey_alone_and_through_autofill(
+    page: Any, world: tuple[str, Services]
+) -> None:
     issuer, services = world
     cdp, authenticator = virtual_authenticator(page)
     page.add_init_script(RECORD_MEDIATION)

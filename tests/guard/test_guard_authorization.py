@@ -119,7 +119,8 @@ def _starlette_app(guard: Guard) -> Starlette:
 def test_decorator_on_sync_and_async_starlette_views(make_guard: Any, issuer: TestIssuer, keys: Any,
                                                      kind: str) -> None:
     client = TestClient(_starlette_app(make_guard(kind=Guard)))
-    ok = client.get(f"/{kind}", headers={"Authorization": "Bearer " + issuer.token(key=keys.es, permissions=["get:drinks"])})
+    token = issuer.token(key=keys.es, permissions=["get:drinks"])
+    ok = client.get(f"/{kind}", headers={"Authorization": "Bearer " + token})
     assert ok.status_code == 200
     assert ok.json() == {"kind": kind, "sub": "user-abe", "path": f"/{kind}"}
     denied = client.get(f"/{kind}", headers={"Authorization": "Bearer " + issuer.token(key=keys.es)})

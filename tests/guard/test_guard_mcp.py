@@ -1,4 +1,5 @@
-"""authgate.guard.mcp with authgate.testing's issuer: the SDK's TokenVerifier, metadata, challenges, tool permissions."""
+"""authgate.guard.mcp with authgate.testing's issuer: the SDK's TokenVerifier, metadata, challenges, tool
+permissions."""
 
 from __future__ import annotations
 

@@ -33,7 +33,8 @@ ERRORS: list[tuple[str, str, str, Any, int, dict[str, Any], dict[str, str]]] = [
      {"error": "weak_password", "field": "password"}, {}),
     ("username outside the pattern", "POST", "/users", {"username": "no spaces"}, 422,
      {"error": "invalid_input", "field": "username"}, {}),
-    ("unknown field", "POST", "/roles", {"name": "r", "colour": "red"}, 422, {"error": "invalid_input", "field": "colour"}, {}),
+    ("unknown field", "POST", "/roles", {"name": "r", "colour": "red"}, 422,
+     {"error": "invalid_input", "field": "colour"}, {}),
     ("a string where a boolean goes", "PATCH", "/users/root", {"disabled": "false"}, 422,
      {"error": "invalid_input", "field": "disabled"}, {}),
     ("null for a list a change may only leave out", "PATCH", "/clients/authgate-console", {"grant_types": None}, 422,
@@ -46,11 +47,14 @@ ERRORS: list[tuple[str, str, str, Any, int, dict[str, Any], dict[str, str]]] = [
     ("disabling yourself", "POST", "/users/root/disable", None, 409, {"error": "conflict"}, {}),
     ("deleting the admin API", "DELETE", "/apis/authgate-admin", None, 409, {"error": "conflict"}, {}),
     ("deleting the console's client", "DELETE", "/clients/authgate-console", None, 409, {"error": "conflict"}, {}),
-    ("a secret for a public client", "POST", "/clients/authgate-console/secret", None, 422, {"error": "invalid_input"}, {}),
+    ("a secret for a public client", "POST", "/clients/authgate-console/secret", None, 422,
+     {"error": "invalid_input"}, {}),
     ("an RFC 3339 time without offset", "GET", "/audit?since=2024-01-01T00:00:00", None, 422,
      {"error": "invalid_input", "field": "since"}, {}),
-    ("a limit past the maximum", "GET", "/users?limit=201", None, 422, {"error": "invalid_input", "field": "limit"}, {}),
-    ("a method the path does not take", "PUT", "/users", {}, 405, {"error": "method_not_allowed"}, {"allow": "GET, POST"}),
+    ("a limit past the maximum", "GET", "/users?limit=201", None, 422,
+     {"error": "invalid_input", "field": "limit"}, {}),
+    ("a method the path does not take", "PUT", "/users", {}, 405,
+     {"error": "method_not_allowed"}, {"allow": "GET, POST"}),
     ("nothing at the path", "GET", "/nothing", None, 404, {"error": "not_found"}, {}),
 ]
 
@@ -77,11 +81,12 @@ def test_the_cli_reports_the_same_codes_and_the_same_json(admin_world: AdminWorl
     created = call(admin_world, "POST", "/users", {"username": "abe", "email": "abe@example.com"})
     assert created.status_code == 201
     settings = admin_world.server.services.settings  # type: ignore[attr-defined]
-    env = {**os.environ, "AUTHGATE_DATABASE_URL": settings.resolved_database_url, "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY,
-           "AUTHGATE_DATA_DIR": str(settings.data_dir)}
+    env = {**os.environ, "AUTHGATE_DATABASE_URL": settings.resolved_database_url,
+           "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY, "AUTHGATE_DATA_DIR": str(settings.data_dir)}
 
     def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "authgate", *args], capture_output=True, text=True, env=env, timeout=120)
+        command = [sys.executable, "-m", "authgate", *args]
+        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
 
     assert json.loads(cli("user", "show", "abe", "--json").stdout) == call(admin_world, "GET", "/users/abe").json()
     taken = cli("user", "add", "abe")
@@ -127,8 +132,10 @@ def test_sessions_can_be_listed_and_ended_with_their_refresh_tokens(admin_world:
     _, first = browser.start(sam, amr=("pwd",), ip="203.0.113.7", user_agent="Firefox")
     _, second = browser.start(sam, amr=("pwd",), ip="198.51.100.2", user_agent="Safari")
     with services.database.transaction() as session:
-        services.oauth2.refresh_tokens.issue(session, RefreshGrant(client_id="authgate-console", user_id=sam, audience=None,
-                                                                   scope=("openid",), session_id=first))
+        grant = RefreshGrant(
+            client_id="authgate-console", user_id=sam, audience=None, scope=("openid",), session_id=first
+        )
+        services.oauth2.refresh_tokens.issue(session, grant)
     listed = call(admin_world, "GET", "/users/sam/sessions").json()
     assert {(s["sid"], s["ip"]) for s in listed} == {(first, "203.0.113.7"), (second, "198.51.100.2")}
     assert call(admin_world, "DELETE", f"/users/sam/sessions/{first}").status_code == 204

@@ -12,7 +12,13 @@ import re
 import httpx
 import pytest
 from sqlalchemy import select
-from test_admin_support import ROOT_PASSWORD, USER_PASSWORD, AdminWorld, admin_world, apply
+from test_admin_support import (
+    ROOT_PASSWORD,
+    USER_PASSWORD,
+    AdminWorld,
+    admin_world,  # noqa: F401 (a fixture)
+    apply,
+)
 
 from authgate.bootstrap import CONSOLE_CLIENT_ID
 from authgate.storage.models import ConsoleSession
@@ -24,7 +30,9 @@ def hidden(page: str, name: str) -> str:
     return html.unescape(found.group(1))
 
 
-def log_in(world: AdminWorld, username: str, password: str, start: str = "/admin/users") -> tuple[httpx.Client, httpx.Response]:
+def log_in(
+    world: AdminWorld, username: str, password: str, start: str = "/admin/users"
+) -> tuple[httpx.Client, httpx.Response]:
     """Follow the console's redirect to the hosted login, submit it, and follow back to the console."""
     browser = httpx.Client(base_url=world.url, follow_redirects=True, timeout=30)
     page = browser.get(start)
@@ -36,7 +44,9 @@ def log_in(world: AdminWorld, username: str, password: str, start: str = "/admin
     return browser, landed
 
 
-def post_form(browser: httpx.Client, path: str, data: dict[str, object], *, from_page: str | None = None) -> httpx.Response:
+def post_form(
+    browser: httpx.Client, path: str, data: dict[str, object], *, from_page: str | None = None
+) -> httpx.Response:
     page = browser.get(from_page or path)
     return browser.post(path, data={"csrf_token": hidden(page.text, "csrf_token"), **data})
 
@@ -54,11 +64,15 @@ def test_login_goes_through_the_hosted_login_and_keeps_tokens_off_the_browser(ad
     assert f"client_id={CONSOLE_CLIENT_ID}" in authorize and "code_challenge_method=S256" in authorize
 
 
-def test_the_console_creates_a_role_a_user_holding_it_and_a_client_as_the_logged_in_admin(admin_world: AdminWorld) -> None:
+def test_the_console_creates_a_role_a_user_holding_it_and_a_client_as_the_logged_in_admin(
+    admin_world: AdminWorld,
+) -> None:
     browser, _ = log_in(admin_world, "root", ROOT_PASSWORD)
     created = post_form(browser, "/admin/roles", {"name": "auditor", "description": "Reads the log"})
     assert created.url.path == "/admin/roles/auditor" and "Role auditor created" in created.text
-    saved = post_form(browser, "/admin/roles/auditor", {"description": "Reads the log", "grant": "authgate-admin audit:read"})
+    saved = post_form(
+        browser, "/admin/roles/auditor", {"description": "Reads the log", "grant": "authgate-admin audit:read"}
+    )
     assert "Role auditor saved" in saved.text
     user = post_form(browser, "/admin/users/new", {"username": "Ada", "email": "ada@example.com", "roles": "auditor",
                                                    "password": USER_PASSWORD})
@@ -82,7 +96,9 @@ def test_the_console_creates_a_role_a_user_holding_it_and_a_client_as_the_logged
     ("/admin/roles", {"name": "sneaky"}),
     ("/admin/users/new", {"username": "sneaky"}),
 ], ids=["role", "user"])
-def test_a_form_without_its_csrf_token_changes_nothing(admin_world: AdminWorld, path: str, data: dict[str, str]) -> None:
+def test_a_form_without_its_csrf_token_changes_nothing(
+    admin_world: AdminWorld, path: str, data: dict[str, str]
+) -> None:
     browser, _ = log_in(admin_world, "root", ROOT_PASSWORD)
     refused = browser.post(path, data=data)
     assert refused.status_code == 403 and "Form expired" in refused.text
@@ -143,7 +159,11 @@ def test_logout_revokes_the_token_and_ends_the_hosted_login_too(admin_world: Adm
     assert replay.status_code == 303 and replay.headers["location"].startswith("/admin/login")
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/elsewhere"], ids=["absolute", "scheme-relative", "outside"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/elsewhere"],
+    ids=["absolute", "scheme-relative", "outside"],
+)
 def test_login_never_returns_anywhere_but_the_console(admin_world: AdminWorld, target: str) -> None:
     start = httpx.get(f"{admin_world.url}/admin/login", params={"next": target})
     assert start.status_code == 303

@@ -12,7 +12,7 @@ import re
 
 import httpx
 from test_admin_console import hidden, log_in
-from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world
+from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world  # noqa: F401 (admin_world: a fixture)
 
 from authgate.admin import console
 

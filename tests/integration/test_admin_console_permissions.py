@@ -28,8 +28,8 @@ def pages() -> list[tuple[str, str, str]]:
         if permission is MISSING or permission is None:
             continue  # the login flow and signing out: open to anyone
         path = re.sub(r"\{(\w+)\}", lambda match: EXAMPLES[match.group(1)], route.path)  # type: ignore[attr-defined]
-        for method in sorted(route.methods - {"HEAD"}):  # type: ignore[attr-defined]
-            found.append((method, path, permission))
+        methods = sorted(route.methods - {"HEAD"})  # type: ignore[attr-defined]
+        found.extend((method, path, permission) for method in methods)
     return found
 
 
@@ -50,22 +50,27 @@ def test_without_a_console_session_every_page_sends_the_browser_to_log_in(admin_
 def test_without_its_permission_every_page_is_403_and_changes_nothing(admin_world: AdminWorld) -> None:
     """Each admin holds every permission but one, so a 403 proves the page checks exactly its own."""
     slug = {name: name.replace(":", "-") for name in ADMIN_PERMISSIONS}
-    roles = "\n".join(f"  - name: all-but-{slug[name]}\n    permissions: {{authgate-admin: [{', '.join(p for p in ADMIN_PERMISSIONS if p != name)}]}}"
+    all_but = {name: ", ".join(p for p in ADMIN_PERMISSIONS if p != name) for name in ADMIN_PERMISSIONS}
+    roles = "\n".join(f"  - name: all-but-{slug[name]}\n    permissions: {{authgate-admin: [{all_but[name]}]}}"
                       for name in ADMIN_PERMISSIONS)
-    users = "\n".join(f"  - username: lacks-{slug[name]}\n    password: {USER_PASSWORD}\n    roles: [all-but-{slug[name]}]"
-                      for name in ADMIN_PERMISSIONS)
+    users = "\n".join(
+        f"  - username: lacks-{slug[name]}\n    password: {USER_PASSWORD}\n    roles: [all-but-{slug[name]}]"
+        for name in ADMIN_PERMISSIONS
+    )
     apply(admin_world.server, f"roles:\n{roles}\nusers:\n{users}\n")
-    before = httpx.get(f"{admin_world.api}/audit?type=admin.change", headers={"Authorization": f"Bearer {admin_world.root_token}"}).json()
+    as_root = {"Authorization": f"Bearer {admin_world.root_token}"}
+    before = httpx.get(f"{admin_world.api}/audit?type=admin.change", headers=as_root).json()
     by_permission: dict[str, list[tuple[str, str]]] = {}
     for method, path, permission in pages():
         by_permission.setdefault(permission, []).append((method, path))
     for permission, walked in by_permission.items():
-        browser, landed = log_in(admin_world, f"lacks-{slug[permission]}", USER_PASSWORD, start="/admin/audit" if permission != "audit:read" else "/admin/users")
+        start = "/admin/audit" if permission != "audit:read" else "/admin/users"
+        browser, landed = log_in(admin_world, f"lacks-{slug[permission]}", USER_PASSWORD, start=start)
         token = hidden(landed.text, "csrf_token")
         for method, path in walked:
             response = browser.request(method, path, data={"csrf_token": token} if method == "POST" else None)
             assert response.status_code == 403, f"{method} {path} as lacks-{permission}: {response.status_code}"
             assert f"needs the {permission} permission" in response.text, f"{method} {path}"
         browser.close()
-    after = httpx.get(f"{admin_world.api}/audit?type=admin.change", headers={"Authorization": f"Bearer {admin_world.root_token}"}).json()
+    after = httpx.get(f"{admin_world.api}/audit?type=admin.change", headers=as_root).json()
     assert after["items"][0]["id"] == before["items"][0]["id"], "no refused page changed anything"

@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from test_admin_console import log_in
-from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world
+from test_admin_support import ROOT_PASSWORD, AdminWorld, admin_world  # noqa: F401 (admin_world: a fixture)
 
 from authgate.registration import registrations
 from authgate.registration.metadata import parse_client_metadata

@@ -70,7 +70,9 @@ BAD = [
 
 
 @pytest.mark.parametrize(("path", "method", "status"), BAD)
-def test_bad_factor_paths_get_the_admin_error_shape(admin_world: AdminWorld, path: str, method: str, status: int) -> None:
+def test_bad_factor_paths_get_the_admin_error_shape(
+    admin_world: AdminWorld, path: str, method: str, status: int
+) -> None:
     if "fran2" in path:
         enrolled_user(admin_world, "fran2")
     response = call(admin_world, method, path)

@@ -79,9 +79,13 @@ def test_the_console_shows_a_provider_its_problem_and_disables_it(admin_world: A
         page = browser.get("/admin/identity-providers/corp")
         assert page.status_code == 200 and f"{admin_world.url}/login/idp/corp/callback" in page.text
         assert SECRET not in page.text and "set (never shown)" in page.text
-        forged = browser.post("/admin/identity-providers/corp/status", data={"csrf_token": "forged", "disabled": "true"})
+        forged = browser.post(
+            "/admin/identity-providers/corp/status", data={"csrf_token": "forged", "disabled": "true"}
+        )
         assert forged.status_code == 403
-        checked = browser.post("/admin/identity-providers/corp/check", data={"csrf_token": hidden(page.text, "csrf_token")})
+        checked = browser.post(
+            "/admin/identity-providers/corp/check", data={"csrf_token": hidden(page.text, "csrf_token")}
+        )
         assert checked.status_code == 200 and "could not be fetched" in checked.text  # reported on the page
         listed = browser.get("/admin/identity-providers")
         assert "Problem" in listed.text and "could not be fetched" in listed.text

@@ -25,7 +25,8 @@ def crowd(admin_world: AdminWorld) -> list[str]:
     """230 more users whose username order differs from their creation order; all usernames in the database's order."""
     with admin_world.server.services.realm(actor="test") as realm:  # type: ignore[attr-defined]
         for number in range(USERS):
-            realm.users.create(f"{'zyxwvutsrq'[number % 10]}{number:03d}.{number % 7}", email=f"person{number}@crowd.example")
+            username = f"{'zyxwvutsrq'[number % 10]}{number:03d}.{number % 7}"
+            realm.users.create(username, email=f"person{number}@crowd.example")
     with admin_world.server.services.reader() as realm:  # type: ignore[attr-defined]
         return list(realm.session.scalars(select(User.username).order_by(User.username)))
 

@@ -55,8 +55,9 @@ def give_totp(server: Any, username: str) -> pyotp.TOTP:
     services = server.services
     with services.database.transaction() as session:
         user_id = session.scalars(select(User.id).where(User.username == username)).one()
-        session.add(TotpFactor(user_id=user_id, name="Phone", secret_sealed=services.factor_secrets.seal_totp(user_id, secret),
-                               confirmed_at=session.scalars(select(User.created_at).where(User.id == user_id)).one()))
+        created_at = session.scalars(select(User.created_at).where(User.id == user_id)).one()
+        sealed = services.factor_secrets.seal_totp(user_id, secret)
+        session.add(TotpFactor(user_id=user_id, name="Phone", secret_sealed=sealed, confirmed_at=created_at))
     return pyotp.TOTP(secret)
 
 
@@ -88,7 +89,8 @@ def follow_to_code(browser: BrowserLike, response: httpx.Response, flow: Flow) -
             query = query_of(location)
             assert query.get("state") == flow.state
             return query["code"]
-        assert response.status_code in (302, 303) and location.startswith("/authorize"), (response.status_code, location)
+        assert response.status_code in (302, 303), (response.status_code, location)
+        assert location.startswith("/authorize"), (response.status_code, location)
         response = browser.get(location)
     raise AssertionError("no code")
 
@@ -158,7 +160,8 @@ def test_another_users_code_is_refused(browser, live_server):
     now = time.time()
     accepted = {victim_app.at(now + 30 * step) for step in (-1, 0, 1)}  # the victim's window
     # The attacker's own valid code that is none of the victim's (three coincidences at once never happen).
-    code = next(attacker_app.at(now + 30 * step) for step in (0, -1, 1) if attacker_app.at(now + 30 * step) not in accepted)
+    attacker_codes = [attacker_app.at(now + 30 * step) for step in (0, -1, 1)]
+    code = next(candidate for candidate in attacker_codes if candidate not in accepted)
     assert submit(browser, "/login/factor", code=code).status_code == 401
 
 
@@ -189,7 +192,8 @@ def test_bad_recovery_codes_and_bytes_that_are_not_utf8(browser, live_server):
     password_step(browser, Flow(), username)
     assert submit(browser, "/login/recovery", recovery_code="x" * 41).status_code == 400
     assert submit(browser, "/login/recovery", recovery_code="zzzzz-zzzzz").status_code == 401
-    raw = browser.post("/login/factor", content=b"code=%FF%FE", headers={"content-type": "application/x-www-form-urlencoded"})
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    raw = browser.post("/login/factor", content=b"code=%FF%FE", headers=form)
     assert raw.status_code == 400
 
 
@@ -298,7 +302,8 @@ def test_the_password_grant_refuses_a_user_with_a_factor(live_server):
     give_totp(live_server, username)
     refused = grant()
     assert refused.status_code == 400
-    assert refused.json()["error"] == "invalid_grant" and "Interactive login is required" in refused.json()["error_description"]
+    assert refused.json()["error"] == "invalid_grant"
+    assert "Interactive login is required" in refused.json()["error_description"]
 
 
 def test_a_role_that_requires_mfa_leads_through_enrolment_before_any_session(browser, live_server):

@@ -70,7 +70,9 @@ def test_who_an_upstream_answer_names(description: str, claims: dict[str, Any], 
         assert getattr(identity, key) == value, description
 
 
-@pytest.mark.parametrize("claims", [{}, {"sub": ""}, {"sub": "a\x00"}, {"sub": "s" * 256}, {"sub": True}, {"sub": None}])
+@pytest.mark.parametrize(
+    "claims", [{}, {"sub": ""}, {"sub": "a\x00"}, {"sub": "s" * 256}, {"sub": True}, {"sub": None}]
+)
 def test_an_answer_without_a_usable_subject_is_refused(claims: dict[str, Any]) -> None:
     with pytest.raises(UpstreamInvalid):
         identity_from_claims(SPEC, claims)

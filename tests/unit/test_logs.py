@@ -54,7 +54,9 @@ def test_json_lines_carry_the_context_and_redact_secret_fields():
     token = logs.request_context.set({"request_id": "rid-1", "method": "POST"})
     try:
         logs.annotate(client_id="coffee-app", sub=None)
-        logger.info("exchanged code=%s for tokens", "the-code-value", extra={"password": "pw-value", "route": "/oauth/token"})
+        logger.info(
+            "exchanged code=%s for tokens", "the-code-value", extra={"password": "pw-value", "route": "/oauth/token"}
+        )
     finally:
         logs.request_context.reset(token)
     logger.warning("outside a request")

@@ -20,8 +20,10 @@ def count_queries(database):
 def make_client(services, **fields):
     with services.realm(actor="test") as realm:
         realm.apis.create("https://api", permissions=["read", "write"])
-        realm.clients.create(ClientSpec(client_id="svc", client_secret="s" * 40, grant_types=["client_credentials"],
-                                        web_origins=["https://app.example"], permissions={"https://api": ["read"]}, **fields))
+        realm.clients.create(ClientSpec(
+            client_id="svc", client_secret="s" * 40, grant_types=["client_credentials"],
+            web_origins=["https://app.example"], permissions={"https://api": ["read"]}, **fields,
+        ))
 
 
 def test_a_client_and_its_permissions_in_one_query_then_from_cache(services):
@@ -46,7 +48,9 @@ def test_an_admin_change_in_this_process_is_seen_once_committed(services):
     assert directory.is_registered_origin("https://app.example")
     with services.realm(actor="test") as realm:
         client = realm.clients.get("svc")
-        realm.clients.update(ClientSpec(client_id="svc", client_secret="s" * 40, grant_types=["client_credentials"], disabled=True))
+        realm.clients.update(
+            ClientSpec(client_id="svc", client_secret="s" * 40, grant_types=["client_credentials"], disabled=True)
+        )
         assert client.disabled
         assert directory.get("svc").disabled is False, "not committed yet: other readers still see the old row"
     assert directory.get("svc").disabled is True

@@ -25,7 +25,9 @@ def _generate(alg: str) -> Any:
 def test_signed_tokens_verify_with_pyjwt(alg):
     private = _generate(alg)
     key = ActiveKey(kid=f"k-{alg}", alg=alg, private_key=private)
-    claims = {"iss": "https://as.example", "sub": "42", "aud": ["a", "b"], "exp": 4_000_000_000, "iat": 1, "name": "Zoë ☕"}
+    claims = {
+        "iss": "https://as.example", "sub": "42", "aud": ["a", "b"], "exp": 4_000_000_000, "iat": 1, "name": "Zoë ☕"
+    }
     token = jws.sign(claims, key, typ="at+jwt")
     header = jwt.get_unverified_header(token)
     assert header == {"alg": alg, "kid": f"k-{alg}", "typ": "at+jwt"}

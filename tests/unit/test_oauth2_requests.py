@@ -16,11 +16,14 @@ from authgate.oauth2.form import Form
 
 SECRET = "s3cret:with spaces+plus&amp/" + "x" * 20  # TEST FIXTURE ONLY
 CONFIDENTIAL = ClientRecord(
-    pk=1, client_id="svc:one", type="confidential", secret_hash=tokens.digest(SECRET), grant_types=frozenset({"client_credentials"}),
+    pk=1, client_id="svc:one", type="confidential", secret_hash=tokens.digest(SECRET),
+    grant_types=frozenset({"client_credentials"}),
     redirect_uris=(), post_logout_redirect_uris=(), web_origins=(), first_party=True, default_audience="https://api",
     disabled=False, permissions={"https://api": ("read",)},
 )
-PUBLIC = replace(CONFIDENTIAL, pk=2, client_id="spa", type="public", secret_hash=None, grant_types=frozenset({"password"}))
+PUBLIC = replace(
+    CONFIDENTIAL, pk=2, client_id="spa", type="public", secret_hash=None, grant_types=frozenset({"password"})
+)
 
 
 class Directory:
@@ -57,7 +60,8 @@ def encoded_basic(client_id: str, secret: str) -> str:
 
 AUTH_CASES = [
     pytest.param(Form([]), encoded_basic("svc:one", SECRET), BASIC, id="basic-urlencoded-halves"),
-    pytest.param(Form([("client_id", "svc:one")]), encoded_basic("svc:one", SECRET), BASIC, id="basic-with-matching-body-id"),
+    pytest.param(Form([("client_id", "svc:one")]), encoded_basic("svc:one", SECRET), BASIC,
+                 id="basic-with-matching-body-id"),
     pytest.param(Form([("client_id", "svc:one"), ("client_secret", SECRET)]), None, POST, id="post"),
     pytest.param(Form([("client_id", "spa")]), None, NONE, id="public-none"),
     pytest.param(Form([("client_id", "spa")]), "Bearer abc", NONE, id="other-scheme-ignored"),
@@ -70,13 +74,16 @@ def test_client_authentication_methods(form, header, method):
 
 
 REFUSALS = [
-    pytest.param(Form([("client_secret", SECRET)]), encoded_basic("svc:one", SECRET), InvalidRequest, False, id="two-methods"),
-    pytest.param(Form([("client_id", "spa")]), encoded_basic("svc:one", SECRET), InvalidRequest, False, id="body-id-differs"),
+    pytest.param(Form([("client_secret", SECRET)]), encoded_basic("svc:one", SECRET), InvalidRequest, False,
+                 id="two-methods"),
+    pytest.param(Form([("client_id", "spa")]), encoded_basic("svc:one", SECRET), InvalidRequest, False,
+                 id="body-id-differs"),
     pytest.param(Form([]), basic_header("svc%3Aone:" + "wrong" * 8), InvalidClient, True, id="wrong-secret"),
     pytest.param(Form([]), basic_header("no-colon"), InvalidClient, True, id="no-colon"),
     pytest.param(Form([]), "Basic ***", InvalidClient, True, id="not-base64"),
     pytest.param(Form([("client_id", "svc:one")]), None, InvalidClient, False, id="confidential-without-secret"),
-    pytest.param(Form([("client_id", "spa"), ("client_secret", SECRET)]), None, InvalidClient, False, id="public-with-secret"),
+    pytest.param(Form([("client_id", "spa"), ("client_secret", SECRET)]), None, InvalidClient, False,
+                 id="public-with-secret"),
     pytest.param(Form([("client_id", "ghost"), ("client_secret", SECRET)]), None, InvalidClient, False, id="unknown"),
     pytest.param(Form([]), None, InvalidClient, False, id="nothing"),
 ]
@@ -116,7 +123,8 @@ def test_invalid_scope(raw):
 def test_offline_access_needs_the_refresh_token_grant():
     with pytest.raises(InvalidScope):
         scopes.check_offline_access(scopes.parse_scope("offline_access"), PUBLIC)
-    scopes.check_offline_access(scopes.parse_scope("offline_access"), replace(PUBLIC, grant_types=frozenset({"refresh_token"})))
+    refreshing = replace(PUBLIC, grant_types=frozenset({"refresh_token"}))
+    scopes.check_offline_access(scopes.parse_scope("offline_access"), refreshing)
 
 
 def test_granted_scope_leaves_out_what_is_not_held():

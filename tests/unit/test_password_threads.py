@@ -28,7 +28,8 @@ print(rss_mb() - before)
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_memory_is_bounded_by_the_hashing_threads_not_the_callers():
-    grown = float(subprocess.run([sys.executable, "-c", SCRIPT, "1"], capture_output=True, text=True, check=True).stdout)
+    run = subprocess.run([sys.executable, "-c", SCRIPT, "1"], capture_output=True, text=True, check=True)
+    grown = float(run.stdout)
     assert grown < 1.6 * 19, f"one hashing thread keeps at most one block; grew {grown:.1f} MB"
 
 
@@ -48,5 +49,7 @@ def test_computations_run_on_the_hashing_threads_and_errors_come_back():
     hasher._argon2 = Spy()  # type: ignore[assignment]
     stored = hasher.hash("correct horse battery")
     assert hasher.verify(stored, "correct horse battery").ok
-    assert not hasher.verify(stored, "wrong horse battery").ok, "a mismatch raised on the hashing thread is a failure here"
+    assert not hasher.verify(stored, "wrong horse battery").ok, (
+        "a mismatch raised on the hashing thread is a failure here"
+    )
     assert seen and all(name.startswith("argon2") for name in seen)

@@ -75,7 +75,12 @@ def test_policy_rejects(password, error):
 
 @pytest.mark.parametrize(
     "password",
-    [GOOD, "Tr0ub4dor&3-horse", "ünïcödé pässphrâse wörks", "a long passphrase of sixty-four characters is welcome here ok!!"],
+    [
+        GOOD,
+        "Tr0ub4dor&3-horse",
+        "ünïcödé pässphrâse wörks",
+        "a long passphrase of sixty-four characters is welcome here ok!!",
+    ],
 )
 def test_policy_accepts_long_and_unicode_passphrases(password):
     PasswordPolicy().check(password, user_inputs=("abe",))
@@ -109,8 +114,10 @@ def _keycloak(password: str, algorithm: str = "pbkdf2-sha512", iterations: int =
         pytest.param(lambda pw: bcrypt.hashpw(pw.encode(), bcrypt.gensalt(rounds=4)).decode(), id="bcrypt"),
         pytest.param(_django, id="django pbkdf2_sha256"),
         pytest.param(lambda pw: legacy_hashes.from_keycloak(_keycloak(pw)), id="keycloak pbkdf2-sha512"),
-        pytest.param(lambda pw: legacy_hashes.from_keycloak(_keycloak(pw, "pbkdf2-sha256")), id="keycloak pbkdf2-sha256"),
-        pytest.param(lambda pw: argon2.PasswordHasher(type=argon2.Type.I, memory_cost=8192, time_cost=1).hash(pw), id="argon2i"),
+        pytest.param(lambda pw: legacy_hashes.from_keycloak(_keycloak(pw, "pbkdf2-sha256")),
+                     id="keycloak pbkdf2-sha256"),
+        pytest.param(lambda pw: argon2.PasswordHasher(type=argon2.Type.I, memory_cost=8192, time_cost=1).hash(pw),
+                     id="argon2i"),
     ],
 )
 def test_imported_hashes_verify_and_upgrade_to_argon2id(hasher, make_hash):

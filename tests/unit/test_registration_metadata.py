@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from typing import Any
 
@@ -43,10 +44,8 @@ def test_any_metadata_is_accepted_or_refused_with_an_rfc_7591_error(document: di
 @settings(max_examples=200, deadline=None)
 @given(body=st.binary(max_size=200))
 def test_any_bytes_are_accepted_or_invalid_client_metadata(body: bytes) -> None:
-    try:
+    with contextlib.suppress(InvalidClientMetadata, InvalidRedirectUri):
         parse_client_metadata(body, public_only=True)
-    except (InvalidClientMetadata, InvalidRedirectUri):
-        pass
 
 
 @pytest.mark.parametrize("uri", ["https://app.example/cb", "http://127.0.0.1/cb", "http://127.0.0.1:65535/cb?x=1",

@@ -9,13 +9,13 @@ from authgate.storage.models import AuditEvent, Client, User
 
 
 def test_lengths_and_ranges_are_the_columns() -> None:
-    assert (limits.USERNAME, limits.EMAIL, limits.CLIENT_ID) == (
+    assert (
         User.__table__.c.username.type.length,
         User.__table__.c.email.type.length,
         Client.__table__.c.client_id.type.length,
-    )
+    ) == (limits.USERNAME, limits.EMAIL, limits.CLIENT_ID)
     assert limits.AUDIT_EVENT_ID == 2**31 - 1  # PostgreSQL `integer`, whatever SQLite would take
-    assert limits.IP_ADDRESS == AuditEvent.__table__.c.ip.type.length
+    assert AuditEvent.__table__.c.ip.type.length == limits.IP_ADDRESS
 
 
 @pytest.mark.parametrize(

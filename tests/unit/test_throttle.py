@@ -65,7 +65,11 @@ def test_failures_count_then_lock(counters):
 
 
 def test_several_counters_in_one_call(counters):
-    rules = [("pair:a|ip", Rule(1, 1.0, 10, 900)), ("account:a", Rule(5, 1.0, 10, 900)), ("address:ip", Rule(2, 1.0, 10, 900))]
+    rules = [
+        ("pair:a|ip", Rule(1, 1.0, 10, 900)),
+        ("account:a", Rule(5, 1.0, 10, 900)),
+        ("address:ip", Rule(2, 1.0, 10, 900)),
+    ]
     assert counters.add_failures(rules) == [(1, 1.0), (1, 0.0), (1, 0.0)]
     assert counters.add_failures(rules) == [(2, 2.0), (2, 0.0), (2, 1.0)]
 

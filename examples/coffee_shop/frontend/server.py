@@ -11,6 +11,7 @@ authgate and the API are — so the same files work on any ports.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import threading
 from functools import partial
@@ -21,7 +22,8 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 FILES = {"/": "index.html", "/index.html": "index.html", "/callback": "index.html",
          "/app.js": "app.js", "/oidc.js": "oidc.js", "/styles.css": "styles.css"}
-TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8",
+         ".css": "text/css; charset=utf-8"}
 
 
 class FrontendHandler(SimpleHTTPRequestHandler):
@@ -29,7 +31,7 @@ class FrontendHandler(SimpleHTTPRequestHandler):
         self.config = config
         super().__init__(*args, directory=str(HERE), **kwargs)
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:  # the name is http.server's
         path = self.path.split("?", 1)[0]
         if path == "/config.json":
             return self._send(json.dumps(self.config).encode(), "application/json")
@@ -45,7 +47,8 @@ class FrontendHandler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header("Content-Security-Policy", (
             f"default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-            f"connect-src 'self' {self.config['issuer']} {self.config['api']}; frame-ancestors 'none'; base-uri 'none'"))
+            f"connect-src 'self' {self.config['issuer']} {self.config['api']}; "
+            "frame-ancestors 'none'; base-uri 'none'"))
         self.send_header("Referrer-Policy", "no-referrer")  # the callback URL carries the code
         self.send_header("X-Content-Type-Options", "nosniff")
         self.end_headers()
@@ -76,10 +79,8 @@ def main() -> None:
     arguments = parser.parse_args()
     server = make_server(arguments.port, issuer=arguments.issuer, api=arguments.api, client_id=arguments.client_id)
     print(f"coffee shop frontend on http://127.0.0.1:{arguments.port}")
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve_forever()
-    except KeyboardInterrupt:
-        pass
 
 
 if __name__ == "__main__":

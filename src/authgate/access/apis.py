@@ -36,7 +36,9 @@ def validate_permission_name(name: str) -> str:
         raise InvalidInput(f"Permission {name!r} must be 1–{limits.PERMISSION_NAME} printable "
                            "characters without spaces or quotes.", field="permissions")
     if name in RESERVED_SCOPES:
-        raise InvalidInput(f"Permission {name!r} is an OpenID Connect scope name and cannot be used.", field="permissions")
+        raise InvalidInput(
+            f"Permission {name!r} is an OpenID Connect scope name and cannot be used.", field="permissions"
+        )
     return name
 
 
@@ -126,7 +128,9 @@ class ApiService:
         self.realm.changed("permission.deleted", identifier, permission=name)
         self.realm.access_changes.api()
 
-    def set_permissions(self, identifier: str, names: Iterable[str], *, api: Api | None = None, quiet: bool = False) -> bool:
+    def set_permissions(
+        self, identifier: str, names: Iterable[str], *, api: Api | None = None, quiet: bool = False
+    ) -> bool:
         """Make the API declare exactly `names`; returns whether anything changed."""
         api = api or self.get(identifier)
         wanted = [validate_permission_name(name) for name in dict.fromkeys(names)]

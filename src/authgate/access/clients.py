@@ -80,7 +80,9 @@ class ClientService:
         if not limits.is_storable(client_id, limits.CLIENT_ID):
             return None  # no client has it; PostgreSQL would refuse to compare it
         return self.session.scalar(
-            select(Client).where(Client.client_id == client_id).options(selectinload(Client.permissions).selectinload(Permission.api))
+            select(Client)
+            .where(Client.client_id == client_id)
+            .options(selectinload(Client.permissions).selectinload(Permission.api))
         )
 
     def get(self, client_id: str) -> Client:
@@ -145,7 +147,8 @@ class ClientService:
             raise InvalidInput(f"type must be one of {', '.join(CLIENT_TYPES)}", field="type")
         unknown = [g for g in spec.grant_types if g not in GRANT_TYPES]
         if unknown:
-            raise InvalidInput(f"unknown grant type {unknown[0]!r}; known: {', '.join(GRANT_TYPES)}", field="grant_types")
+            known = ", ".join(GRANT_TYPES)
+            raise InvalidInput(f"unknown grant type {unknown[0]!r}; known: {known}", field="grant_types")
         if spec.type == "public" and "client_credentials" in spec.grant_types:
             # RFC 6749 §4.4: the client credentials grant MUST only be used by confidential clients.
             raise InvalidInput("client_credentials needs a confidential client", field="grant_types")
@@ -168,7 +171,9 @@ class ClientService:
         client.type = spec.type
         client.name = text.checked(spec.name, limits.CLIENT_NAME, field="name", what="Name")
         client.redirect_uris = [validate_redirect_uri(u) for u in spec.redirect_uris]
-        client.post_logout_redirect_uris = [validate_redirect_uri(u, "post_logout_redirect_uris") for u in spec.post_logout_redirect_uris]
+        client.post_logout_redirect_uris = [
+            validate_redirect_uri(uri, "post_logout_redirect_uris") for uri in spec.post_logout_redirect_uris
+        ]
         client.web_origins = [validate_origin(o) for o in spec.web_origins]
         client.grant_types = list(dict.fromkeys(spec.grant_types))
         client.first_party = spec.first_party

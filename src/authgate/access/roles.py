@@ -52,8 +52,14 @@ class RoleService:
             select(Role).options(selectinload(Role.permissions).selectinload(Permission.api)).order_by(Role.name)
         ).all()
 
-    def create(self, name: str, description: str | None = None, permissions: dict[str, builtins.list[str]] | None = None,
-               *, require_mfa: bool | None = None) -> Role:
+    def create(
+        self,
+        name: str,
+        description: str | None = None,
+        permissions: dict[str, builtins.list[str]] | None = None,
+        *,
+        require_mfa: bool | None = None,
+    ) -> Role:
         if not _ROLE.match(name):
             raise InvalidInput("Role name must be 1–150 letters, digits, spaces or . _ : -", field="name")
         if self.find(name) is not None:
@@ -93,7 +99,8 @@ class RoleService:
     def grant(self, name: str, permissions: dict[str, builtins.list[str]]) -> Role:
         role = self.get(name)
         have = {p.id for p in role.permissions}
-        role.permissions.extend(p for p in self.realm.apis.resolve(permissions, field="permissions") if p.id not in have)
+        wanted = self.realm.apis.resolve(permissions, field="permissions")
+        role.permissions.extend(p for p in wanted if p.id not in have)
         self.realm.changed("role.permissions_granted", name)
         return role
 

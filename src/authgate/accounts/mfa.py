@@ -106,9 +106,10 @@ class PendingLogins:
         at = now or utcnow()
         with self.database.transaction() as session:
             session.execute(delete(PendingLogin).where(PendingLogin.expires_at <= at))
-            session.add(PendingLogin(id_hash=tokens.digest(value), user_id=user_id, amr=list(amr), must_enrol=must_enrol,
-                                     return_to=return_to, created_at=at,
-                                     expires_at=at + PENDING_TTL))
+            session.add(PendingLogin(
+                id_hash=tokens.digest(value), user_id=user_id, amr=list(amr), must_enrol=must_enrol,
+                return_to=return_to, created_at=at, expires_at=at + PENDING_TTL,
+            ))
         return value
 
     def find(self, value: str | None, *, now: datetime | None = None) -> Pending | None:

@@ -6,6 +6,7 @@ its argon2id hash leaves this module.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from collections.abc import Callable
@@ -35,7 +36,9 @@ class Verification:
 class PasswordHasher:
     """argon2id at the configured cost; verifies legacy imports and upgrades them."""
 
-    def __init__(self, memory_kib: int = 19456, time_cost: int = 2, parallelism: int = 1, threads: int | None = None) -> None:
+    def __init__(
+        self, memory_kib: int = 19456, time_cost: int = 2, parallelism: int = 1, threads: int | None = None
+    ) -> None:
         self._argon2 = argon2.PasswordHasher(
             time_cost=time_cost,
             memory_cost=memory_kib,
@@ -83,10 +86,8 @@ class PasswordHasher:
 
     def burn(self, password: str) -> None:
         """Spend one verification's work, for an unknown or password-less account."""
-        try:
+        with contextlib.suppress(VerificationError):
             self._run(self._argon2.verify, self._dummy_hash, password)
-        except VerificationError:
-            pass
 
 
 class PasswordPolicy:

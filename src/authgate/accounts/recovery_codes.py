@@ -25,17 +25,23 @@ LENGTH = 10
 CODE_FIELD_LENGTH = 40
 
 
-def generate(session: Session, factor_secrets: FactorSecrets, user_id: int, *, now: datetime | None = None) -> list[str]:
+def generate(
+    session: Session, factor_secrets: FactorSecrets, user_id: int, *, now: datetime | None = None
+) -> list[str]:
     """A new set of codes (the old set dies); returns them as shown to the person, once."""
     session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user_id))
     codes = [_new_code() for _ in range(COUNT)]
     at = now or utcnow()
-    session.add_all(RecoveryCode(user_id=user_id, code_hash=factor_secrets.recovery_digest(user_id, code), created_at=at)
-                    for code in codes)
+    session.add_all(
+        RecoveryCode(user_id=user_id, code_hash=factor_secrets.recovery_digest(user_id, code), created_at=at)
+        for code in codes
+    )
     return [f"{code[:5]}-{code[5:]}" for code in codes]
 
 
-def use(session: Session, factor_secrets: FactorSecrets, user_id: int, raw: str, *, now: datetime | None = None) -> bool:
+def use(
+    session: Session, factor_secrets: FactorSecrets, user_id: int, raw: str, *, now: datetime | None = None
+) -> bool:
     """Spend one code; False when it is malformed, unknown or used already."""
     code = normalise(raw)
     if code is None:

@@ -206,7 +206,9 @@ def lock_events(locks: Sequence[Lock], *, account: str, ip: str, client_id: str 
 
 _throttles = cast(Table, LoginThrottle.__table__)
 # Read and cleared on every login: built once, on the table (Core).
-_STATE = select(_throttles.c.key, _throttles.c.locked_until).where(_throttles.c.key.in_(bindparam("keys", expanding=True)))
+_STATE = select(_throttles.c.key, _throttles.c.locked_until).where(
+    _throttles.c.key.in_(bindparam("keys", expanding=True))
+)
 _CLEAR = delete(_throttles).where(_throttles.c.key.in_(bindparam("keys", expanding=True)))
 # A login's standing as two columns, for a statement that reads it with the user (`Throttle.standing_from`
 # reads them; `Throttle.standing_parameters` fills them in): the latest lock over the three keys, and
@@ -234,7 +236,8 @@ class DatabaseCounters:
         now = utcnow()
         results = []
         with self.database.transaction() as session:
-            for key, _rule in sorted(items, key=lambda item: item[0]):  # a fixed order: no deadlock between concurrent failures
+            # A fixed order: no deadlock between concurrent failures.
+            for key, _rule in sorted(items, key=lambda item: item[0]):
                 session.execute(self._insert(LoginThrottle).values(key=key, failures=0, window_started_at=now)
                                 .on_conflict_do_nothing(index_elements=["key"]))
             rows = {row.key: row for row in session.scalars(
@@ -327,7 +330,8 @@ class RedisCounters:
                 remaining, exists = answers[0::2], answers[1::2]
                 counted = {key for key, found in zip(keys, exists, strict=True) if found}
                 in_database = self.fallback.state(keys, session).counted
-                return CounterState(max([ms / 1000 for ms in remaining if ms > 0] + [0.0]), frozenset(counted | in_database))
+                locks = [ms / 1000 for ms in remaining if ms > 0]
+                return CounterState(max([*locks, 0.0]), frozenset(counted | in_database))
         return self.fallback.state(keys, session)
 
     def add_failures(self, items: Sequence[tuple[str, Rule]]) -> list[tuple[int, float]]:

@@ -7,7 +7,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import EllipsisType
-from typing import TYPE_CHECKING, Any, Unpack, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy import ColumnElement, Row, Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
@@ -162,8 +162,8 @@ class UserService:
         self,
         username: str,
         *,
-        email: str | None | EllipsisType = ...,
-        name: str | None | EllipsisType = ...,
+        email: str | EllipsisType | None = ...,
+        name: str | EllipsisType | None = ...,
         disabled: bool | None = None,
         email_verified: bool | None = None,
     ) -> User:
@@ -324,7 +324,7 @@ def find_credentials(session: Session, username: str) -> Credentials | None:
     return credentials_of(session.execute(_CREDENTIALS, {"username": name}).first())
 
 
-def credentials_of(row: Row[Unpack[tuple[Any, ...]]] | None) -> Credentials | None:
+def credentials_of(row: Row[*tuple[Any, ...]] | None) -> Credentials | None:
     """The `CREDENTIAL_COLUMNS` of a row; None for no row, or no user in it (an outer join that found none)."""
     if row is None or row.id is None:
         return None

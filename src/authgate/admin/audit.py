@@ -24,7 +24,9 @@ Limit = Annotated[int, Ge(1), Le(500), DECIMAL]
 @router.get("", openapi_extra=requires("audit:read"), summary="Read the audit log")
 def list_events(
     admin: Admin,
-    since: Annotated[QueryDateTime | None, Query(description="Only events at or after this instant (RFC 3339).")] = None,
+    since: Annotated[
+        QueryDateTime | None, Query(description="Only events at or after this instant (RFC 3339).")
+    ] = None,
     subject: Annotated[str | None, Query(
         max_length=limits.AUDIT_SUBJECT, pattern=PRINTABLE,
         description="Events about this subject (a username, client id …).")] = None,

@@ -93,12 +93,14 @@ def identify(services: Services, token: str) -> Caller:
     except AccessTokenInvalid as error:
         raise InvalidToken("The access token is invalid, expired or revoked.") from error
     held = claims.get("permissions")
-    permissions = frozenset(value for value in held if isinstance(value, str)) if isinstance(held, list) else frozenset()
+    listed = held if isinstance(held, list) else []
+    permissions = frozenset(value for value in listed if isinstance(value, str))
     return Caller(_actor(services, claims), str(claims["sub"]), str(claims["client_id"]), permissions, services, claims)
 
 
 def _actor(services: Services, claims: dict[str, Any]) -> str:
-    """`user:<username>` or `client:<client_id>`; an account disabled or deleted since the token was issued is refused."""
+    """`user:<username>` or `client:<client_id>`; an account disabled or deleted since the token was issued is
+    refused."""
     subject, client_id = str(claims["sub"]), str(claims["client_id"])
     with services.database.reader() as session:
         if subject == client_subject(client_id):  # RFC 9068 §2.2: a client acting for itself

@@ -58,7 +58,9 @@ def rotate_secret(admin: Admin, client_id: ClientIdIn) -> SecretIssued:
         return SecretIssued(client_id=client_id, client_secret=realm.clients.rotate_secret(client_id))
 
 
-@router.delete("/{client_id}", openapi_extra=WRITE, status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete a client")
+@router.delete(
+    "/{client_id}", openapi_extra=WRITE, status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete a client"
+)
 def delete_client(admin: Admin, client_id: ClientIdIn) -> None:
     keep_console_client(client_id)
     with admin.realm() as realm:

@@ -135,7 +135,7 @@ async def on_integrity_error(request: Request, error: Exception) -> Response:
 
 
 async def on_unexpected(request: Request, error: Exception) -> Response:
-    logger.exception("unexpected error during %s %s", request.method, request.url.path)
+    logger.error("unexpected error during %s %s", request.method, request.url.path, exc_info=error)
     return error_response(500, "server_error", "An unexpected error occurred.")
 
 
@@ -155,7 +155,9 @@ HANDLERS: dict[type[Exception], Any] = {
 def _declared(description: str, headers: dict[str, str] | None = None) -> dict[str, Any]:
     declared: dict[str, Any] = {"model": ErrorBody, "description": description}
     if headers:
-        declared["headers"] = {name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()}
+        declared["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}} for name, text in headers.items()
+        }
     return declared
 
 
@@ -170,7 +172,11 @@ COMMON_RESPONSES: dict[int | str, dict[str, Any]] = {
         {"WWW-Authenticate": "The RFC 6750 challenge naming the permission."},
     ),
     422: _declared("A value is not acceptable (`invalid_input`, `weak_password`); `field` names it."),
-    503: _declared("The database is unavailable (`temporarily_unavailable`); retry.", {"Retry-After": "Seconds to wait."}),
+    503: _declared(
+        "The database is unavailable (`temporarily_unavailable`); retry.", {"Retry-After": "Seconds to wait."}
+    ),
 }
 NOT_FOUND: dict[int | str, dict[str, Any]] = {404: _declared("It does not exist (`not_found`).")}
-CONFLICT: dict[int | str, dict[str, Any]] = {409: _declared("It already exists or contradicts existing state (`already_exists`, `conflict`).")}
+CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: _declared("It already exists or contradicts existing state (`already_exists`, `conflict`).")
+}

@@ -96,8 +96,10 @@ class IdentityProviderView(BaseModel):
     @classmethod
     def of(cls, row: IdentityProvider, redirect_uri: str) -> IdentityProviderView:
         spec = spec_from_row(row)
-        roles_from = {"claim": spec.roles_from.claim, "map": {key: list(value) for key, value in spec.roles_from.map.items()}} \
-            if spec.roles_from else None
+        roles_from: dict[str, Any] | None = None
+        if spec.roles_from:
+            mapped = {key: list(value) for key, value in spec.roles_from.map.items()}
+            roles_from = {"claim": spec.roles_from.claim, "map": mapped}
         return cls(
             alias=row.alias, display_name=row.display_name, type=row.type, preset=spec.preset, issuer=row.issuer,
             authorization_endpoint=spec.authorization_endpoint, token_endpoint=spec.token_endpoint,

@@ -86,8 +86,11 @@ def _decimal_integer(value: object) -> object:
     return value
 
 
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
 def _rfc3339(value: object) -> object:
-    if isinstance(value, str) and not re.fullmatch(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", value):
+    if isinstance(value, str) and not _RFC3339.fullmatch(value):
         raise ValueError("expected an RFC 3339 date-time with an offset, e.g. 2024-05-01T12:00:00Z")
     return value
 
@@ -116,7 +119,8 @@ NOT_NULL = BeforeValidator(_not_null)
 def _no_null_defaults(schema: dict[str, Any]) -> None:
     """Drop `"default": null` from properties that do not accept null (those left-out-only fields)."""
     for prop in schema.get("properties", {}).values():
-        accepts_null = prop.get("type") == "null" or any(branch.get("type") == "null" for branch in prop.get("anyOf", []))
+        branches = [prop, *prop.get("anyOf", [])]
+        accepts_null = any(branch.get("type") == "null" for branch in branches)
         if "default" in prop and prop["default"] is None and not accepts_null:
             del prop["default"]
 
@@ -175,7 +179,9 @@ class RoleCreate(Body):
 
 
 class RoleChange(Body):
-    description: Annotated[Description | SkipJsonSchema[None], NOT_NULL] = Field(None, description="An empty string clears it.")
+    description: Annotated[Description | SkipJsonSchema[None], NOT_NULL] = Field(
+        None, description="An empty string clears it."
+    )
     require_mfa: bool | None = Field(None, description=REQUIRE_MFA + " Absent: unchanged.")
 
 
@@ -240,7 +246,9 @@ class ClientChange(Body):
 
 
 class ClientCreated(ClientView):
-    client_secret: str | None = Field(description="The generated secret of a confidential client: shown this once, never again.")
+    client_secret: str | None = Field(
+        description="The generated secret of a confidential client: shown this once, never again."
+    )
 
 
 class SecretIssued(BaseModel):

@@ -25,7 +25,9 @@ def list_sessions(admin: Admin, username: UsernameIn) -> list[BrowserSessionView
         return activity.browser_sessions(realm, username)
 
 
-@router.delete("/sessions", openapi_extra=WRITE, status_code=204, responses=NOT_FOUND, summary="End all of a user's sessions")
+@router.delete(
+    "/sessions", openapi_extra=WRITE, status_code=204, responses=NOT_FOUND, summary="End all of a user's sessions"
+)
 def end_sessions(admin: Admin, username: UsernameIn) -> None:
     """Logs the user out everywhere and revokes the refresh tokens issued under those sessions."""
     with admin.realm() as realm:
@@ -43,7 +45,9 @@ def list_consents(admin: Admin, username: UsernameIn) -> list[ConsentView]:
     return activity.consents_of(admin.services, username)
 
 
-@router.delete("/consents/{client_id}", openapi_extra=WRITE, status_code=204, responses=NOT_FOUND, summary="Revoke a consent")
+@router.delete(
+    "/consents/{client_id}", openapi_extra=WRITE, status_code=204, responses=NOT_FOUND, summary="Revoke a consent"
+)
 def revoke_consent(admin: Admin, username: UsernameIn, client_id: Annotated[ClientId, Path()]) -> None:
     """The client must ask again, and its refresh tokens for this user stop working."""
     activity.revoke_consent(admin.services, admin.actor, username, client_id)

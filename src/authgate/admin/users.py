@@ -44,7 +44,8 @@ def list_users(
     after: Annotated[str | None, Query(
         max_length=limits.USERNAME, pattern=PRINTABLE,
         description="Cursor: the last username of the previous page.")] = None,
-    page: Annotated[PageNumber | None, Query(description="Page number instead of a cursor (seeks through the index).")] = None,
+    page: Annotated[PageNumber | None, Query(
+        description="Page number instead of a cursor (seeks through the index).")] = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[UserView]:
     """Ordered by username. Follow `next_cursor` with `after` (keyset), or ask for a `page` number."""
@@ -115,7 +116,9 @@ def enable_user(admin: Admin, username: UsernameIn) -> UserView:
         return UserView.of(realm.users.update(username, disabled=False))
 
 
-@router.put("/{username}/password", openapi_extra=WRITE, status_code=204, responses=NOT_FOUND, summary="Set a user's password")
+@router.put(
+    "/{username}/password", openapi_extra=WRITE, status_code=204, responses=NOT_FOUND, summary="Set a user's password"
+)
 def set_password(admin: Admin, username: UsernameIn, body: PasswordSet) -> None:
     """422 `weak_password` when the policy refuses it (too short, common or guessable)."""
     with admin.realm() as realm:
@@ -135,7 +138,9 @@ def add_roles(admin: Admin, username: UsernameIn, body: RoleList) -> UserView:
         return UserView.of(realm.users.add_roles(username, body.roles))
 
 
-@router.delete("/{username}/roles/{role}", openapi_extra=WRITE, responses=NOT_FOUND, summary="Remove a role from a user")
+@router.delete(
+    "/{username}/roles/{role}", openapi_extra=WRITE, responses=NOT_FOUND, summary="Remove a role from a user"
+)
 def remove_role(admin: Admin, username: UsernameIn, role: Annotated[RoleName, Path()]) -> UserView:
     with admin.realm() as realm:
         return UserView.of(realm.users.remove_roles(username, [role]))
@@ -157,7 +162,9 @@ def remove_factor(admin: Admin, username: UsernameIn, kind: FactorKind, factor_i
         factor_admin.remove_factor(realm, username, kind, factor_id)
 
 
-@router.delete("/{username}", openapi_extra=WRITE, status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete a user")
+@router.delete(
+    "/{username}", openapi_extra=WRITE, status_code=204, responses={**NOT_FOUND, **CONFLICT}, summary="Delete a user"
+)
 def delete_user(admin: Admin, username: UsernameIn) -> None:
     """Their sessions, consents and refresh tokens go with them. You cannot delete your own account (409)."""
     with admin.realm() as realm:

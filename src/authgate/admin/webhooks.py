@@ -130,7 +130,8 @@ def delete_webhook(admin: Admin, webhook_id: WebhookId) -> None:
 def list_deliveries(
     admin: Admin,
     webhook_id: WebhookId,
-    before: Annotated[int | None, Query(ge=1, le=limits.OUTBOX_MESSAGE_ID, description="Cursor: older than this.")] = None,
+    before: Annotated[int | None, Query(
+        ge=1, le=limits.OUTBOX_MESSAGE_ID, description="Cursor: older than this.")] = None,
     limit: Annotated[Limit, Query()] = 50,
 ) -> Page[DeliveryView]:
     """Newest first, each with every attempt made (time, HTTP status or error, duration)."""

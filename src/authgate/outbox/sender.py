@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 
 from authgate import audit
 from authgate.clock import utcnow
+from authgate.masterkey import MasterKeyError
 from authgate.outbox.queue import Envelope, Sealer
 from authgate.settings import Settings
 from authgate.storage.database import Database, DatabaseUnavailable
@@ -167,7 +168,7 @@ class OutboxSender:
     def _open(self, row: OutboxMessage) -> dict[str, object]:
         try:
             return self.sealer.open(row.message_id, row.sealed)
-        except Exception:
+        except (MasterKeyError, ValueError):  # another master key, or a body that is not JSON
             return {"unreadable": True}
 
     def _deliver(self, envelope: Envelope) -> str:

@@ -70,8 +70,14 @@ class ApplyResult:
         bucket[section] += 1
 
 
-def apply_realm(realm: Realm, file: RealmFile, progress: Progress | None = None, *,
-                provider_secrets: ProviderSecrets | None = None, environ: Mapping[str, str] | None = None) -> ApplyResult:
+def apply_realm(
+    realm: Realm,
+    file: RealmFile,
+    progress: Progress | None = None,
+    *,
+    provider_secrets: ProviderSecrets | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> ApplyResult:
     """Apply `file`; on errors raise RealmFileError naming every bad entry (the caller's transaction rolls back).
 
     `provider_secrets` seals identity providers' client secrets (`Services.federation.secrets`); `environ`
@@ -240,17 +246,22 @@ def _insert_users(realm: Realm, rows: list[tuple[dict[str, object], list[int]]])
         return
     now = utcnow()
     values = [{**row, "created_at": now, "updated_at": now} for row, _ in rows]
-    inserted = realm.session.execute(insert(User).returning(User.id, User.username, sort_by_parameter_order=True), values).all()
-    links = [{"user_id": user_id, "role_id": role_id} for (user_id, _), (_, role_ids) in zip(inserted, rows) for role_id in role_ids]
+    returning = insert(User).returning(User.id, User.username, sort_by_parameter_order=True)
+    inserted = realm.session.execute(returning, values).all()  # one per row, in the rows' order
+    links = [
+        {"user_id": user_id, "role_id": role_id}
+        for (user_id, _), (_, role_ids) in zip(inserted, rows, strict=True)
+        for role_id in role_ids
+    ]
     if links:
         realm.session.execute(insert(user_roles), links)
     realm.session.execute(insert(AuditEvent), [
         {"type": audit.ADMIN_CHANGE, "actor": realm.actor, "subject": username, "outcome": "success", "at": now,
          "detail": {"change": "user.created", "imported": row["password_hash"] is not None}}
-        for (_, username), (row, _) in zip(inserted, rows)
+        for (_, username), (row, _) in zip(inserted, rows, strict=True)
     ])
     if fanout.has_subscribers(realm.session, "user.created"):  # the bulk insert bypassed audit.record
-        for (_, username), (row, _) in zip(inserted, rows):
+        for (_, username), (row, _) in zip(inserted, rows, strict=True):
             fanout.queue_event(realm.session, audit.ADMIN_CHANGE, subject=username, actor=realm.actor, now=now,
                                detail={"change": "user.created", "imported": row["password_hash"] is not None})
 
@@ -320,7 +331,7 @@ def _subjects_taken(realm: Realm, subjects: list[str]) -> dict[str, str]:
     if not storable:
         return {}
     rows = realm.session.execute(select(User.subject, User.username).where(User.subject.in_(storable)))
-    return {subject: username for subject, username in rows}
+    return dict(rows.tuples())
 
 
 def _new_subject(subject: str | None, username: str, taken: dict[str, str]) -> str:
@@ -344,4 +355,7 @@ def _imported_hash(value: str | dict[str, object] | None) -> str | None:
 
 
 def describe(result: ApplyResult) -> Sequence[tuple[str, int, int, int]]:
-    return [(section, result.created[section], result.updated[section], result.unchanged[section]) for section in result.created]
+    return [
+        (section, result.created[section], result.updated[section], result.unchanged[section])
+        for section in result.created
+    ]

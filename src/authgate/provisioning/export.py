@@ -96,7 +96,8 @@ def export_users(session: Session, include_secrets: bool, progress: Progress = l
             return entries
         entries.extend(_entry(UserEntry(
             username=user.username, subject=user.subject, email=user.email, name=user.name,
-            password_hash=user.password_hash if include_secrets else None, roles=sorted(role.name for role in user.roles),
+            password_hash=user.password_hash if include_secrets else None,
+            roles=sorted(role.name for role in user.roles),
             disabled=user.disabled, email_verified=user.email_verified,
         )) for user in batch)
         progress(len(batch))
@@ -138,7 +139,9 @@ def section_exporters(master_key: Callable[[], MasterKey], progress: Progress) -
     ]
 
 
-def export_realm(session: Session, sections: list[tuple[str, SectionExporter]], *, include_secrets: bool) -> dict[str, list[Entry]]:
+def export_realm(
+    session: Session, sections: list[tuple[str, SectionExporter]], *, include_secrets: bool
+) -> dict[str, list[Entry]]:
     """The realm as a mapping of section → entries; empty sections left out."""
     realm = {name: exporter(session, include_secrets) for name, exporter in sections}
     return {name: entries for name, entries in realm.items() if entries}

@@ -65,7 +65,9 @@ def register(realm: Realm, metadata: ClientMetadata) -> Registration:
 def find(realm: Realm, client_id: str, registration_access_token: str) -> Client | None:
     """The dynamic client this token manages; None for an unknown client or a wrong token (RFC 7592 §2)."""
     client = realm.clients.find(client_id)
-    if client is None or not client.dynamic or not tokens.matches(registration_access_token, client.registration_token_hash):
+    if client is None or not client.dynamic:
+        return None
+    if not tokens.matches(registration_access_token, client.registration_token_hash):
         return None
     return client
 

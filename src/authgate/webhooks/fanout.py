@@ -48,9 +48,10 @@ def queue_event(
             **{key: value for key, value in detail.items() if key != "change"}}
     # Standard Webhooks' recommended payload shape: type, timestamp, data.
     body = {"type": name, "timestamp": at.isoformat().replace("+00:00", "Z"), "data": data}
+    headline = f"{name} {subject or ''}".strip()
     for public_id, url in subscribers:
         enqueue(session, kind=KIND, target=url, now=at,
-                payload={"webhook": public_id, "event": name, "subject": f"{name} {subject or ''}".strip(), "body": body})
+                payload={"webhook": public_id, "event": name, "subject": headline, "body": body})
     return len(subscribers)
 
 

@@ -117,7 +117,9 @@ class WebhookService:
         if other is not None and other.id != webhook.id:
             raise AlreadyExists("webhook", url)
         events = validate_events(spec.events)
-        description = text.checked(spec.description, limits.WEBHOOK_DESCRIPTION, field="description", what="Description")
+        description = text.checked(
+            spec.description, limits.WEBHOOK_DESCRIPTION, field="description", what="Description"
+        )
         changed = (webhook.url, webhook.events, webhook.description) != (url, events, description)
         webhook.url, webhook.events, webhook.description = url, events, description
         if spec.secret is not None and validate_secret(spec.secret) != self.secret_of(webhook):

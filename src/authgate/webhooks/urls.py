@@ -58,7 +58,8 @@ class AddressRefused(Exception):
 
 
 def check_destination(url: str, *, allow_loopback: bool, allow_private: bool) -> None:
-    """Resolve the URL's host; raise AddressRefused for an address the settings do not allow, OSError when unresolvable."""
+    """Resolve the URL's host; raise AddressRefused for an address the settings do not allow, OSError when
+    unresolvable."""
     parts = urlsplit(url)
     host = parts.hostname or ""
     port = parts.port or (443 if parts.scheme == "https" else 80)

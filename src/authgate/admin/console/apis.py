@@ -90,7 +90,8 @@ def confirm_delete(console: Console) -> Response:
         api = ApiView.of(realm.apis.get(console.value("identifier", 500)))
     return console.render("confirm.html", {
         "title": f"Delete API {api.name}?", "action": href(api.identifier, "delete"), "cancel": href(api.identifier),
-        "message": f"{api.identifier} and its {len(api.permissions)} permissions go, from every role and client that held them.",
+        "message": f"{api.identifier} and its {len(api.permissions)} permissions go,"
+                   " from every role and client that held them.",
         "button": "Delete API", "hidden": {"identifier": api.identifier},
     })
 

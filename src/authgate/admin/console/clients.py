@@ -37,7 +37,8 @@ def _fields(console: Console) -> dict[str, Any]:
         "name": optional(console.value("name", 300)), "redirect_uris": lines(console.value("redirect_uris", 20000)),
         "post_logout_redirect_uris": lines(console.value("post_logout_redirect_uris", 20000)),
         "web_origins": lines(console.value("web_origins", 20000)), "grant_types": console.values("grant_types"),
-        "first_party": not checked(console.value("third_party")), "default_audience": optional(console.value("default_audience", 500)),
+        "first_party": not checked(console.value("third_party")),
+        "default_audience": optional(console.value("default_audience", 500)),
         "permissions": grants, "disabled": checked(console.value("disabled")),
     }
 
@@ -57,7 +58,8 @@ def new_client(console: Console) -> Response:
 
 def create_client(console: Console) -> Response:
     values = {**_fields(console), "client_id": console.value("client_id", 300).strip(),
-              "type": console.value("type", 20) or "confidential", "client_secret": optional(console.value("client_secret", 300))}
+              "type": console.value("type", 20) or "confidential",
+              "client_secret": optional(console.value("client_secret", 300))}
     body, problems = read(ClientCreate, values)
     if body is None:
         return _form(console, "client_form.html", values, problems, 422, creating=True)
@@ -68,7 +70,8 @@ def create_client(console: Console) -> Response:
     except DomainError as error:
         return _form(console, "client_form.html", values, problem_of(error), 422, creating=True)
     # The secret is on this response only: never stored in the clear, never in a flash message.
-    return console.render("client_secret.html", {"client": view, "secret": secret, "created": True, "href": href}, status=201)
+    shown = {"client": view, "secret": secret, "created": True, "href": href}
+    return console.render("client_secret.html", shown, status=201)
 
 
 def client_detail(console: Console) -> Response:
@@ -84,7 +87,8 @@ def save_client(console: Console) -> Response:
     with console.caller.reader() as realm:
         current = ClientView.of(realm.clients.get(client_id))
     if body is None:
-        return _form(console, "client_form.html", {**current.model_dump(), **values}, problems, 422, creating=False, client=current)
+        entered = {**current.model_dump(), **values}
+        return _form(console, "client_form.html", entered, problems, 422, creating=False, client=current)
     try:
         with console.caller.realm() as realm:
             realm.clients.update(replace(spec_of(current), **body.model_dump(include=body.model_fields_set)))
@@ -116,7 +120,8 @@ def confirm_delete(console: Console) -> Response:
     with console.caller.reader() as realm:
         view = ClientView.of(realm.clients.get(client_id))
     return console.render("confirm.html", {
-        "title": f"Delete client {view.client_id}?", "action": href(view.client_id, "/delete"), "cancel": href(view.client_id),
+        "title": f"Delete client {view.client_id}?",
+        "action": href(view.client_id, "/delete"), "cancel": href(view.client_id),
         "message": "Its tokens stop being refreshed and it can no longer log anyone in. This cannot be undone.",
         "button": "Delete client",
     })

@@ -55,7 +55,8 @@ def _wording(field: str, problem: Any) -> str:
     if kind == "missing":
         return "This is required."
     if kind == "string_too_short":
-        return "This is required." if context.get("min_length") == 1 else f"Use at least {context.get('min_length')} characters."
+        minimum = context.get("min_length")
+        return "This is required." if minimum == 1 else f"Use at least {minimum} characters."
     if kind == "string_too_long":
         return f"Use at most {context.get('max_length')} characters."
     if kind == "string_pattern_mismatch":

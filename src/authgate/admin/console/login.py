@@ -57,7 +57,9 @@ async def login(request: Request) -> Response:
         "scope": SCOPE, "state": pending.state, "nonce": pending.nonce,
         "code_challenge": s256(pending.code_verifier), "code_challenge_method": S256,
     })
-    response = RedirectResponse(f"{sessions.issuer}/authorize?{query}", status_code=303, headers={"Cache-Control": "no-store"})
+    response = RedirectResponse(
+        f"{sessions.issuer}/authorize?{query}", status_code=303, headers={"Cache-Control": "no-store"}
+    )
     _set_cookie(response, sessions, value, int(PENDING_FOR.total_seconds()))
     return response
 
@@ -82,7 +84,9 @@ async def callback(request: Request) -> Response:
     return await run_in_threadpool(_start, request, sessions, value, pending, tokens)
 
 
-async def _exchange(request: Request, sessions: ConsoleSessions, code: str, pending: PendingLogin) -> dict[str, Any] | None:
+async def _exchange(
+    request: Request, sessions: ConsoleSessions, code: str, pending: PendingLogin
+) -> dict[str, Any] | None:
     """RFC 6749 §4.1.3 with the PKCE verifier (RFC 7636 §4.5), at the token endpoint of this very app."""
     origin = "{0.scheme}://{0.netloc}".format(urlsplit(sessions.issuer))
     transport = httpx.ASGITransport(app=request.app)
@@ -98,7 +102,9 @@ async def _exchange(request: Request, sessions: ConsoleSessions, code: str, pend
     return body
 
 
-def _start(request: Request, sessions: ConsoleSessions, value: str, pending: PendingLogin, tokens: dict[str, Any]) -> Response:
+def _start(
+    request: Request, sessions: ConsoleSessions, value: str, pending: PendingLogin, tokens: dict[str, Any]
+) -> Response:
     services = sessions.services
     try:
         id_claims = _id_token_claims(services, str(tokens.get("id_token", "")), pending.nonce)
@@ -112,7 +118,8 @@ def _start(request: Request, sessions: ConsoleSessions, value: str, pending: Pen
     if not caller.actor.startswith("user:") or not caller.permissions:
         sessions.end(value)
         return render(request, "console/signed_out.html", {
-            "title": "No access", "message": "Your account has no administration permissions. Ask an administrator for a role.",
+            "title": "No access",
+            "message": "Your account has no administration permissions. Ask an administrator for a role.",
         }, status_code=403)
     fresh = sessions.complete(
         value, user_id=user_id, username=caller.actor.removeprefix("user:"),
@@ -156,7 +163,9 @@ logout = view(None, _logout)
 
 
 async def signed_out(request: Request) -> Response:
-    return render(request, "console/signed_out.html", {"title": "Signed out", "message": "You have signed out of the console."})
+    return render(
+        request, "console/signed_out.html", {"title": "Signed out", "message": "You have signed out of the console."}
+    )
 
 
 def safe_return(target: str | None) -> str:

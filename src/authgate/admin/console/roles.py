@@ -25,8 +25,8 @@ def role_list(console: Console, problems: dict[str, str] | None = None, values: 
               status: int = 200) -> Response:
     with console.caller.reader() as realm:
         roles = [RoleView.of(role) for role in realm.roles.list()]
-    return console.render("roles.html", {"roles": roles, "problems": problems or {}, "values": values or {}, "href": href},
-                          status=status)
+    shown = {"roles": roles, "problems": problems or {}, "values": values or {}, "href": href}
+    return console.render("roles.html", shown, status=status)
 
 
 def create_role(console: Console) -> Response:
@@ -47,7 +47,8 @@ def role_detail(console: Console, problems: dict[str, str] | None = None, status
     with console.caller.reader() as realm:
         role = RoleView.of(realm.roles.get(name))
         apis = [ApiView.of(api) for api in realm.apis.list()]
-    return console.render("role.html", {"role": role, "apis": apis, "problems": problems or {}, "href": href}, status=status)
+    shown = {"role": role, "apis": apis, "problems": problems or {}, "href": href}
+    return console.render("role.html", shown, status=status)
 
 
 def save_role(console: Console) -> Response:

@@ -66,7 +66,10 @@ class ConsoleSessions:
     # --- the login ------------------------------------------------------------------
     def begin(self, return_to: str) -> tuple[str, PendingLogin]:
         """A new pending login; returns (cookie value, the request to send)."""
-        pending = PendingLogin(secrets.token_urlsafe(24), secrets.token_urlsafe(24), secrets.token_urlsafe(48), return_to)
+        pending = PendingLogin(
+            state=secrets.token_urlsafe(24), nonce=secrets.token_urlsafe(24),
+            code_verifier=secrets.token_urlsafe(48), return_to=return_to,
+        )
         value = tokens.new_opaque()
         now = utcnow()
         with self.services.database.transaction() as session:

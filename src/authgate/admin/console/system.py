@@ -69,5 +69,7 @@ def _since(text: str) -> datetime | None:
 
 def presets() -> list[tuple[str, str]]:
     now = utcnow()
-    return [(label, (now - delta).strftime("%Y-%m-%dT%H:%M")) for label, delta in
-            (("Last hour", timedelta(hours=1)), ("Last 24 hours", timedelta(days=1)), ("Last 7 days", timedelta(days=7)))]
+    spans = (
+        ("Last hour", timedelta(hours=1)), ("Last 24 hours", timedelta(days=1)), ("Last 7 days", timedelta(days=7))
+    )
+    return [(label, (now - delta).strftime("%Y-%m-%dT%H:%M")) for label, delta in spans]

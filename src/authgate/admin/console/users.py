@@ -69,7 +69,9 @@ def create_user(console: Console) -> Response:
     return console.done(href(name), f"User {name} created.")
 
 
-def _user_form(console: Console, problems: dict[str, str], values: Mapping[str, object], *, status: int = 200) -> Response:
+def _user_form(
+    console: Console, problems: dict[str, str], values: Mapping[str, object], *, status: int = 200
+) -> Response:
     with console.caller.reader() as realm:
         roles = [RoleView.of(role) for role in realm.roles.list()]
     return console.render("user_new.html", {"problems": problems, "values": values, "roles": roles}, status=status)
@@ -173,7 +175,8 @@ def confirm_delete(console: Console) -> Response:
     with console.caller.reader() as realm:
         user = UserView.of(realm.users.get(username))
     return console.render("confirm.html", {
-        "title": f"Delete user {user.username}?", "action": href(user.username, "/delete"), "cancel": href(user.username),
+        "title": f"Delete user {user.username}?",
+        "action": href(user.username, "/delete"), "cancel": href(user.username),
         "message": "Their sessions, consents and refresh tokens go with them. This cannot be undone.",
         "button": "Delete user",
     })

@@ -90,7 +90,11 @@ class Console:
         if flashes:
             self.sessions.clear_flashes(self.cookie)
         path = self.request.url.path
-        sections = [(name, href, href == path or path.startswith(href + "/")) for name, href, needs in SECTIONS if self.can(needs)]
+        sections = [
+            (name, href, href == path or path.startswith(href + "/"))
+            for name, href, needs in SECTIONS
+            if self.can(needs)
+        ]
         return render(self.request, f"console/{template}", {
             "me": self.login.username, "sections": sections, "flashes": flashes, "can": self.caller.permissions,
             **(context or {}),
@@ -142,11 +146,13 @@ def _serve(request: Request, permission: str | None, handler: Handler, form: For
                 csrf.check(request, form.get(csrf.FIELD), sessions.issuer, session=value)
             except csrf.CsrfFailed:
                 return console.render("problem.html", {
-                    "title": "Form expired", "message": "This form expired or came from another site. Go back and try again.",
+                    "title": "Form expired",
+                    "message": "This form expired or came from another site. Go back and try again.",
                 }, status=403)
         if permission is not None and not console.can(permission):
             return console.render("problem.html", {
-                "title": "Not allowed", "message": f"This page needs the {permission} permission, which your role does not give.",
+                "title": "Not allowed",
+                "message": f"This page needs the {permission} permission, which your role does not give.",
             }, status=403)
         try:
             return handler(console)
@@ -155,7 +161,8 @@ def _serve(request: Request, permission: str | None, handler: Handler, form: For
                                   status=status_of(error))
     except DatabaseUnavailable:
         page = render(request, "console/problem.html", {
-            "title": "Temporarily unavailable", "message": "The database cannot be reached right now. Try again in a moment.",
+            "title": "Temporarily unavailable",
+            "message": "The database cannot be reached right now. Try again in a moment.",
             "sections": [], "flashes": [],
         }, status_code=503, csrf_session=request.cookies.get(sessions.cookie, ""))
         page.headers.update(TemporarilyUnavailable().headers)  # Retry-After (RFC 9110 §15.6.4)

@@ -37,7 +37,8 @@ def new_webhook(console: Console) -> Response:
 
 def create_webhook(console: Console) -> Response:
     values = {"url": console.value("url", 1000).strip(), "events": console.values("events"),
-              "description": optional(console.value("description", 1000)), "secret": optional(console.value("secret", 200))}
+              "description": optional(console.value("description", 1000)),
+              "secret": optional(console.value("secret", 200))}
     body, problems = read(WebhookCreate, values)
     if body is None:
         return _form(console, values, problems, 422)

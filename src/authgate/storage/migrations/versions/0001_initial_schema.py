@@ -1,7 +1,7 @@
 """initial schema
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-23 22:22:21.064242
 """
 
@@ -111,8 +111,12 @@ def upgrade() -> None:
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
     with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.create_index('ix_users_email_prefix', ['email'], unique=False, postgresql_ops={'email': 'varchar_pattern_ops'})
-        batch_op.create_index('ix_users_username_prefix', ['username'], unique=False, postgresql_ops={'username': 'varchar_pattern_ops'})
+        batch_op.create_index(
+            'ix_users_email_prefix', ['email'], unique=False, postgresql_ops={'email': 'varchar_pattern_ops'}
+        )
+        batch_op.create_index(
+            'ix_users_username_prefix', ['username'], unique=False, postgresql_ops={'username': 'varchar_pattern_ops'}
+        )
 
     op.create_table('authorization_codes',
     sa.Column('code_hash', sa.String(length=64), nullable=False),
@@ -132,7 +136,9 @@ def upgrade() -> None:
     sa.Column('consumed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('issued_family_id', sa.String(length=64), nullable=True),
     sa.Column('issued_access_jti', sa.String(length=64), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_authorization_codes_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['user_id'], ['users.id'], name=op.f('fk_authorization_codes_user_id_users'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('code_hash', name=op.f('pk_authorization_codes'))
     )
     op.create_table('browser_sessions',
@@ -145,7 +151,9 @@ def upgrade() -> None:
     sa.Column('expires_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ip', sa.String(length=64), nullable=True),
     sa.Column('user_agent', sa.String(length=400), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_browser_sessions_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['user_id'], ['users.id'], name=op.f('fk_browser_sessions_user_id_users'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('id_hash', name=op.f('pk_browser_sessions')),
     sa.UniqueConstraint('sid', name=op.f('uq_browser_sessions_sid'))
     )
@@ -191,7 +199,9 @@ def upgrade() -> None:
     sa.Column('rotated_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('successor_hash', sa.String(length=64), nullable=True),
     sa.Column('revoked_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_refresh_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['user_id'], ['users.id'], name=op.f('fk_refresh_tokens_user_id_users'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refresh_tokens')),
     sa.UniqueConstraint('token_hash', name=op.f('uq_refresh_tokens_token_hash'))
     )
@@ -213,15 +223,25 @@ def upgrade() -> None:
     op.create_table('client_permissions',
     sa.Column('client_pk', sa.Integer(), nullable=False),
     sa.Column('permission_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['client_pk'], ['clients.id'], name=op.f('fk_client_permissions_client_pk_clients'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['permission_id'], ['permissions.id'], name=op.f('fk_client_permissions_permission_id_permissions'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['client_pk'], ['clients.id'], name=op.f('fk_client_permissions_client_pk_clients'), ondelete='CASCADE'
+    ),
+    sa.ForeignKeyConstraint(
+        ['permission_id'], ['permissions.id'],
+        name=op.f('fk_client_permissions_permission_id_permissions'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('client_pk', 'permission_id', name=op.f('pk_client_permissions'))
     )
     op.create_table('role_permissions',
     sa.Column('role_id', sa.Integer(), nullable=False),
     sa.Column('permission_id', sa.Integer(), nullable=False),
-    sa.ForeignKeyConstraint(['permission_id'], ['permissions.id'], name=op.f('fk_role_permissions_permission_id_permissions'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['role_id'], ['roles.id'], name=op.f('fk_role_permissions_role_id_roles'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(
+        ['permission_id'], ['permissions.id'],
+        name=op.f('fk_role_permissions_permission_id_permissions'), ondelete='CASCADE'
+    ),
+    sa.ForeignKeyConstraint(
+        ['role_id'], ['roles.id'], name=op.f('fk_role_permissions_role_id_roles'), ondelete='CASCADE'
+    ),
     sa.PrimaryKeyConstraint('role_id', 'permission_id', name=op.f('pk_role_permissions'))
     )
     # ### end Alembic commands ###
