@@ -490,19 +490,19 @@ class FederatedIdentity(Base):
 
 
 class FederationAttempt(Base):
-    """A sign-in at an upstream provider in progress, or an identity waiting to be linked.
+    """A sign-in at an upstream provider in progress, or what a federated sign-in leaves for later.
 
-    Keyed by the digest of the `state` sent upstream (or of the linking
-    form's token); bound to the browser that started it by the digest of a
-    cookie; single-use (deleted when read) and short-lived. `sealed` holds
-    the nonce and PKCE verifier (or the upstream claims awaiting a link),
-    encrypted with the master key.
+    Five kinds (federation/attempts.py): `login`, `link`, `factor` and `logout` are single-use (deleted when
+    read) and live minutes; `session` remembers which provider signed a browser session in, for as long as
+    that session can live. Keyed by a digest (of the `state` sent upstream, the linking form's token, the
+    pending login, or the session's `sid`); `sealed` holds the secrets (nonce, PKCE verifier, upstream
+    claims, the provider's ID token), encrypted with the master key.
     """
 
     __tablename__ = "federation_attempts"
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(10))  # "login" | "link"
+    kind: Mapped[str] = mapped_column(String(10))  # login | link | factor | session | logout
     provider_alias: Mapped[str] = mapped_column(ForeignKey("identity_providers.alias", ondelete="CASCADE"))
     browser_hash: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))  # the account to link
