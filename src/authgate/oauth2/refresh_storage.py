@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from authgate.access import holdings
@@ -211,7 +211,13 @@ def _revoke(session: Session, which: Any, at: datetime) -> int:
 
 
 # --- statements, built once (SQLAlchemy reuses their compiled form, psycopg prepares their text) -----------
-_LINKS = RefreshToken.__table__
+def _links_table() -> Table:
+    table = RefreshToken.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+_LINKS = _links_table()
 _FIND = select(_LINKS).where(_LINKS.c.token_hash == bindparam("token_hash"))
 _WITH_USER = _LINKS.outerjoin(User, User.id == _LINKS.c.user_id)
 _FIND_WITH_USER_FOR_UPDATE = (
