@@ -3,8 +3,8 @@
 Exactly one rotation, and every caller gets the same successor (never used yet: no theft, even
 without a grace window). Once the successor was used, without a grace window every presentation
 of its parent is reuse, and the family is revoked.
-On PostgreSQL every caller first tries the one-statement autocommit claim; the losers match no row and
-fall back to the transaction, which sees the winner's rotation (grace retry or reuse).
+Every caller reads the token's link locked (PostgreSQL: SELECT … FOR UPDATE; SQLite: BEGIN IMMEDIATE); the
+losers wait for the winner's commit and then read the link rotated (grace retry or reuse).
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import threading
 
 import httpx
-import pytest
 from sqlalchemy import select
 from test_token_world import load_world, password_login, start_server
 
@@ -49,7 +48,8 @@ def family_of(server, refresh_token: str) -> list[RefreshToken]:
 
 
 def test_concurrent_retries_inside_the_grace_window_rotate_once(start_server):
-    server = start_server(refresh_reuse_grace=30, database_timeout=30)  # correctness, not latency: no lock wait times out on a busy machine
+    # Correctness, not latency: no lock wait times out on a busy machine.
+    server = start_server(refresh_reuse_grace=30, database_timeout=30)
     load_world(server.services)
     presented = password_login(server.url).json()["refresh_token"]
     responses = fire_together(server.url, presented)
@@ -63,7 +63,8 @@ def test_concurrent_retries_inside_the_grace_window_rotate_once(start_server):
 
 
 def test_concurrent_uses_rotate_once_and_reuse_after_the_successors_use_revokes_all(start_server):
-    server = start_server(refresh_reuse_grace=0, database_timeout=30)  # correctness, not latency: no lock wait times out on a busy machine
+    # Correctness, not latency: no lock wait times out on a busy machine.
+    server = start_server(refresh_reuse_grace=0, database_timeout=30)
     load_world(server.services)
     presented = password_login(server.url, "manager").json()["refresh_token"]
     responses = fire_together(server.url, presented)

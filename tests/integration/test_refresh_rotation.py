@@ -13,7 +13,6 @@ import pytest
 from sqlalchemy import select, update
 from test_token_world import (
     BACKOFFICE_SECRET,
-    HTTP,
     PASSWORD,
     basic,
     claims_of,
@@ -189,20 +188,24 @@ def sent_to_postgresql() -> Iterator[dict[int, list[str]]]:
         psycopg.Connection._exec_command, psycopg.Cursor.execute = command, execute
 
 
-def test_a_refresh_is_one_statement_without_begin_on_postgresql(token_server):
+def test_a_refresh_is_one_transaction_of_two_statements_on_postgresql(token_server):
     if token_server.services.database.is_sqlite:
-        pytest.skip("PostgreSQL only: SQLite refreshes in a transaction")
+        pytest.skip("PostgreSQL only: round trips (SQLite runs in-process)")
     first = password_login(token_server.url, scope="openid get:drinks").json()["refresh_token"]
     with sent_to_postgresql() as sent:
         response = refresh(token_server.url, first, scope="get:drinks", audience="https://coffee.example/api")
     assert response.status_code == 200, response.text
     refreshing = [statements for statements in sent.values() if any("refresh_tokens" in s for s in statements)]
-    assert len(refreshing) == 1 and len(refreshing[0]) == 1, sent
-    assert refreshing[0][0].startswith("WITH claimed AS (UPDATE refresh_tokens"), "no BEGIN, no COMMIT"
+    assert len(refreshing) == 1 and len(refreshing[0]) == 4, sent
+    # The spy notes a statement before psycopg sends the BEGIN it starts with.
+    locked_read, begin, write, commit = refreshing[0]
+    assert begin.startswith("BEGIN") and commit == "COMMIT", "one transaction"
+    assert locked_read.startswith("SELECT refresh_tokens.id") and locked_read.endswith("FOR UPDATE OF refresh_tokens")
+    assert write.startswith("WITH rotated AS (UPDATE refresh_tokens"), "the rotation written in one statement"
     assert row_of(token_server, first).successor_hash == tokens.digest(response.json()["refresh_token"])
 
 
-REFUSALS = {  # what is asked, and the answer it gets (as before the one-statement path)
+REFUSALS = {  # what is asked, and the answer it gets
     "wider-oidc-scope": ({"scope": "openid profile"}, "invalid_scope", "Scope 'profile' was not granted originally."),
     "other-audience": ({"audience": "https://inventory.example/api"}, "invalid_target",
                        "A refresh token keeps the audience it was issued for."),

@@ -10,11 +10,13 @@ from sqlalchemy import event, func, select, update
 from authgate import tokens
 from authgate.access.holdings import Holder
 from authgate.clock import aware, utcnow
-from authgate.oauth2.errors import InvalidGrant
+from authgate.oauth2 import scopes
+from authgate.oauth2.errors import InvalidGrant, OAuthError
+from authgate.oauth2.grants import refresh_token as refresh_grant
 from authgate.oauth2.refresh_tokens import (
     RefreshGrant,
     RefreshTokenReused,
-    RefreshTokenStore,
+    RefreshTokens,
     successor_key,
 )
 from authgate.storage.models import RefreshToken, User
@@ -55,8 +57,9 @@ def test_rotation_happens_once_and_a_retry_in_the_grace_window_gets_the_same_suc
 
 
 def test_successors_are_keyed_by_the_server_secret(services, make_settings):
-    other = RefreshTokenStore(services.settings, successor_key(make_settings(master_key="b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE=")))
     mine = services.oauth2.refresh_tokens
+    other_key = successor_key(make_settings(master_key="b3RoZXIta2V5LW90aGVyLWtleS1vdGhlci1rZXktISE="))
+    other = RefreshTokens(services.settings, other_key, mine.storage)
     assert mine._successor("t") != other._successor("t")
     assert mine._successor("t") == mine._successor("t") and mine._successor("t") != mine._successor("u")
 
@@ -109,7 +112,8 @@ def test_a_retry_soon_after_the_successors_use_gets_the_newest_token(services, s
     assert retry.grace and retry.token == newest and not family_revoked(services)
 
 
-@pytest.mark.parametrize("case", ["unknown", "other-client", "revoked", "idle-expired", "family-expired", "empty", "huge"])
+@pytest.mark.parametrize(
+    "case", ["unknown", "other-client", "revoked", "idle-expired", "family-expired", "empty", "huge"])
 def test_unusable_tokens_are_invalid_grant(services, store, case):
     value = issue(services, store)
     client_id = "app"
@@ -156,7 +160,8 @@ def test_a_refusal_before_rotation_consumes_nothing(services, store):
 def test_without_a_grace_window_any_use_after_the_successors_is_reuse(make_settings, services):
     # A caller that read the clock before the successor's use sees that use "from the future";
     # with no grace window that is still reuse. A successor never used is still no reuse.
-    store = RefreshTokenStore(make_settings(refresh_reuse_grace=0), successor_key(services.settings))
+    store = RefreshTokens(make_settings(refresh_reuse_grace=0), successor_key(services.settings),
+                          services.oauth2.refresh_tokens.storage)
     value = issue(services, store)
     successor = rotate(services, store, value).token
     assert rotate(services, store, value).token == successor, "never used: the same successor"
@@ -190,16 +195,20 @@ def test_the_rotation_reads_the_users_standing_now(services, store, load_realm):
     load_realm(REALM)
     with services.database.transaction() as session:
         ada = session.scalar(select(User.id).where(User.username == "ada"))
-        value = store.issue(session, RefreshGrant(client_id="app", user_id=ada, audience="https://api", scope=("read",)))
+        value = store.issue(session, RefreshGrant(client_id="app", user_id=ada, audience="https://api",
+                                                  scope=("read",)))
     seen: list[Holder | None] = []
     with services.database.transaction() as session:
-        rotation = store.rotate(session, value, client_id="app", before_rotation=lambda grant, holder: seen.append(holder))
+        rotation = store.rotate(session, value, client_id="app",
+                                before_rotation=lambda grant, holder: seen.append(holder))
     subject = _subject(services, ada)
-    assert seen == [rotation.holder] == [Holder(ada, "ada", subject, False, ("read", "write"))], "every held permission, sorted"
+    assert seen == [rotation.holder] == [Holder(ada, "ada", subject, False, ("read", "write"))], \
+        "every held permission, sorted"
     with services.database.transaction() as session:
         session.execute(update(User).where(User.id == ada).values(disabled=True))
     retry = rotate(services, store, value)
-    assert retry.grace and retry.holder == Holder(ada, "ada", subject, True, ("read", "write")), "a grace retry reads it too"
+    assert retry.grace and retry.holder == Holder(ada, "ada", subject, True, ("read", "write")), \
+        "a grace retry reads it too"
     assert rotate(services, store, issue(services, store)).holder is None, "a client's own family has no holder"
 
 
@@ -218,63 +227,45 @@ def test_a_successor_inherits_the_grant_and_never_outlives_its_family(services, 
     assert aware(new.expires_at) == aware(new.family_expires_at) == deadline
 
 
-def test_a_rotation_is_one_statement_on_postgresql(services, store):
-    if services.database.is_sqlite:
-        pytest.skip("SQLite has no data-modifying CTE: claim, insert and reads are separate (in-process) statements")
+def test_a_rotation_is_a_locked_read_and_one_write_on_postgresql(services, store):
+    """On PostgreSQL (PostgresRefreshTokenStorage) the statements of a rotation are the locked read of the link with
+    its holder and one statement writing the rotation; the reference implementation on SQLite adds the holder's
+    permissions (for a user's family) and splits the write."""
     value = issue(services, store)
     sent: list[str] = []
-    listener = lambda *args: sent.append(args[2])
+
+    def listener(*args) -> None:
+        sent.append(" ".join(args[2].split()))
+
     event.listen(services.database.engine, "before_cursor_execute", listener)
     try:
         rotation = rotate(services, store, value)
     finally:
         event.remove(services.database.engine, "before_cursor_execute", listener)
-    assert not rotation.grace and len(sent) == 1, sent
-
-
-def rotate_unless_refused(services, store, value: str, *, oidc_scope=(), target=None, client_id: str = "app"):
-    with services.database.statement() as connection:
-        return store.rotate_unless_refused(connection, value, client_id=client_id, oidc_scope=oidc_scope, target=target)
-
-
-def _ada_on_postgresql(services, store, load_realm, *, disabled: bool = False) -> tuple[int, str]:
-    """Ada's user id and a fresh refresh token of hers (openid read); skips on SQLite, which refreshes in a transaction."""
+    assert not rotation.grace
     if services.database.is_sqlite:
-        pytest.skip("PostgreSQL only: SQLite refreshes in a transaction")
+        assert [s.split()[0] for s in sent] == ["BEGIN", "SELECT", "UPDATE", "INSERT"], sent
+    else:
+        assert len(sent) == 2 and sent[0].endswith("FOR UPDATE OF refresh_tokens"), sent
+        assert sent[1].startswith("WITH rotated AS (UPDATE refresh_tokens"), sent
+
+
+@pytest.mark.parametrize("refusal", ["wider-oidc-scope", "other-target", "disabled-user", "unusable"])
+def test_a_refused_rotation_claims_nothing(services, store, load_realm, refusal):
+    """The refresh grant's refusals (and an unusable token) leave the link as it was: nothing rotated."""
     load_realm(REALM)
     with services.database.transaction() as session:
         ada = session.scalar(select(User.id).where(User.username == "ada"))
         value = store.issue(session, RefreshGrant(client_id="app", user_id=ada, audience="https://api",
                                                   scope=("openid", "read")))
-        if disabled:
+        if refusal == "disabled-user":
             session.execute(update(User).where(User.id == ada).values(disabled=True))
-    return ada, value
-
-
-def test_rotate_unless_refused_is_one_autocommit_statement(services, store, load_realm):
-    ada, value = _ada_on_postgresql(services, store, load_realm)
-    sent: list[str] = []
-    listener = lambda *args: sent.append(args[2])
-    event.listen(services.database.engine, "before_cursor_execute", listener)
-    try:
-        rotation = rotate_unless_refused(services, store, value, oidc_scope=("openid",), target="https://api")
-    finally:
-        event.remove(services.database.engine, "before_cursor_execute", listener)
-    assert len(sent) == 1, sent
-    assert rotation is not None and not rotation.grace
-    assert rotation.holder == Holder(ada, "ada", _subject(services, ada), False, ("read", "write"))
-    assert rotation.grant.scope == ("openid", "read") and rotation.grant.user_id == ada
-    assert rotate_unless_refused(services, store, value) is None, "rotated once: a retry is for `rotate` to answer"
-    assert rotate(services, store, value).token == rotation.token, "the retry gets the same successor"
-
-
-@pytest.mark.parametrize("refusal", ["wider-oidc-scope", "other-target", "disabled-user", "unusable"])
-def test_rotate_unless_refused_claims_nothing_it_would_refuse(services, store, load_realm, refusal):
-    _, value = _ada_on_postgresql(services, store, load_realm, disabled=refusal == "disabled-user")
-    asked = {"wider-oidc-scope": {"oidc_scope": ("openid", "email")},
-             "other-target": {"target": "https://elsewhere"},
-             "unusable": {"client_id": "intruder"}}.get(refusal, {})
-    assert rotate_unless_refused(services, store, value, **asked) is None
+    requested = scopes.parse_scope("openid email" if refusal == "wider-oidc-scope" else None)
+    target = "https://elsewhere" if refusal == "other-target" else None
+    client_id = "intruder" if refusal == "unusable" else "app"
+    with pytest.raises(OAuthError), services.database.transaction() as session:
+        store.rotate(session, value, client_id=client_id,
+                     before_rotation=lambda grant, holder: refresh_grant._check(grant, holder, requested, target))
     with services.database.reader() as session:
         rows = session.scalars(select(RefreshToken)).all()
     assert len(rows) == 1 and rows[0].rotated_at is None and rows[0].successor_hash is None, "nothing rotated"

@@ -2,7 +2,7 @@
 
     services.oauth2.clients         ClientDirectory (cached client records, known audiences, origins)
     services.oauth2.grants          GrantRegistry (token endpoint dispatch)
-    services.oauth2.refresh_tokens  RefreshTokenStore
+    services.oauth2.refresh_tokens  RefreshTokens (over the RefreshTokenStorage for the database's dialect)
     services.oauth2.issuance_log    IssuanceLog (batched `token.issued` audit events)
     services.oauth2.revocations     RevocationList (revoked access-token jtis, mirrored in memory)
     services.oauth2.verified_tokens VerifiedTokens (access tokens whose signature was checked)
@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING
 from authgate.oauth2.client_directory import ClientDirectory
 from authgate.oauth2.grants import GrantRegistry, default_registry
 from authgate.oauth2.issuance_log import IssuanceLog
-from authgate.oauth2.refresh_tokens import RefreshTokenStore, successor_key
+from authgate.oauth2.refresh_storage import storage_for
+from authgate.oauth2.refresh_tokens import RefreshTokens, successor_key
 from authgate.oauth2.revocation_list import RevocationList
 from authgate.oauth2.usernames import Usernames
 from authgate.oauth2.verified_tokens import VerifiedTokens
@@ -38,11 +39,12 @@ class OAuthRuntime:
 
     @cached_property
     def grants(self) -> GrantRegistry:
-        return default_registry()
+        return default_registry(self.services)
 
     @cached_property
-    def refresh_tokens(self) -> RefreshTokenStore:
-        return RefreshTokenStore(self.services.settings, successor_key(self.services.settings))
+    def refresh_tokens(self) -> RefreshTokens:
+        settings = self.services.settings
+        return RefreshTokens(settings, successor_key(settings), storage_for(self.services.database))
 
     @cached_property
     def issuance_log(self) -> IssuanceLog:

@@ -66,7 +66,9 @@ class GrantRegistry:
         return iter(self._grants)
 
 
-def default_registry() -> GrantRegistry:
+def default_registry(services: Services) -> GrantRegistry:
+    from functools import partial
+
     from authgate.oauth2.grants.authorization_code import AuthorizationCodeGrant
     from authgate.oauth2.grants.client_credentials import ClientCredentialsGrant
     from authgate.oauth2.grants.password import PasswordGrant
@@ -76,6 +78,10 @@ def default_registry() -> GrantRegistry:
     registry = GrantRegistry()
     registry.register(AuthorizationCodeGrant())
     registry.register(ClientCredentialsGrant())
-    registry.register(RefreshTokenGrant(id_tokens=id_tokens.for_refresh))  # OIDC Core §12.2
+    registry.register(RefreshTokenGrant(
+        refresh_tokens=services.oauth2.refresh_tokens, database=services.database,
+        access_tokens=services.access_tokens, metrics=services.metrics,
+        id_tokens=partial(id_tokens.for_refresh, services),  # OIDC Core §12.2
+    ))
     registry.register(PasswordGrant())
     return registry

@@ -9,9 +9,10 @@
   refresh), limited to the permissions originally granted;
 - an ID token is added when an `id_tokens` issuer is wired in (OIDC Core §12.2) and `openid` was granted.
 
-On PostgreSQL a refresh is first tried as one autocommit statement whose claim already excludes every
-refusal above (`RefreshTokenStore.rotate_unless_refused`); when it rotates nothing, the refresh runs in a
-transaction as on SQLite, which finds out why and answers with the very same error.
+One path on every database: one transaction in which `RefreshTokens.rotate` reads the presented
+token locked, applies its rules and this grant's refusals (`_check`, before anything is written) and
+records the rotation; the tokens are signed after the commit. A reused token revokes its family in a
+transaction of its own (the refresh's rolled back).
 """
 
 from __future__ import annotations
@@ -24,19 +25,21 @@ from authgate.access.holdings import Holder, narrow
 from authgate.oauth2 import scopes, strength
 from authgate.oauth2.errors import InvalidGrant, InvalidScope, InvalidTarget
 from authgate.oauth2.grants import TokenRequest
-from authgate.oauth2.refresh_tokens import RefreshGrant, RefreshTokenReused, Rotation
+from authgate.oauth2.refresh_tokens import RefreshGrant, RefreshTokenReused, RefreshTokens, Rotation
 from authgate.oauth2.token_response import TokenResponse
 from authgate.storage.models import User
 from authgate.subjects import client_subject
 
 if TYPE_CHECKING:
-    from authgate.services import Services
+    from authgate.metrics import Metrics
+    from authgate.oauth2.access_tokens import AccessTokens
+    from authgate.storage.database import Database
 
 
 class IdTokenIssuer(Protocol):
     """Wired in by the OIDC package: an ID token for a refresh, or None."""
 
-    def __call__(self, services: Services, user: User, grant: RefreshGrant, access_token: str) -> str | None: ...
+    def __call__(self, user: User, grant: RefreshGrant, access_token: str) -> str | None: ...
 
 
 class RefreshTokenGrant:
@@ -44,44 +47,44 @@ class RefreshTokenGrant:
     confidential_only: ClassVar[bool] = False
     uses_storage: ClassVar[bool] = True
 
-    def __init__(self, id_tokens: IdTokenIssuer | None = None) -> None:
+    def __init__(
+        self, *, refresh_tokens: RefreshTokens, database: Database, access_tokens: AccessTokens, metrics: Metrics,
+        id_tokens: IdTokenIssuer | None = None,
+    ) -> None:
+        self.refresh_tokens = refresh_tokens
+        self.database = database
+        self.access_tokens = access_tokens
+        self.metrics = metrics
         self.id_tokens = id_tokens
 
     def handle(self, request: TokenRequest) -> TokenResponse:
         presented = request.form.require("refresh_token")
         requested = scopes.parse_scope(request.form.get("scope"))
-        target = _requested_target(request)
-        services = request.services
-        store = services.oauth2.refresh_tokens
+        target = scopes.requested_target(request.form)
         try:
-            rotated = _rotate_in_one_statement(request, presented, requested, target)
-            if rotated is not None:
-                rotation, scope, user = rotated, _scope(rotated.grant, requested), None
-                if self._issues_id_token(rotation, scope):
-                    with services.database.reader() as session:
-                        user = _id_token_user(session, rotation)
-            else:
-                with services.database.transaction() as session:
-                    rotation = store.rotate(
-                        session, presented, client_id=request.client.client_id,
-                        before_rotation=lambda grant, holder: _check(grant, holder, requested, target),
-                    )
-                    scope = _scope(rotation.grant, requested)
-                    user = _id_token_user(session, rotation) if self._issues_id_token(rotation, scope) else None
+            with self.database.transaction() as session:
+                rotation = self.refresh_tokens.rotate(
+                    session, presented, client_id=request.client.client_id,
+                    before_rotation=lambda grant, holder: _check(grant, holder, requested, target),
+                )
+                scope = _scope(rotation.grant, requested)
+                user = _id_token_user(session, rotation) if self._issues_id_token(rotation, scope) else None
         except RefreshTokenReused as reuse:
-            services.metrics.refresh_reused()
-            store.revoke_family_after_reuse(services.database, reuse, ip=request.ip, subject=_username(services, reuse.user_id))
-            raise InvalidGrant("The refresh token is invalid.", debug="rotated refresh token reused; family revoked") from None
+            self.metrics.refresh_reused()
+            self.refresh_tokens.revoke_family_after_reuse(
+                self.database, reuse, ip=request.ip, subject=self._username(reuse.user_id))
+            raise InvalidGrant("The refresh token is invalid.",
+                               debug="rotated refresh token reused; family revoked") from None
         # Signed after the commit: signing may read keys, and a transaction must never wait for a
-        # second connection. Should signing fail now, a retry within the grace window recovers.
+        # second connection. Should signing fail now, a retry of the same token recovers (grace).
         permissions = _permissions(request, rotation, requested)
-        return self._respond(services, rotation, scope, permissions, user)
+        return self._respond(rotation, scope, permissions, user)
 
     def _issues_id_token(self, rotation: Rotation, scope: tuple[str, ...]) -> bool:
         """OIDC Core §12.2: for a user's refresh that keeps `openid`, when an issuer is wired in."""
         return self.id_tokens is not None and rotation.holder is not None and "openid" in scope
 
-    def _respond(self, services: Services, rotation: Rotation, scope: tuple[str, ...], permissions: list[str],
+    def _respond(self, rotation: Rotation, scope: tuple[str, ...], permissions: list[str],
                  user: User | None) -> TokenResponse:
         grant, holder = rotation.grant, rotation.holder
         subject, name = ((holder.subject, holder.username) if holder is not None
@@ -89,16 +92,23 @@ class RefreshTokenGrant:
         oidc = [n for n in scope if n in scopes.OIDC_SCOPES]
         granted = [*oidc, *permissions]
         auth_time = int(grant.auth_time.timestamp()) if grant.auth_time else None
-        access = services.access_tokens.issue(
+        access = self.access_tokens.issue(
             subject=subject, client_id=grant.client_id, audience=grant.audience or "", scope=granted,
             permissions=permissions, auth_time=auth_time, extra=strength.claims_of(grant.amr),
         )
         id_token = None
         if self.id_tokens is not None and user is not None:
-            id_token = self.id_tokens(services, user, grant, access.token)
+            id_token = self.id_tokens(user, grant, access.token)
         detail = {"refresh": "grace_retry"} if rotation.grace else {}
         return TokenResponse(access, scope=granted, refresh_token=rotation.token, id_token=id_token,
                              subject_name=name, audit_detail=detail)
+
+    def _username(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        with self.database.reader() as session:
+            user = session.get(User, user_id)
+            return user.username if user is not None else None
 
 
 def _id_token_user(session: Session, rotation: Rotation) -> User:
@@ -108,23 +118,6 @@ def _id_token_user(session: Session, rotation: Rotation) -> User:
     if user is None:
         raise InvalidGrant("The refresh token is invalid.", debug="user deleted during the refresh")
     return user
-
-
-def _requested_target(request: TokenRequest) -> str | None:
-    return scopes.requested_target(request.form)
-
-
-def _rotate_in_one_statement(
-    request: TokenRequest, presented: str, requested: scopes.RequestedScope, target: str | None,
-) -> Rotation | None:
-    """PostgreSQL: the rotation in one round trip (no BEGIN, no COMMIT), refusing what `_check` refuses in its
-    claim; None when nothing was rotated (or on SQLite), for the transaction to find out why."""
-    database = request.services.database
-    if database.is_sqlite:
-        return None
-    with database.statement() as connection:
-        return request.services.oauth2.refresh_tokens.rotate_unless_refused(
-            connection, presented, client_id=request.client.client_id, oidc_scope=requested.oidc, target=target)
 
 
 def _check(grant: RefreshGrant, holder: Holder | None, requested: scopes.RequestedScope, target: str | None) -> None:
@@ -155,11 +148,3 @@ def _permissions(request: TokenRequest, rotation: Rotation, requested: scopes.Re
         held = list(request.client.client.permissions_for(audience))
     originally = [n for n in grant.scope if n not in scopes.OIDC_SCOPES]
     return narrow(narrow(held, originally), requested.permissions)
-
-
-def _username(services: Services, user_id: int | None) -> str | None:
-    if user_id is None:
-        return None
-    with services.database.reader() as session:
-        user = session.get(User, user_id)
-        return user.username if user is not None else None
