@@ -58,7 +58,10 @@ def _default(field: FieldInfo) -> str:
 def _type(field: FieldInfo) -> str:
     annotation = field.annotation
     text = getattr(annotation, "__name__", None) if getattr(annotation, "__args__", None) is None else None
-    return (text or str(annotation)).replace("typing.", "").replace("pathlib.", "").replace("pydantic.types.", "").replace("NoneType", "None")
+    written = text or str(annotation)
+    for prefix in ("typing.", "pathlib.", "pydantic.types."):
+        written = written.replace(prefix, "")
+    return written.replace("NoneType", "None")
 
 
 def _bounds(field: FieldInfo) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_admin_support import admin_world
+from test_admin_support import admin_world  # noqa: F401 (a fixture)
 from test_graceful_stop import serving
 
 ABORTED = "client went away before the request was read"

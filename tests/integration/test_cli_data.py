@@ -24,7 +24,7 @@ def realm_file(tmp_path: Path) -> Path:
     return path
 
 
-def test_export_writes_the_file_and_a_summary(authgate, realm_file: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_export_writes_the_file_and_a_summary(authgate, realm_file: Path, tmp_path: Path) -> None:
     authgate("init", "--password-stdin", stdin="test-fixture admin passphrase 6\n")
     applied = authgate("apply", str(realm_file))
     assert "webhook https://hooks.example/a secret (shown once): whsec_" in applied.stdout
@@ -38,7 +38,7 @@ def test_export_writes_the_file_and_a_summary(authgate, realm_file: Path, tmp_pa
 
 
 @pytest.mark.parametrize("command", ["export", "backup"])
-def test_an_unwritable_output_is_one_line_and_exit_1(authgate, tmp_path: Path, command: str) -> None:  # noqa: F811
+def test_an_unwritable_output_is_one_line_and_exit_1(authgate, tmp_path: Path, command: str) -> None:
     authgate("init", "--password-stdin", stdin="test-fixture admin passphrase 6\n")
     result = authgate(command, "--output", str(tmp_path / "no" / "such" / "dir" / "file"), check=False)
     assert result.returncode == 1
@@ -62,7 +62,7 @@ webhooks:
 """.format(long="a" * 400)
 
 
-def test_bad_webhooks_in_a_realm_file_name_each_entry(authgate, tmp_path: Path) -> None:  # noqa: F811
+def test_bad_webhooks_in_a_realm_file_name_each_entry(authgate, tmp_path: Path) -> None:
     authgate("init", "--password-stdin", stdin="test-fixture admin passphrase 6\n")
     path = tmp_path / "bad.yaml"
     path.write_text(BAD_WEBHOOKS)

@@ -6,7 +6,7 @@ import json
 from datetime import timedelta
 
 from sqlalchemy import update
-from test_cli import authgate
+from test_cli import authgate  # noqa: F401 (a fixture)
 
 from authgate.clock import utcnow
 from authgate.registration import initial_tokens

@@ -137,7 +137,7 @@ CODE = {
     "audience": "",
 }
 PROBES = [
-    Probe("oauth", "POST", "/oauth/token", CODE, tuple(CODE) + ("client_secret",)),
+    Probe("oauth", "POST", "/oauth/token", CODE, (*CODE, "client_secret")),
     Probe(
         "oauth",
         "POST",

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import httpx
 from starlette.routing import BaseRoute, Mount, Route
-from test_admin_support import AdminWorld, admin_world
+from test_admin_support import AdminWorld, admin_world  # noqa: F401 (admin_world: a fixture)
 
 from authgate.admin.app import build
 from authgate.admin.app import routes as admin_routes

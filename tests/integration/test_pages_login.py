@@ -43,7 +43,7 @@ def test_login_page_is_accessible_and_names_the_client(browser: BrowserLike) -> 
     # "webauthn": the browser offers passkeys among the username's suggestions (passkeys.js, autofill).
     for field, autocomplete in (("username", "username webauthn"), ("password", "current-password")):
         assert f'<label for="{field}">' in html
-        assert re.search(rf'id="{field}"[^>]*autocomplete="{autocomplete}"', html, re.S)
+        assert re.search(rf'id="{field}"[^>]*autocomplete="{autocomplete}"', html, re.DOTALL)
     assert 'aria-live="assertive"' in html and 'role="alert"' in html
     assert html.index('id="username"') < html.index('id="password"') < html.index('type="submit"')  # focus order
     assert '<link rel="stylesheet" href="/static/authgate.css">' in html

@@ -16,8 +16,8 @@ import httpx
 import pytest
 from sqlalchemy import insert, select, update
 from starlette.testclient import TestClient
-from test_admin_support import ADMIN_API, ROOT_PASSWORD, AdminWorld, admin_world
-from test_cli import authgate
+from test_admin_support import ADMIN_API, ROOT_PASSWORD, AdminWorld, admin_world  # noqa: F401 (admin_world: a fixture)
+from test_cli import authgate  # noqa: F401 (a fixture)
 from test_token_world import BACKOFFICE_SECRET, PASSWORD, REPORT_SECRET, claims_of, load_world
 
 from authgate import tokens
@@ -127,7 +127,7 @@ def test_new_users_get_random_uuid4_subjects_on_every_path(services):
     subjects = [uuid.UUID(subject) for _, subject in rows]
     assert all(subject.version == 4 for subject in subjects)
     assert len(set(subjects)) == 12 and all(
-        str(subject) != str(user_id) for (user_id, _), subject in zip(rows, subjects)
+        str(subject) != str(user_id) for (user_id, _), subject in zip(rows, subjects, strict=True)
     )
 
 

@@ -56,13 +56,17 @@ def render(request: Request, template: str, context: dict[str, Any] | None = Non
     return response
 
 
-def error_page(request: Request, message: str, *, status_code: int = 400, title: str = "Something went wrong") -> HTMLResponse:
+def error_page(
+    request: Request, message: str, *, status_code: int = 400, title: str = "Something went wrong"
+) -> HTMLResponse:
     return render(request, "error.html", {"title": title, "message": message}, status_code=status_code)
 
 
 def redirect(location: str) -> RedirectResponse:
     """303 after a POST (RFC 9110 §15.4.4), so the browser follows with GET."""
-    return RedirectResponse(location, status_code=303, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    return RedirectResponse(
+        location, status_code=303, headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
+    )
 
 
 def new_nonce() -> str:

@@ -74,7 +74,8 @@ class BrowserSessions:
         sid = secrets.token_urlsafe(16)
         now = utcnow()
         with self.services.database.transaction() as session:
-            session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now))  # the absolute expiry passed
+            # The sessions whose absolute expiry passed.
+            session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now))
             if replacing:
                 session.execute(delete(BrowserSession).where(BrowserSession.id_hash == tokens.digest(replacing)))
             session.add(BrowserSession(
@@ -142,4 +143,6 @@ class BrowserSessions:
         )
 
     def clear_cookie(self, response: Response) -> None:
-        response.delete_cookie(self.cookie, path="/", secure=is_secure(self.settings.issuer), httponly=True, samesite="lax")
+        response.delete_cookie(
+            self.cookie, path="/", secure=is_secure(self.settings.issuer), httponly=True, samesite="lax"
+        )

@@ -17,7 +17,9 @@ class OAuthError(Exception):
     error: ClassVar[str] = "invalid_request"
     status_code: ClassVar[int] = 400
 
-    def __init__(self, description: str | None = None, *, debug: str | None = None, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, description: str | None = None, *, debug: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(description or self.error)
         self.description = description
         self.debug = debug
@@ -44,7 +46,13 @@ class InvalidClient(OAuthError):
     error = "invalid_client"
     status_code = 401
 
-    def __init__(self, description: str | None = "Client authentication failed.", *, basic: bool = False, debug: str | None = None) -> None:
+    def __init__(
+        self,
+        description: str | None = "Client authentication failed.",
+        *,
+        basic: bool = False,
+        debug: str | None = None,
+    ) -> None:
         headers = {"WWW-Authenticate": 'Basic realm="authgate", charset="UTF-8"'} if basic else {}
         super().__init__(description, debug=debug, headers=headers)
 
@@ -106,7 +114,12 @@ class TemporarilyUnavailable(OAuthError):
     error = "temporarily_unavailable"
     status_code = 503
 
-    def __init__(self, description: str | None = "The service is temporarily unavailable; retry shortly.", *, retry_after: int = 5) -> None:
+    def __init__(
+        self,
+        description: str | None = "The service is temporarily unavailable; retry shortly.",
+        *,
+        retry_after: int = 5,
+    ) -> None:
         super().__init__(description, headers={"Retry-After": str(retry_after)})
 
 
@@ -134,7 +147,9 @@ class InvalidToken(OAuthError):
     error = "invalid_token"
     status_code = 401
 
-    def __init__(self, description: str | None = "The access token is invalid or expired.", *, debug: str | None = None) -> None:
+    def __init__(
+        self, description: str | None = "The access token is invalid or expired.", *, debug: str | None = None
+    ) -> None:
         value = f'Bearer realm="authgate", error="invalid_token", error_description="{description}"'
         super().__init__(description, debug=debug, headers={"WWW-Authenticate": value})
 

@@ -176,10 +176,12 @@ def _copy(session: Session, batch: list[dict[str, Any]]) -> None:
     """PostgreSQL: COPY the rows in: ~9 µs of CPU per event where the multi-row INSERT took ~31 µs (measured)."""
     connection = session.connection()
     try:
-        with connection.connection.driver_connection.cursor() as cursor:  # type: ignore[union-attr]
-            with cursor.copy(f"COPY audit_events ({', '.join(COLUMNS)}) FROM STDIN") as copy:
-                for event in batch:
-                    copy.write_row([json.dumps(event["detail"]) if name == "detail" else event[name] for name in COLUMNS])
+        with (
+            connection.connection.driver_connection.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY audit_events ({', '.join(COLUMNS)}) FROM STDIN") as copy,
+        ):
+            for event in batch:
+                copy.write_row([json.dumps(event["detail"]) if name == "detail" else event[name] for name in COLUMNS])
     except psycopg.OperationalError as error:  # below SQLAlchemy: do what it does for a lost connection
         connection.invalidate(error)
         raise DatabaseUnavailable(type(error).__name__) from error

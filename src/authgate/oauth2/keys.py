@@ -97,12 +97,9 @@ class KeyStore:
     # --- writes ------------------------------------------------------------------
     def ensure_active(self) -> list[str]:
         """Create a key for each needed algorithm that has none; returns the new kids."""
-        created = []
         with self.services.database.transaction() as session:
             active = {key.alg for key in session.scalars(select(SigningKey).where(SigningKey.retired_at.is_(None)))}
-            for alg in self.algorithms:
-                if alg not in active:
-                    created.append(self._add(session, alg))
+            created = [self._add(session, alg) for alg in self.algorithms if alg not in active]
         self._ring.clear()
         return created
 
@@ -112,7 +109,8 @@ class KeyStore:
         created = []
         with self.services.database.transaction() as session:
             for alg in algorithms or self.algorithms:
-                for old in session.scalars(select(SigningKey).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))):
+                active = select(SigningKey).where(SigningKey.alg == alg, SigningKey.retired_at.is_(None))
+                for old in session.scalars(active):
                     old.retired_at = now
                     old.unpublish_at = now + self.overlap()
                 kid = self._add(session, alg)

@@ -56,10 +56,11 @@ class Warmer:
         for task in self._tasks:
             try:
                 task()
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - a failing task may raise anything; the warmer lives on
                 failed = True
                 if not self._failing:
-                    logger.warning("cache warmer: %s failed: %s", getattr(task, "__qualname__", task), type(error).__name__)
+                    name = getattr(task, "__qualname__", task)
+                    logger.warning("cache warmer: %s failed: %s", name, type(error).__name__)
         if self._failing and not failed:
             logger.info("cache warmer: reloading again")
         self._failing = failed

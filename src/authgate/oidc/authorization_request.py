@@ -95,7 +95,9 @@ def _client_and_target(services: Services, form: Form) -> tuple[ResponseTarget, 
         raise ShowErrorPage("The address to return to (redirect_uri) is not registered for this application.",
                             debug=f"unregistered redirect_uri for {client_id}")
     response_mode = form.get("response_mode") or "query"
-    target = ResponseTarget(redirect_uri, form.get("state"), response_mode if response_mode in RESPONSE_MODES else "query")
+    target = ResponseTarget(
+        redirect_uri, form.get("state"), response_mode if response_mode in RESPONSE_MODES else "query"
+    )
     if response_mode not in RESPONSE_MODES:
         raise RedirectError(InvalidRequest("response_mode must be query or form_post."), target)
     return target, client
@@ -111,7 +113,7 @@ def _loopback_port_varies(client: ClientRecord, redirect_uri: str) -> bool:
         return False
     try:
         requested = urlsplit(redirect_uri)
-        requested.port
+        _ = requested.port  # a port that is not a number raises ValueError here
     except ValueError:
         return False
     if requested.scheme != "http" or requested.hostname not in LOOPBACK_HOSTS:

@@ -43,7 +43,9 @@ def items_of(access: RequestedAccess) -> tuple[str, ...]:
 def missing(services: Services, user_id: int, client_id: str, scope: Iterable[str]) -> list[str]:
     """The requested scopes this user has not yet granted this client."""
     with services.database.reader() as session:
-        granted = session.scalar(select(Consent.scope).where(Consent.user_id == user_id, Consent.client_id == client_id))
+        granted = session.scalar(
+            select(Consent.scope).where(Consent.user_id == user_id, Consent.client_id == client_id)
+        )
     have = set((granted or "").split())
     return [value for value in scope if value not in have]
 
@@ -66,7 +68,11 @@ def revoke(services: Services, user_id: int, client_id: str, *, ip: str | None) 
             return False
         session.execute(
             update(RefreshToken)
-            .where(RefreshToken.user_id == user_id, RefreshToken.client_id == client_id, RefreshToken.revoked_at.is_(None))
+            .where(
+                RefreshToken.user_id == user_id,
+                RefreshToken.client_id == client_id,
+                RefreshToken.revoked_at.is_(None),
+            )
             .values(revoked_at=utcnow())
         )
         user = session.get(User, user_id)

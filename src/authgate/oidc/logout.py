@@ -95,7 +95,7 @@ def _logout(request: Request, params: dict[str, str]) -> Response:
         try:
             csrf.check(request, params.get(csrf.FIELD), services.settings.issuer)
         except csrf.CsrfFailed:
-            return _confirm(request, wanted, current, "This form expired or came from another site. Please try again.", 403)
+            return _confirm(request, wanted, current, csrf.FORM_EXPIRED, 403)
     if current is not None and not confirmed and not _hint_is_for(wanted, current):
         return _confirm(request, wanted, current, None, 200)
     if current is not None:
@@ -124,7 +124,8 @@ def _read(services: Services, params: dict[str, str]) -> LogoutRequest:
     client = services.oauth2.clients.get(client_id[:200]) if client_id else None
     wanted_uri = params.get("post_logout_redirect_uri") or None
     redirect_to = None
-    if client is not None and not client.disabled and not hint_invalid and wanted_uri in client.post_logout_redirect_uris:
+    registered = client is not None and not client.disabled and wanted_uri in client.post_logout_redirect_uris
+    if registered and not hint_invalid:
         redirect_to = wanted_uri  # RP-Initiated Logout §3: MUST match a registered value exactly
     elif wanted_uri:
         logger.info("logout: post_logout_redirect_uri not registered for %r; not redirecting", client_id)
@@ -142,7 +143,9 @@ def _hint_is_for(wanted: LogoutRequest, current: ActiveSession) -> bool:
     return sid is None or sid == current.sid
 
 
-def _end(request: Request, services: Services, sessions: BrowserSessions, current: ActiveSession, wanted: LogoutRequest) -> None:
+def _end(
+    request: Request, services: Services, sessions: BrowserSessions, current: ActiveSession, wanted: LogoutRequest
+) -> None:
     sessions.end(request.cookies.get(sessions.cookie))
     with services.database.transaction() as session:
         revoked = services.oauth2.refresh_tokens.revoke_for_session(session, current.sid)
@@ -185,7 +188,9 @@ def finish_logout(request: Request, after: AfterLogout) -> Response:
     return render(request, "logged_out.html", {"client_name": after.client_name, "error": notice})
 
 
-def _confirm(request: Request, wanted: LogoutRequest, current: ActiveSession | None, error: str | None, status: int) -> Response:
+def _confirm(
+    request: Request, wanted: LogoutRequest, current: ActiveSession | None, error: str | None, status: int
+) -> Response:
     return render(request, "logout_confirm.html", {
         "username": current.username if current else None,
         "client_name": (wanted.client.name or wanted.client.client_id) if wanted.client else None,

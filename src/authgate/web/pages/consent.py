@@ -64,7 +64,7 @@ def _handle(request: Request, raw_return_to: str | None, decision: str | None, t
     try:
         csrf.check(request, token, services.settings.issuer)
     except csrf.CsrfFailed:
-        return _show(request, auth, session, return_to, "This form expired or came from another site. Please try again.", 403)
+        return _show(request, auth, session, return_to, csrf.FORM_EXPIRED, 403)
     if decision != "allow":
         return authorization_response.failure(request, auth.target, AccessDenied("The user denied the request."))
     consents.grant(services, session.user_id, auth.client.client_id, consents.items_of(auth.access))
@@ -93,7 +93,9 @@ def describe(request: Request, auth: AuthorizationRequest) -> list[ScopeItem]:
     if auth.access.permissions is None:
         items.append(ScopeItem(f"Use {api_name} for you, with the access your account has there", None))
     else:
-        for name in auth.access.permissions:
-            if name in described:
-                items.append(ScopeItem(described[name] or f"Use {api_name}: {name}", name))
+        items.extend(
+            ScopeItem(described[name] or f"Use {api_name}: {name}", name)
+            for name in auth.access.permissions
+            if name in described
+        )
     return items
