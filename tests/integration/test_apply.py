@@ -29,7 +29,9 @@ def apply_file(services, realm_file):
 
 def test_applying_the_spec_sample_twice_gives_identical_state(services):
     first = apply_file(services, load_realm_file(SAMPLE))
-    assert first.changed and first.created == {"apis": 1, "roles": 2, "users": 2, "clients": 2, "webhooks": 0, "identity_providers": 0}
+    assert first.changed and first.created == {
+        "apis": 1, "roles": 2, "users": 2, "clients": 2, "webhooks": 0, "identity_providers": 0,
+    }
     after_first = snapshot(services)
     second = apply_file(services, load_realm_file(SAMPLE))
     assert not second.changed
@@ -65,7 +67,8 @@ def test_unknown_role_names_the_user_and_line(services):
 
 
 def test_every_bad_entry_is_named_at_once_and_nothing_is_written(services):
-    realm_text = ("users:\n  - username: a\n    roles: [ghost]\n  - username: b\n  - username: c\n    roles: [phantom]\n"
+    realm_text = ("users:\n  - username: a\n    roles: [ghost]\n  - username: b\n"
+                  "  - username: c\n    roles: [phantom]\n"
                   "clients:\n  - client_id: broken\n    type: public\n    grant_types: [client_credentials]\n")
     with pytest.raises(RealmFileError) as raised:
         apply_file(services, parse_realm(realm_text))
@@ -96,7 +99,8 @@ def test_generated_client_secret_is_returned_once_and_stored_hashed(services):
     with services.database.reader() as session:
         dump = " ".join(str(row) for row in session.execute(text("SELECT * FROM clients")).all())
     assert secret not in dump
-    assert not apply_file(services, parse_realm("clients:\n  - client_id: job\n    grant_types: [client_credentials]\n")).generated_secrets
+    job = parse_realm("clients:\n  - client_id: job\n    grant_types: [client_credentials]\n")
+    assert not apply_file(services, job).generated_secrets
 
 
 def test_ten_thousand_prehashed_users_import_quickly(services):

@@ -64,7 +64,9 @@ def count_users(services: Services) -> int:
 def test_a_backup_taken_under_writes_restores_a_working_server(backend, services, load_realm, make_settings,
                                                                database_url, tmp_path):
     if backend == "postgresql" and shutil.which("pg_restore") is None:
-        pytest.fail("pg_dump and pg_restore are needed for the PostgreSQL backup test (apt-get install postgresql-client)")
+        pytest.fail(
+            "pg_dump and pg_restore are needed for the PostgreSQL backup test (apt-get install postgresql-client)"
+        )
     load_realm(REALM)
     token = password_token(services)
     stop = threading.Event()
@@ -101,7 +103,9 @@ def test_a_backup_taken_under_writes_restores_a_working_server(backend, services
     try:
         users = count_users(restored)
         assert 6 <= users <= in_source, "a consistent snapshot: abe and the users written before it"
-        assert verifies_with_published_keys(restored, token), "a token signed before the backup verifies with the restored key"
+        assert verifies_with_published_keys(restored, token), (
+            "a token signed before the backup verifies with the restored key"
+        )
         password_token(restored)  # abe signs in
     finally:
         restored.database.dispose()

@@ -1,4 +1,5 @@
-"""`authgate export`, `authgate backup` and webhooks in `authgate apply`, as people run them: exit codes, one-line errors."""
+"""`authgate export`, `authgate backup` and webhooks in `authgate apply`, as people run them: exit codes,
+one-line errors."""
 
 from __future__ import annotations
 

@@ -167,7 +167,8 @@ def test_token_policy_needs_a_valid_initial_access_token(make_client: Callable[.
 
 
 def test_a_malformed_bearer_header_is_invalid_request(make_client: Callable[..., TestClient]) -> None:
-    """The one bearer parser (the guard's) reads registration's headers too: two tokens are malformed (RFC 6750 §3.1)."""
+    """The one bearer parser (the guard's) reads registration's headers too: two tokens are malformed
+    (RFC 6750 §3.1)."""
     client = make_client(client_registration="token")
     token = initial_tokens.issue(client.app_services.settings, utcnow(), timedelta(hours=1))  # type: ignore[attr-defined]
     response = register(client, Authorization=f"Bearer {token} {token}")

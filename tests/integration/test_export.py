@@ -117,8 +117,9 @@ def test_export_apply_export_is_byte_identical_and_the_restored_realm_works(serv
         machine = client.post("/oauth/token", data={"grant_type": "client_credentials", "audience": "https://coffee.example/api"},
                               auth=("nightly", CLIENT_SECRET))
         assert machine.status_code == 200, "the client secret survives through its digest"
-        assert client.post("/oauth/token", data={"grant_type": "password", "client_id": "coffee-app",
-                                                 "username": "legacy", "password": "legacy export passphrase 3"}).status_code == 200
+        legacy = client.post("/oauth/token", data={"grant_type": "password", "client_id": "coffee-app",
+                                                   "username": "legacy", "password": "legacy export passphrase 3"})
+        assert legacy.status_code == 200
 
 
 def test_without_secrets_the_export_holds_no_hash_and_round_trips_too(services, load_realm, restored):
@@ -135,7 +136,8 @@ def test_without_secrets_the_export_holds_no_hash_and_round_trips_too(services, 
 def test_the_export_is_sorted_and_leaves_defaults_out(services, load_realm):
     load_realm(REALM)
     exported = export_text(services)
-    assert exported.index("- username: abe") < exported.index("- username: legacy") < exported.index("- username: nopass")
+    abe, legacy, nopass = (exported.index(f"- username: {name}") for name in ("abe", "legacy", "nopass"))
+    assert abe < legacy < nopass
     assert "  permissions:\n  - get:drinks\n  - post:drinks\n" in exported
     assert "  roles:\n  - barista\n  - manager\n" in exported
     assert "first_party" not in exported, "a field at its default is left out"
@@ -144,7 +146,8 @@ def test_the_export_is_sorted_and_leaves_defaults_out(services, load_realm):
 @pytest.mark.parametrize(("entry", "problem"), [
     pytest.param("  - client_id: c\n    secret_hash: nothex\n    grant_types: [client_credentials]\n",
                  "clients[0] (line 2) secret_hash: secret_hash must be the SHA-256 digest", id="bad-digest"),
-    pytest.param("  - client_id: c\n    type: public\n    grant_types: [refresh_token]\n    secret_hash: " + "a" * 64 + "\n",
+    pytest.param("  - client_id: c\n    type: public\n    grant_types: [refresh_token]\n"
+                 "    secret_hash: " + "a" * 64 + "\n",
                  "clients[0] (line 2) secret_hash: a public client has no secret", id="public-with-digest"),
 ], )
 def test_a_bad_client_digest_names_the_entry(services, entry, problem):

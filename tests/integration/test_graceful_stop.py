@@ -44,7 +44,9 @@ def issued_rows(services: Services) -> int:
 
 
 @contextmanager
-def serving(database_url: str, tmp_path: Path, *args: str, **settings: str) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
+def serving(
+    database_url: str, tmp_path: Path, *args: str, **settings: str
+) -> Iterator[tuple[subprocess.Popen[bytes], str, Path]]:
     """`authgate serve ARGS` in a process of its own; its stderr (uvicorn's and authgate's log) in a file."""
     port = free_port()
     env = {**os.environ, "AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_DATA_DIR": str(tmp_path / "data"),

@@ -14,7 +14,9 @@ import pytest
 from authgate.web import app as web_app
 
 
-def call(app: Any, path: str, *, method: str = "POST", body: bytes = b"", root_path: str = "") -> tuple[int, dict[str, str], bytes]:
+def call(
+    app: Any, path: str, *, method: str = "POST", body: bytes = b"", root_path: str = ""
+) -> tuple[int, dict[str, str], bytes]:
     scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method, "scheme": "http",
              "path": path, "raw_path": path.encode(), "query_string": b"", "root_path": root_path,
              "headers": [(b"host", b"127.0.0.1"), (b"content-type", b"application/x-www-form-urlencoded")],

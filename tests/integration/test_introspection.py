@@ -31,7 +31,9 @@ __all__ = ["token_server"]
 INACTIVE = {"active": False}
 
 
-def introspect(url: str, value: str, client: tuple[str, str] = ("nightly-report", REPORT_SECRET), **extra: str) -> httpx.Response:
+def introspect(
+    url: str, value: str, client: tuple[str, str] = ("nightly-report", REPORT_SECRET), **extra: str
+) -> httpx.Response:
     return HTTP.post(url + "/oauth/introspect", data={"token": value, **extra}, headers=basic(*client))
 
 
@@ -49,7 +51,8 @@ def test_an_active_user_access_token(token_server):
 
 
 def test_an_active_machine_access_token_has_no_username(token_server):
-    access = token(token_server.url, {"grant_type": "client_credentials"}, basic("backoffice", BACKOFFICE_SECRET)).json()["access_token"]
+    issued = token(token_server.url, {"grant_type": "client_credentials"}, basic("backoffice", BACKOFFICE_SECRET))
+    access = issued.json()["access_token"]
     answer = introspect(token_server.url, access).json()
     assert answer["active"] is True and answer["sub"] == answer["client_id"] == "backoffice"
     assert "username" not in answer and answer["aud"] == COFFEE
@@ -58,7 +61,9 @@ def test_an_active_machine_access_token_has_no_username(token_server):
 def test_a_refresh_token_is_active_only_to_its_own_client(token_server):
     issued = token(token_server.url, {"grant_type": "password", "username": "barista", "password": PASSWORD},
                    basic("backoffice", BACKOFFICE_SECRET)).json()
-    own = introspect(token_server.url, issued["refresh_token"], ("backoffice", BACKOFFICE_SECRET), token_type_hint="refresh_token").json()
+    own = introspect(
+        token_server.url, issued["refresh_token"], ("backoffice", BACKOFFICE_SECRET), token_type_hint="refresh_token"
+    ).json()
     assert own["active"] is True and own["token_type"] == "refresh_token" and own["username"] == "barista"
     assert introspect(token_server.url, issued["refresh_token"]).json() == INACTIVE, "another client's refresh token"
 
@@ -67,14 +72,20 @@ def foreign_token() -> str:
     """A well-formed at+jwt from someone else's key."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = int(time.time())
-    claims = {"iss": "https://other.example", "sub": "1", "aud": COFFEE, "exp": now + 600, "iat": now, "jti": "x", "client_id": "c"}
+    claims = {
+        "iss": "https://other.example", "sub": "1", "aud": COFFEE, "exp": now + 600, "iat": now, "jti": "x",
+        "client_id": "c",
+    }
     return jwt.encode(claims, key, algorithm="ES256", headers={"typ": "at+jwt", "kid": "other"})
 
 
 def expired_token(server) -> str:
     key = server.services.keys.signing_key()
     now = int(time.time())
-    claims = {"iss": server.url, "sub": "1", "aud": COFFEE, "exp": now - 600, "iat": now - 1200, "jti": "old", "client_id": "coffee-app"}
+    claims = {
+        "iss": server.url, "sub": "1", "aud": COFFEE, "exp": now - 600, "iat": now - 1200, "jti": "old",
+        "client_id": "coffee-app",
+    }
     return jwt.encode(claims, key.private_key, algorithm=key.alg, headers={"typ": "at+jwt", "kid": key.kid})
 
 

@@ -18,7 +18,9 @@ def test_a_revocation_elsewhere_is_seen_within_the_interval(start_server, interv
     access = password_login(one.url).json()["access_token"]
 
     def active_on(server) -> bool:
-        response = HTTP.post(server.url + "/oauth/introspect", data={"token": access}, headers=basic("nightly-report", REPORT_SECRET))
+        response = HTTP.post(
+            server.url + "/oauth/introspect", data={"token": access}, headers=basic("nightly-report", REPORT_SECRET)
+        )
         return response.json()["active"]
 
     assert active_on(other) and active_on(other), "warm: the second answer comes from the in-memory path"

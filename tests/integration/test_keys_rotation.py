@@ -42,8 +42,10 @@ def verify(jwks: PyJWKClient, server, access_token: str) -> dict:
 def keys_list(server, database_url: str) -> list[dict]:
     env = {**os.environ, "AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY,
            "AUTHGATE_DATA_DIR": str(server.services.settings.data_dir)}
-    result = subprocess.run([sys.executable, "-m", "authgate", "keys", "list", "--json"], capture_output=True, text=True,
-                            env=env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "authgate", "keys", "list", "--json"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -73,7 +75,9 @@ def test_tokens_verify_across_a_key_rotation(start_server, database_url):
 
     # Time passes beyond the overlap window.
     with server.services.database.transaction() as session:
-        session.execute(update(SigningKey).where(SigningKey.kid == old_kid).values(unpublish_at=utcnow() - timedelta(seconds=1)))
+        session.execute(
+            update(SigningKey).where(SigningKey.kid == old_kid).values(unpublish_at=utcnow() - timedelta(seconds=1))
+        )
     server.services.keys.ensure_active()  # drops the server's key cache, as its 5-second refresh would
     published = {key["kid"] for key in HTTP.get(jwks_uri).json()["keys"]}
     assert old_kid not in published and new_kid in published
@@ -81,5 +85,7 @@ def test_tokens_verify_across_a_key_rotation(start_server, database_url):
     with pytest.raises(jwt.PyJWKClientError):
         fresh_client.get_signing_key_from_jwt(before)
     assert verify(fresh_client, server, after)["sub"] == "nightly-report"
-    inactive = HTTP.post(server.url + "/oauth/introspect", data={"token": before}, headers=basic("nightly-report", REPORT_SECRET))
+    inactive = HTTP.post(
+        server.url + "/oauth/introspect", data={"token": before}, headers=basic("nightly-report", REPORT_SECRET)
+    )
     assert inactive.json() == {"active": False}

@@ -26,7 +26,9 @@ from authgate.services import Services
 from authgate.settings import Settings
 from testkit import TEST_MASTER_KEY
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="serve --workers spreads connections on Linux")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="serve --workers spreads connections on Linux"
+)
 
 # TEST FIXTURE ONLY: the bearer token Prometheus would send.
 SCRAPE_TOKEN = "scrape-token-for-tests-0123456789"
@@ -77,7 +79,9 @@ def test_metrics_from_two_workers_add_up_to_the_requests_sent(database_url, tmp_
             method, path, data = REQUESTS[index % len(REQUESTS)]
             # A connection per request: SO_REUSEPORT spreads new connections over both workers.
             response = httpx.request(method, url + path, data=data, timeout=60)
-            route = {"/no/such/page": "<unmatched>", "/admin/api/users/someone": "/admin/api/users/{username}"}.get(path, path)
+            route = {
+                "/no/such/page": "<unmatched>", "/admin/api/users/someone": "/admin/api/users/{username}",
+            }.get(path, path)
             with lock:
                 sent[(route, method, str(response.status_code))] += 1
 
@@ -151,7 +155,8 @@ def test_the_json_log_of_a_full_flow_holds_request_ids_and_no_secret(database_ur
     access = [line for line in lines if line["logger"] == "authgate.access"]
     assert {line["route"] for line in access} >= {
         "/login", "/authorize", "/oauth/token", "/userinfo", "/oauth/introspect", "/oauth/revoke", "/admin/api/users"}
-    assert all({"timestamp", "level", "request_id", "method", "route", "status", "latency_ms"} <= line.keys() for line in access)
+    fields = {"timestamp", "level", "request_id", "method", "route", "status", "latency_ms"}
+    assert all(fields <= line.keys() for line in access)
     token_lines = [line for line in access if line["route"] == "/oauth/token" and line["status"] == 200]
     assert any(line.get("client_id") == "coffee-spa" and line.get("sub") for line in token_lines)
     # Every line of the reuse request carries its id: the protocol's own line and the access line.

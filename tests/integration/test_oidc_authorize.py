@@ -44,14 +44,21 @@ PAGE_ERRORS = [
     pytest.param(_with(client_id="nobody"), "not known", id="unknown-client"),
     pytest.param(_with(client_id=None), "client_id is missing", id="missing-client-id"),
     pytest.param(_with(redirect_uri="https://evil.example/cb"), "not registered", id="unregistered-redirect-uri"),
-    pytest.param(_with(redirect_uri=SPA_REDIRECT + "/extra"), "not registered", id="redirect-uri-prefix-is-not-a-match"),
-    pytest.param(_with(redirect_uri=SPA_REDIRECT.upper().replace("HTTP://", "http://")), "not registered", id="redirect-uri-case-differs"),
+    pytest.param(
+        _with(redirect_uri=SPA_REDIRECT + "/extra"), "not registered", id="redirect-uri-prefix-is-not-a-match"
+    ),
+    pytest.param(
+        _with(redirect_uri=SPA_REDIRECT.upper().replace("HTTP://", "http://")), "not registered",
+        id="redirect-uri-case-differs",
+    ),
     pytest.param(_with(redirect_uri=None), "requires", id="openid-request-without-redirect-uri"),
 ]
 
 
 @pytest.mark.parametrize(("params", "message"), PAGE_ERRORS)
-def test_untrusted_requests_get_an_error_page_and_no_redirect(browser: BrowserLike, params: dict[str, str], message: str) -> None:
+def test_untrusted_requests_get_an_error_page_and_no_redirect(
+    browser: BrowserLike, params: dict[str, str], message: str
+) -> None:
     response = browser.get("/authorize?" + urlencode(params))
     assert response.status_code == 400
     assert "location" not in response.headers
@@ -65,7 +72,9 @@ REDIRECT_ERRORS = [
     pytest.param(_with(response_type="token"), "unsupported_response_type", id="implicit-response-type"),
     pytest.param(_with(response_type="code id_token"), "unsupported_response_type", id="hybrid-response-type"),
     pytest.param(_with(response_type=None), "invalid_request", id="missing-response-type"),
-    pytest.param(_with(code_challenge=None, code_challenge_method=None), "invalid_request", id="public-client-without-pkce"),
+    pytest.param(
+        _with(code_challenge=None, code_challenge_method=None), "invalid_request", id="public-client-without-pkce"
+    ),
     pytest.param(_with(code_challenge_method="plain"), "invalid_request", id="plain-pkce-refused"),
     pytest.param(_with(code_challenge_method=None), "invalid_request", id="pkce-method-omitted-means-plain"),
     pytest.param(_with(code_challenge="short"), "invalid_request", id="malformed-challenge"),

@@ -61,7 +61,8 @@ def test_consent_is_asked_remembered_and_reasked_for_new_scopes(browser: Browser
     again = browser.get(partner(prompt="none").url())
     assert "code" in query_of(again.headers["location"])
     # A new scope asks again; prompt=none cannot.
-    assert query_of(browser.get(partner("openid profile email", prompt="none").url()).headers["location"])["error"] == "consent_required"
+    silent = browser.get(partner("openid profile email", prompt="none").url())
+    assert query_of(silent.headers["location"])["error"] == "consent_required"
     wider = browser.get(partner("openid profile email").url())
     assert wider.headers["location"].startswith("/consent?")
     assert "See your email address" in browser.get(wider.headers["location"]).text
@@ -94,18 +95,26 @@ def test_consent_post_without_csrf_token_is_refused(browser: BrowserLike) -> Non
     assert browser.get(partner("openid email", prompt="none").url()).headers["location"].count("consent_required") == 1
 
 
-def test_consents_are_listed_and_revocable_and_revoking_ends_refresh_tokens(browser: BrowserLike, live_server: Any) -> None:
+def test_consents_are_listed_and_revocable_and_revoking_ends_refresh_tokens(
+    browser: BrowserLike, live_server: Any
+) -> None:
     log_in(browser, "barista")
     flow = partner("openid profile")
     tokens = browser.redeem(flow, browser.code_for(flow, "barista")).json()
     listing = browser.get("/account/consents")
     assert listing.status_code == 200 and "Partner Rewards" in listing.text
-    revoked = browser.post("/account/consents/revoke", data={"csrf_token": hidden_fields(listing.text)["csrf_token"], "client_id": "partner"})
+    revoked = browser.post(
+        "/account/consents/revoke",
+        data={"csrf_token": hidden_fields(listing.text)["csrf_token"], "client_id": "partner"},
+    )
     assert revoked.status_code == 303
     assert "Partner Rewards" not in browser.get("/account/consents").text
     assert browser.get(partner().url()).headers["location"].startswith("/consent?")
-    response = httpx.post(live_server.url + "/oauth/token", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
-                          auth=("partner", PARTNER_SECRET))
+    response = httpx.post(
+        live_server.url + "/oauth/token",
+        data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        auth=("partner", PARTNER_SECRET),
+    )
     assert response.json()["error"] == "invalid_grant"
 
 

@@ -45,7 +45,9 @@ def node_rp() -> Path:
     return RP_DIR / "rp.js"
 
 
-def test_openid_client_completes_discovery_code_pkce_token_userinfo_refresh_and_logout(live_server: Any, node_rp: Path) -> None:
+def test_openid_client_completes_discovery_code_pkce_token_userinfo_refresh_and_logout(
+    live_server: Any, node_rp: Path
+) -> None:
     env = {**os.environ, "ISSUER": live_server.url, "CLIENT_ID": "coffee-spa", "REDIRECT_URI": SPA_REDIRECT,
            "POST_LOGOUT_REDIRECT_URI": POST_LOGOUT, "USERNAME": "manager", "PASSWORD": PASSWORDS["manager"],
            "SCOPE": "openid profile email offline_access get:drinks"}
@@ -53,7 +55,8 @@ def test_openid_client_completes_discovery_code_pkce_token_userinfo_refresh_and_
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     claims = result["id_token_claims"]
-    assert claims["iss"] == live_server.url and claims["aud"] == "coffee-spa" and claims["preferred_username"] == "manager"
+    assert claims["iss"] == live_server.url and claims["aud"] == "coffee-spa"
+    assert claims["preferred_username"] == "manager"
     assert result["scope"] == "openid profile email offline_access get:drinks"
     assert result["userinfo"]["sub"] == claims["sub"] and result["userinfo"]["email"] == "manager@coffee.example"
     assert result["refreshed"] == {"rotated": True, "id_token_sub": claims["sub"]}
@@ -66,7 +69,9 @@ def test_authlib_oauth2session_code_pkce_userinfo_and_refresh(live_server: Any) 
     session = OAuth2Session(client_id="coffee-spa", redirect_uri=SPA_REDIRECT, scope="openid profile get:drinks",
                            code_challenge_method="S256", token_endpoint_auth_method="none")
     verifier = secrets.token_urlsafe(48)
-    url, state = session.create_authorization_url(metadata["authorization_endpoint"], code_verifier=verifier, nonce="n-0S6")
+    url, state = session.create_authorization_url(
+        metadata["authorization_endpoint"], code_verifier=verifier, nonce="n-0S6"
+    )
     browser = BrowserLike(live_server.url)
     try:
         response = browser.get(url.replace(live_server.url, ""))
@@ -75,11 +80,15 @@ def test_authlib_oauth2session_code_pkce_userinfo_and_refresh(live_server: Any) 
     finally:
         browser.close()
     assert query_of(callback)["iss"] == live_server.url
-    token = session.fetch_token(metadata["token_endpoint"], authorization_response=callback, code_verifier=verifier, state=state)
+    token = session.fetch_token(
+        metadata["token_endpoint"], authorization_response=callback, code_verifier=verifier, state=state
+    )
     key = jwt.PyJWKClient(metadata["jwks_uri"]).get_signing_key_from_jwt(token["id_token"])
     claims = jwt.decode(token["id_token"], key.key, algorithms=["RS256"], audience="coffee-spa", issuer=live_server.url)
     assert claims["nonce"] == "n-0S6"
     info = session.get(metadata["userinfo_endpoint"]).json()
-    assert info == {"sub": claims["sub"], "preferred_username": "barista", "name": "Bea Barista", "updated_at": info["updated_at"]}
+    assert info == {
+        "sub": claims["sub"], "preferred_username": "barista", "name": "Bea Barista", "updated_at": info["updated_at"],
+    }
     renewed = session.refresh_token(metadata["token_endpoint"], refresh_token=token["refresh_token"])
     assert renewed["refresh_token"] != token["refresh_token"] and renewed["scope"] == "openid profile get:drinks"

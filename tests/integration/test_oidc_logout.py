@@ -46,7 +46,9 @@ def still_logged_in(browser: BrowserLike) -> bool:
 
 def test_logout_with_hint_redirects_with_state_and_ends_the_session(browser: BrowserLike, live_server: Any) -> None:
     tokens = logged_in(browser)
-    query = urlencode({"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": POST_LOGOUT, "state": "bye-123"})
+    query = urlencode(
+        {"id_token_hint": tokens["id_token"], "post_logout_redirect_uri": POST_LOGOUT, "state": "bye-123"}
+    )
     response = browser.get("/logout?" + query)
     assert response.status_code == 303
     assert response.headers["location"] == POST_LOGOUT + "?state=bye-123"
@@ -56,7 +58,8 @@ def test_logout_with_hint_redirects_with_state_and_ends_the_session(browser: Bro
         "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"], "client_id": "coffee-spa"})
     assert refreshed.json()["error"] == "invalid_grant"
     with live_server.services.database.reader() as session:
-        assert session.scalars(select(AuditEvent).where(AuditEvent.type == audit.LOGOUT, AuditEvent.subject == "barista")).first()
+        logouts = select(AuditEvent).where(AuditEvent.type == audit.LOGOUT, AuditEvent.subject == "barista")
+        assert session.scalars(logouts).first()
 
 
 def test_expired_hint_is_still_accepted(browser: BrowserLike, live_server: Any) -> None:
@@ -69,8 +72,8 @@ def test_expired_hint_is_still_accepted(browser: BrowserLike, live_server: Any) 
     logged_in(browser)
     key = live_server.services.keys.signing_key(ID_TOKEN_ALGORITHM)
     sub = jwt.decode(logged_in(browser)["id_token"], options={"verify_signature": False})["sub"]
-    expired = jwt.encode({"iss": live_server.url, "sub": sub, "aud": "coffee-spa", "iat": 1, "exp": int(time.time()) - 3600},
-                         key.private_key, algorithm="RS256", headers={"kid": key.kid})
+    claims = {"iss": live_server.url, "sub": sub, "aud": "coffee-spa", "iat": 1, "exp": int(time.time()) - 3600}
+    expired = jwt.encode(claims, key.private_key, algorithm="RS256", headers={"kid": key.kid})
     response = browser.get("/logout?" + urlencode({"id_token_hint": expired, "post_logout_redirect_uri": POST_LOGOUT}))
     assert response.status_code == 303 and response.headers["location"] == POST_LOGOUT
 
@@ -97,7 +100,9 @@ def test_logout_never_redirects_to_an_unregistered_uri(browser: BrowserLike, par
 
 def test_without_hint_a_confirmation_is_asked_and_needs_the_csrf_token(browser: BrowserLike) -> None:
     logged_in(browser)
-    page = browser.get("/logout?" + urlencode({"client_id": "coffee-spa", "post_logout_redirect_uri": POST_LOGOUT, "state": "s1"}))
+    page = browser.get(
+        "/logout?" + urlencode({"client_id": "coffee-spa", "post_logout_redirect_uri": POST_LOGOUT, "state": "s1"})
+    )
     assert page.status_code == 200 and "Sign out?" in page.text
     assert still_logged_in(browser)
     fields = hidden_fields(page.text)
@@ -110,7 +115,8 @@ def test_without_hint_a_confirmation_is_asked_and_needs_the_csrf_token(browser: 
 
 def test_bad_hint_is_not_trusted(browser: BrowserLike) -> None:
     logged_in(browser)
-    page = browser.get("/logout?" + urlencode({"id_token_hint": "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0.", "post_logout_redirect_uri": POST_LOGOUT}))
+    unsigned = "eyJhbGciOiJub25lIn0.eyJzdWIiOiIxIn0."
+    page = browser.get("/logout?" + urlencode({"id_token_hint": unsigned, "post_logout_redirect_uri": POST_LOGOUT}))
     assert page.status_code == 200 and "Sign out?" in page.text and still_logged_in(browser)
 
 

@@ -42,7 +42,9 @@ def test_session_cookie_attributes(browser: BrowserLike) -> None:
     login = browser.get(Flow().url())
     response = browser.submit_login(login.headers["location"], "barista")
     assert response.status_code == 303
-    header = next(v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("authgate_session="))
+    header = next(
+        v for k, v in response.headers.multi_items() if k == "set-cookie" and v.startswith("authgate_session=")
+    )
     attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
     assert {"httponly", "path", "samesite"} <= attributes
     assert "samesite=lax" in header.lower() and "path=/" in header.lower()
@@ -84,7 +86,8 @@ def test_prompt_login_forces_the_login_page_even_with_a_session(browser: Browser
     logged_in(browser)
     response = browser.get(Flow(extra={"prompt": "login"}).url())
     assert response.status_code == 303 and response.headers["location"].startswith("/login?")
-    assert "prompt" not in response.headers["location"].split("return_to=")[1].split("&login_hint")[0].replace("%3D", "=")
+    return_to = response.headers["location"].split("return_to=")[1].split("&login_hint")[0]
+    assert "prompt" not in return_to.replace("%3D", "=")
 
 
 def test_max_age_forces_login_when_auth_time_is_older(browser: BrowserLike, live_server: Any) -> None:
@@ -119,7 +122,9 @@ def test_max_age_with_prompt_none_and_old_login_is_login_required(browser: Brows
     assert query_of(response.headers["location"])["error"] == "login_required"
 
 
-def test_id_token_hint_for_the_current_user_passes_and_for_another_does_not(browser: BrowserLike, live_server: Any) -> None:
+def test_id_token_hint_for_the_current_user_passes_and_for_another_does_not(
+    browser: BrowserLike, live_server: Any
+) -> None:
     mine = logged_in(browser, "barista")["id_token"]
     other_browser = BrowserLike(live_server.url)
     try:
@@ -146,18 +151,22 @@ def test_expired_sessions_are_not_honoured(browser: BrowserLike, live_server: An
     value = browser.http.cookies.get("authgate_session")
     past = utcnow() - timedelta(seconds=live_server.services.settings.session_idle_ttl + 1)
     with live_server.services.database.transaction() as session:
-        session.execute(update(BrowserSession).where(BrowserSession.id_hash == tokens.digest(value)).values(**{column: past}))
+        this_session = update(BrowserSession).where(BrowserSession.id_hash == tokens.digest(value))
+        session.execute(this_session.values(**{column: past}))
     response = browser.get(Flow(extra={"prompt": "none"}).url())
     assert query_of(response.headers["location"])["error"] == "login_required"
     with live_server.services.database.reader() as session:
         assert session.get(BrowserSession, tokens.digest(value)) is None  # deleted, not just ignored
 
 
-def test_sessions_past_their_absolute_expiry_are_purged_at_the_next_login(browser: BrowserLike, live_server: Any) -> None:
+def test_sessions_past_their_absolute_expiry_are_purged_at_the_next_login(
+    browser: BrowserLike, live_server: Any
+) -> None:
     logged_in(browser)
     value = browser.http.cookies.get("authgate_session")
     with live_server.services.database.transaction() as session:
-        session.execute(update(BrowserSession).where(BrowserSession.id_hash == tokens.digest(value)).values(expires_at=utcnow()))
+        this_session = update(BrowserSession).where(BrowserSession.id_hash == tokens.digest(value))
+        session.execute(this_session.values(expires_at=utcnow()))
     other = BrowserLike(live_server.url)
     try:
         logged_in(other, "manager")

@@ -55,9 +55,13 @@ def test_every_way_of_sending_the_token_works(live_server: Any, tokens_by_scope:
     pytest.param("openid", {"sub"}, id="openid-only"),
     pytest.param("openid profile", {"sub", "preferred_username", "name", "updated_at"}, id="profile"),
     pytest.param("openid email", {"sub", "email", "email_verified"}, id="email"),
-    pytest.param("openid profile email", {"sub", "preferred_username", "name", "updated_at", "email", "email_verified"}, id="all"),
+    pytest.param(
+        "openid profile email", {"sub", "preferred_username", "name", "updated_at", "email", "email_verified"}, id="all"
+    ),
 ])
-def test_claims_follow_the_scope(live_server: Any, tokens_by_scope: dict[str, str], scope: str, expected: set[str]) -> None:
+def test_claims_follow_the_scope(
+    live_server: Any, tokens_by_scope: dict[str, str], scope: str, expected: set[str]
+) -> None:
     assert set(call(live_server, "get-header", tokens_by_scope[scope]).json()) == expected
 
 
@@ -73,15 +77,20 @@ def test_invalid_token_is_401_invalid_token(live_server: Any, token: str) -> Non
     assert response.status_code == 401 and 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
-def test_token_without_openid_scope_is_403_insufficient_scope(live_server: Any, tokens_by_scope: dict[str, str]) -> None:
+def test_token_without_openid_scope_is_403_insufficient_scope(
+    live_server: Any, tokens_by_scope: dict[str, str]
+) -> None:
     response = call(live_server, "get-header", tokens_by_scope["get:drinks"])
     assert response.status_code == 403
-    assert 'error="insufficient_scope"' in response.headers["www-authenticate"] and 'scope="openid"' in response.headers["www-authenticate"]
+    challenge = response.headers["www-authenticate"]
+    assert 'error="insufficient_scope"' in challenge and 'scope="openid"' in challenge
 
 
 def test_token_in_header_and_body_at_once_is_invalid_request(live_server: Any, tokens_by_scope: dict[str, str]) -> None:
     token = tokens_by_scope["openid"]
-    response = httpx.post(live_server.url + "/userinfo", data={"access_token": token}, headers={"Authorization": f"Bearer {token}"})
+    response = httpx.post(
+        live_server.url + "/userinfo", data={"access_token": token}, headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 400 and response.json()["error"] == "invalid_request"
 
 
@@ -92,7 +101,10 @@ def test_cors_only_for_the_clients_registered_origin(live_server: Any, tokens_by
     theirs = call(live_server, "get-header", token, Origin="https://evil.example")
     assert "access-control-allow-origin" not in theirs.headers
     preflight = httpx.options(live_server.url + "/userinfo", headers={
-        "Origin": "http://127.0.0.1:5000", "Access-Control-Request-Method": "GET", "Access-Control-Request-Headers": "authorization"})
+        "Origin": "http://127.0.0.1:5000",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "authorization",
+    })
     assert preflight.status_code == 204 and "GET" in preflight.headers["access-control-allow-methods"]
 
 

@@ -32,7 +32,8 @@ def log_in(browser: BrowserLike, username: str, password: str | None = None) -> 
 def test_account_pages_need_a_login(browser: BrowserLike) -> None:
     for path in ("/account", "/account/password", "/account/consents"):
         response = browser.get(path)
-        assert response.status_code == 303 and response.headers["location"] == f"/login?return_to={path.replace('/', '%2F')}"
+        assert response.status_code == 303
+        assert response.headers["location"] == f"/login?return_to={path.replace('/', '%2F')}"
 
 
 def change(browser: BrowserLike, current: str, new: str, *, drop_csrf: bool = False) -> Any:
@@ -44,14 +45,18 @@ def change(browser: BrowserLike, current: str, new: str, *, drop_csrf: bool = Fa
 
 
 CASES = [
-    pytest.param("wrong-current-password", "a-brand-new-long-passphrase-77", "current_password", "incorrect", id="wrong-current"),
+    pytest.param(
+        "wrong-current-password", "a-brand-new-long-passphrase-77", "current_password", "incorrect", id="wrong-current"
+    ),
     pytest.param(None, "s3cr#t", "new_password", "at least", id="too-short"),
     pytest.param(None, "password123", "new_password", "too weak", id="common-password"),
 ]
 
 
 @pytest.mark.parametrize(("current", "new", "field", "message"), CASES)
-def test_password_change_shows_field_errors(browser: BrowserLike, current: str | None, new: str, field: str, message: str) -> None:
+def test_password_change_shows_field_errors(
+    browser: BrowserLike, current: str | None, new: str, field: str, message: str
+) -> None:
     log_in(browser, "manager")
     response = change(browser, current or "menu-board-latte-art-2024", new)
     assert response.status_code == 400
@@ -73,7 +78,8 @@ def test_password_change_works_and_ends_other_sessions(live_server: Any) -> None
         done = change(me, "oat-milk-cortado-3141", "steamed-milk-microfoam-2718")
         assert done.status_code == 303 and done.headers["location"] == "/account?changed=password"
         assert "Your password was changed." in me.get(done.headers["location"]).text
-        assert query_of(elsewhere.get(Flow(extra={"prompt": "none"}).url()).headers["location"])["error"] == "login_required"
+        silent = elsewhere.get(Flow(extra={"prompt": "none"}).url())
+        assert query_of(silent.headers["location"])["error"] == "login_required"
         fresh = BrowserLike(live_server.url)
         assert log_in(fresh, "other", "oat-milk-cortado-3141").status_code == 401
         assert log_in(fresh, "other", "steamed-milk-microfoam-2718").status_code == 303

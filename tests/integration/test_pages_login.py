@@ -77,8 +77,8 @@ def test_successful_login_returns_to_the_request_and_is_audited(browser: Browser
     response = browser.submit_login(login_location(browser), "manager")
     assert response.status_code == 303 and response.headers["location"].startswith("/authorize?")
     with live_server.services.database.reader() as session:
-        event = session.scalars(select(AuditEvent).where(AuditEvent.type == audit.LOGIN_SUCCEEDED, AuditEvent.subject == "manager")
-                                .order_by(AuditEvent.id.desc())).first()
+        logins = select(AuditEvent).where(AuditEvent.type == audit.LOGIN_SUCCEEDED, AuditEvent.subject == "manager")
+        event = session.scalars(logins.order_by(AuditEvent.id.desc())).first()
     assert event is not None and event.client_id == "coffee-spa"
 
 
@@ -104,7 +104,10 @@ def test_login_without_csrf_token_is_refused(browser: BrowserLike) -> None:
 
 def test_login_with_a_foreign_csrf_token_is_refused(browser: BrowserLike) -> None:
     page = browser.get(login_location(browser))
-    fields = {**hidden_fields(page.text), "csrf_token": "x" * 43, "username": "manager", "password": "menu-board-latte-art-2024"}
+    fields = {
+        **hidden_fields(page.text), "csrf_token": "x" * 43,
+        "username": "manager", "password": "menu-board-latte-art-2024",
+    }
     assert browser.post("/login", data=fields).status_code == 403
 
 

@@ -310,7 +310,8 @@ def test_malformed_registrations_store_nothing(client: TestClient, services: Ser
         assert answer.status_code == status and answer.json()["error"] == "invalid_request", name
     options = post_json(client, "/account/passkeys/options", {}, token).json()
     foreign = authenticator.create(options, origin="https://evil.example")
-    assert post_json(client, "/account/passkeys/register", {"credential": foreign, "name": "x"}, token).status_code == 400
+    refused = post_json(client, "/account/passkeys/register", {"credential": foreign, "name": "x"}, token)
+    assert refused.status_code == 400
     with services.database.reader() as session:
         assert session.scalar(select(func.count()).select_from(Passkey)) == 0
 
@@ -357,7 +358,8 @@ def test_rename_and_remove_behind_re_authentication(
     assert removed.status_code == 303
     with services.database.reader() as session:
         assert session.scalar(select(func.count()).select_from(Passkey)) == 0
-        assert session.scalars(select(AuditEvent.type).where(AuditEvent.type.like("passkey.%")).order_by(AuditEvent.id)).all() == [
+        passkey_events = select(AuditEvent.type).where(AuditEvent.type.like("passkey.%")).order_by(AuditEvent.id)
+        assert session.scalars(passkey_events).all() == [
             audit.PASSKEY_REGISTERED, audit.PASSKEY_USED, audit.PASSKEY_RENAMED, audit.PASSKEY_REMOVED]
 
 

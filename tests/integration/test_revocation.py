@@ -16,7 +16,8 @@ def revoke(url: str, data: dict[str, str], headers: dict[str, str] | None = None
 
 
 def introspect(url: str, value: str) -> dict:
-    return HTTP.post(url + "/oauth/introspect", data={"token": value}, headers=basic("nightly-report", REPORT_SECRET)).json()
+    answer = HTTP.post(url + "/oauth/introspect", data={"token": value}, headers=basic("nightly-report", REPORT_SECRET))
+    return answer.json()
 
 
 def refresh(url: str, refresh_token: str) -> httpx.Response:
@@ -31,7 +32,8 @@ def test_revoking_a_refresh_token_revokes_its_family(token_server, hint):
     response = revoke(token_server.url, data)
     assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
     assert refresh(token_server.url, second).json()["error"] == "invalid_grant"
-    assert refresh(token_server.url, first).json()["error"] == "invalid_grant", "a grace retry of the predecessor is dead too"
+    retried = refresh(token_server.url, first)
+    assert retried.json()["error"] == "invalid_grant", "a grace retry of the predecessor is dead too"
 
 
 @pytest.mark.parametrize("hint", [None, "access_token", "refresh_token"])
@@ -44,8 +46,9 @@ def test_revoking_an_access_token_makes_it_inactive(token_server, hint):
 
 
 def test_a_confidential_client_revokes_with_basic(token_server):
-    issued = token(token_server.url, {"grant_type": "client_credentials"}, basic("backoffice", BACKOFFICE_SECRET)).json()
-    assert revoke(token_server.url, {"token": issued["access_token"]}, basic("backoffice", BACKOFFICE_SECRET)).status_code == 200
+    backoffice = basic("backoffice", BACKOFFICE_SECRET)
+    issued = token(token_server.url, {"grant_type": "client_credentials"}, backoffice).json()
+    assert revoke(token_server.url, {"token": issued["access_token"]}, backoffice).status_code == 200
     assert introspect(token_server.url, issued["access_token"]) == {"active": False}
 
 
@@ -78,5 +81,6 @@ def test_revocation_is_audited(token_server):
     revoke(token_server.url, {"client_id": "coffee-app", "token": login["refresh_token"]})
     revoke(token_server.url, {"client_id": "coffee-app", "token": login["access_token"]})
     with token_server.services.database.reader() as session:
-        kinds = {e.detail.get("token_type") for e in audit.query(session, type_prefix=audit.TOKEN_REVOKED, subject="manager")}
+        revocations = audit.query(session, type_prefix=audit.TOKEN_REVOKED, subject="manager")
+        kinds = {e.detail.get("token_type") for e in revocations}
     assert kinds == {"refresh_token", "access_token"}, "both revocations name the user, so `audit --user` finds them"

@@ -22,7 +22,9 @@ from test_graceful_stop import serving, workers_of
 
 from testkit import TEST_MASTER_KEY
 
-pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads connections on Linux")
+pytestmark = pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="SO_REUSEPORT spreads connections on Linux"
+)
 
 CONNECTIONS = 16  # all on one worker by chance: 2 in 2^16
 
@@ -69,7 +71,8 @@ def wait_for_workers(supervisor: int, port: int, count: int, gone: int | None = 
     deadline = time.monotonic() + 60
     while True:
         workers = workers_of(supervisor)
-        if len(workers) == count and gone not in workers and all(listeners_and_connections(pid, port)[0] for pid in workers):
+        listening = all(listeners_and_connections(pid, port)[0] for pid in workers)
+        if len(workers) == count and gone not in workers and listening:
             return workers
         assert time.monotonic() < deadline, f"workers: {workers}"
         time.sleep(0.1)
@@ -96,7 +99,8 @@ def test_workers_listen_on_sockets_of_their_own_and_share_connections(database_u
 
         second = subprocess.run([sys.executable, "-m", "authgate", "serve", "--port", str(port), "--workers", "2"],
                                 env={**os.environ, "AUTHGATE_DATABASE_URL": database_url,
-                                     "AUTHGATE_DATA_DIR": str(tmp_path / "data"), "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY},
+                                     "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
+                                     "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY},
                                 capture_output=True, text=True, timeout=120, check=False)
         assert second.returncode == 1 and "Address already in use" in second.stderr, "not silently sharing the port"
         assert "Traceback" not in second.stderr, second.stderr

@@ -26,13 +26,17 @@ def test_preflight_allows_a_registered_origin_only(token_server, path):
 
 def test_the_response_echoes_only_the_requesting_clients_origin(token_server):
     url = token_server.url + "/oauth/token"
-    spa = HTTP.post(url, data={"grant_type": "password", "client_id": "coffee-app", "username": "barista", "password": PASSWORD},
-                     headers={"Origin": SPA_ORIGIN})
+    spa = HTTP.post(
+        url, data={"grant_type": "password", "client_id": "coffee-app", "username": "barista", "password": PASSWORD},
+        headers={"Origin": SPA_ORIGIN},
+    )
     assert spa.status_code == 200
     assert spa.headers["access-control-allow-origin"] == SPA_ORIGIN and "Origin" in spa.headers["vary"]
 
-    failed = HTTP.post(url, data={"grant_type": "password", "client_id": "coffee-app", "username": "barista", "password": "no"},
-                        headers={"Origin": SPA_ORIGIN})
+    failed = HTTP.post(
+        url, data={"grant_type": "password", "client_id": "coffee-app", "username": "barista", "password": "no"},
+        headers={"Origin": SPA_ORIGIN},
+    )
     assert failed.status_code == 400
     assert failed.headers["access-control-allow-origin"] == SPA_ORIGIN, "the app must be able to read the error"
 
@@ -50,7 +54,10 @@ def test_the_response_echoes_only_the_requesting_clients_origin(token_server):
 def test_revocation_answers_the_spa_with_its_origin(token_server):
     login = HTTP.post(token_server.url + "/oauth/token", data={"grant_type": "password", "client_id": "coffee-app",
                                                                 "username": "barista", "password": PASSWORD})
-    revoked = HTTP.post(token_server.url + "/oauth/revoke", data={"client_id": "coffee-app", "token": login.json()["refresh_token"]},
-                         headers={"Origin": SPA_ORIGIN})
+    revoked = HTTP.post(
+        token_server.url + "/oauth/revoke",
+        data={"client_id": "coffee-app", "token": login.json()["refresh_token"]},
+        headers={"Origin": SPA_ORIGIN},
+    )
     assert revoked.status_code == 200
     assert revoked.headers["access-control-allow-origin"] == SPA_ORIGIN

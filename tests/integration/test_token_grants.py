@@ -79,7 +79,9 @@ def test_password_grant_with_a_confidential_client_and_basic(world):
     issued = session.fetch_token(world.token_url, username="manager", password=PASSWORD)
     claims = verify(world, issued["access_token"])
     assert claims["client_id"] == "backoffice"
-    assert claims["permissions"] == sorted(["get:drinks", "get:drinks-detail", "post:drinks", "patch:drinks", "delete:drinks"])
+    assert claims["permissions"] == sorted(
+        ["get:drinks", "get:drinks-detail", "post:drinks", "patch:drinks", "delete:drinks"]
+    )
     refreshed = session.refresh_token(world.token_url, refresh_token=issued["refresh_token"])
     assert verify(world, refreshed["access_token"])["permissions"] == claims["permissions"]
 
@@ -91,7 +93,9 @@ PERMISSION_CASES = [
                  id="manager-everything-held"),
     pytest.param("manager", {"scope": "post:drinks get:drinks"}, ["get:drinks", "post:drinks"], id="manager-narrowed"),
     pytest.param("barista", {"scope": "delete:drinks"}, [], id="barista-asks-for-what-she-lacks"),
-    pytest.param("barista", {"scope": "get:drinks no-such:permission"}, ["get:drinks"], id="unknown-permission-left-out"),
+    pytest.param(
+        "barista", {"scope": "get:drinks no-such:permission"}, ["get:drinks"], id="unknown-permission-left-out"
+    ),
     pytest.param("manager", {"audience": INVENTORY}, ["read:stock"], id="manager-other-audience"),
     pytest.param("manager", {"resource": INVENTORY}, ["read:stock"], id="rfc8707-resource"),
     pytest.param("barista", {"audience": INVENTORY}, [], id="barista-holds-nothing-there"),
@@ -129,15 +133,20 @@ def test_unknown_or_several_audiences_are_invalid_target(world):
                   {"audience": COFFEE, "resource": INVENTORY}):
         response = password_login(world.url, "manager", **extra)
         assert response.status_code == 400 and response.json()["error"] == "invalid_target", extra
-    two = HTTP.post(world.url + "/oauth/token", content=f"grant_type=client_credentials&resource={COFFEE}&resource={INVENTORY}",
-                     headers={"Content-Type": "application/x-www-form-urlencoded"}, auth=("nightly-report", REPORT_SECRET))
+    two = HTTP.post(
+        world.url + "/oauth/token",
+        content=f"grant_type=client_credentials&resource={COFFEE}&resource={INVENTORY}",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        auth=("nightly-report", REPORT_SECRET),
+    )
     assert two.status_code == 400 and two.json()["error"] == "invalid_target"
 
 
 def test_disabled_user_and_wrong_password_get_the_same_answer(world):
     disabled = password_login(world.url, "suspended", client_id="coffee-lite")
-    wrong = token(world.url, {"grant_type": "password", "client_id": "coffee-lite", "username": "barista", "password": "nope"})
-    unknown = token(world.url, {"grant_type": "password", "client_id": "coffee-lite", "username": "ghost", "password": "x"})
+    lite = {"grant_type": "password", "client_id": "coffee-lite"}
+    wrong = token(world.url, {**lite, "username": "barista", "password": "nope"})
+    unknown = token(world.url, {**lite, "username": "ghost", "password": "x"})
     bodies = {r.text for r in [disabled, wrong, unknown]}
     assert len(bodies) == 1 and wrong.status_code == 400 and wrong.json()["error"] == "invalid_grant"
 
@@ -154,7 +163,9 @@ def test_offline_access_is_granted_only_to_refreshing_clients(world):
 def test_token_issue_is_audited(world):
     response = password_login(world.url, "manager")
     assert response.status_code == 200
-    machine = token(world.url, {"grant_type": "client_credentials", "client_id": "nightly-report", "client_secret": REPORT_SECRET})
+    machine = token(
+        world.url, {"grant_type": "client_credentials", "client_id": "nightly-report", "client_secret": REPORT_SECRET}
+    )
     assert machine.status_code == 200
     world.services.oauth2.issuance_log.flush()
     from authgate import audit
@@ -186,7 +197,9 @@ def test_unknown_usernames_cost_what_wrong_passwords_cost(world, monkeypatch):
     monkeypatch.setattr(hasher, "_argon2", CountingArgon2(hasher._argon2))
     for username in ("barista", "ghost-never-existed"):
         verified.clear()
-        response = token(world.url, {"grant_type": "password", "client_id": "coffee-lite", "username": username, "password": "wrong"})
+        response = token(
+            world.url, {"grant_type": "password", "client_id": "coffee-lite", "username": username, "password": "wrong"}
+        )
         assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
         assert len(verified) == 1, (username, verified)
     # Without the dummy verification an unknown user would cost no argon2 work at all.
@@ -204,7 +217,8 @@ def test_batched_issuance_events_keep_every_field(world):
         log.record(subject=f"süb-{n}", client_id="nightly-report", grant_type="client_credentials", ip="::1", **odd)
     log.flush()  # (or the 0.5 s timer already did)
     with world.services.database.reader() as session:
-        events = [e for e in audit.query(session, type_prefix=audit.TOKEN_ISSUED) if (e.subject or "").startswith("süb-")]
+        issued = audit.query(session, type_prefix=audit.TOKEN_ISSUED)
+        events = [e for e in issued if (e.subject or "").startswith("süb-")]
     assert sorted(e.subject for e in events) == ["süb-0", "süb-1", "süb-2"]
     from authgate.clock import aware, utcnow
 

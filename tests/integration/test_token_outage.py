@@ -25,7 +25,10 @@ def outage_server(pg_database, tmp_path):
     empty_postgres(pg_database)
     forwarder = Forwarder(free_port())
     port = free_port()
-    common = {"data_dir": tmp_path, "master_key": TEST_MASTER_KEY, "issuer": f"http://127.0.0.1:{port}", "client_cache_seconds": 0}
+    common = {
+        "data_dir": tmp_path, "master_key": TEST_MASTER_KEY, "issuer": f"http://127.0.0.1:{port}",
+        "client_cache_seconds": 0,
+    }
     direct = Services(Settings(database_url=pg_database, **common))
     bootstrap.prepare(direct)
     load_world(direct)
@@ -42,7 +45,9 @@ def outage_server(pg_database, tmp_path):
 
 def ask(server, grant: str) -> httpx.Response:
     if grant == "client_credentials":
-        return HTTP.post(server.url + "/oauth/token", data={"grant_type": grant}, headers=basic("nightly-report", REPORT_SECRET))
+        return HTTP.post(
+            server.url + "/oauth/token", data={"grant_type": grant}, headers=basic("nightly-report", REPORT_SECRET)
+        )
     return HTTP.post(server.url + "/oauth/token", data={"grant_type": "password", "client_id": "coffee-app",
                                                          "username": "barista", "password": PASSWORD})
 

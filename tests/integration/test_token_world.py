@@ -112,7 +112,8 @@ def token(url: str, data: dict[str, Any], headers: dict[str, str] | None = None)
 
 
 def password_login(url: str, username: str = "barista", client_id: str = "coffee-app", **extra: str) -> httpx.Response:
-    return token(url, {"grant_type": "password", "client_id": client_id, "username": username, "password": PASSWORD, **extra})
+    form = {"grant_type": "password", "client_id": client_id, "username": username, "password": PASSWORD}
+    return token(url, {**form, **extra})
 
 
 def claims_of(access_token: str) -> dict[str, Any]:
@@ -161,7 +162,8 @@ def start_server(make_settings: Any, database_url: str) -> Iterator[Any]:
 
     def start(**overrides: Any) -> LiveServer:
         port = free_port()
-        settings = make_settings(database_url=database_url, issuer=overrides.pop("issuer", f"http://127.0.0.1:{port}"), **overrides)
+        issuer = overrides.pop("issuer", f"http://127.0.0.1:{port}")
+        settings = make_settings(database_url=database_url, issuer=issuer, **overrides)
         services = Services(settings)
         bootstrap.prepare(services)
         server = LiveServer(create_app(services=services), port).start()

@@ -50,7 +50,9 @@ def test_requests_database_calls_and_outgoing_http_are_traced(make_settings, dat
     assert database_spans, [span.name for span in spans]
     request = server_spans[0].context.trace_id
     assert client_spans[0].context.trace_id == request, "the server span continues the caller's trace"
-    assert any(span.context.trace_id == request for span in database_spans), "the readiness query is in the request's trace"
+    assert any(span.context.trace_id == request for span in database_spans), (
+        "the readiness query is in the request's trace"
+    )
 
 
 def test_nothing_is_traced_unless_configured(monkeypatch):
