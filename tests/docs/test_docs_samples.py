@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import httpx
 import pytest
 from docs_testkit import SNIPPETS, Demo, authgate_env, wait_until_answering
 
-from testkit import TEST_MASTER_KEY, empty_postgres, free_port, npm_install
+from testkit import TEST_MASTER_KEY, cli_in_process, empty_postgres, free_port, npm_install
 
 SPA = Path(__file__).resolve().parent / "spa"
 
@@ -156,9 +157,16 @@ def test_other_issuers(demo: Demo) -> None:
 # --- realm files and the admin API ------------------------------------------------------------------
 
 
+def authgate(env: dict[str, str], *args: str) -> Any:
+    """`authgate ARGS` with `env`'s settings (and no AUTHGATE_ setting it lacks), run in this process: the
+    realm files are the subject here, not the process (tests/integration/test_cli.py runs that)."""
+    unset: dict[str, str | None] = {
+        name: None for name in os.environ if name.startswith("AUTHGATE_") and name not in env}
+    return cli_in_process({**env, **unset})(*args, check=False)
+
+
 def apply(env: dict[str, str], path: Path) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "authgate", "apply", str(path), "--json"], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = authgate(env, "apply", str(path), "--json")
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
@@ -172,8 +180,7 @@ def test_realm_example(tmp_path: Path) -> None:
 
 def test_federation_realm(tmp_path: Path) -> None:
     env = authgate_env(tmp_path)
-    missing = subprocess.run([sys.executable, "-m", "authgate", "apply", str(SNIPPETS / "federation_realm.yaml")],
-                             env=env, capture_output=True, text=True, timeout=60, check=False)
+    missing = authgate(env, "apply", str(SNIPPETS / "federation_realm.yaml"))
     assert missing.returncode != 0 and "identity_providers[0]" in missing.stderr and "CORP_SSO_SECRET" in missing.stderr
     env.update(CORP_SSO_SECRET="corp-secret-for-docs", GITHUB_SECRET="github-secret-for-docs")
     first = apply(env, SNIPPETS / "federation_realm.yaml")
