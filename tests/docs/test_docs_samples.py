@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import html
 import json
-import os
 import re
 import subprocess
 import sys
@@ -16,9 +15,9 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
-from docs_testkit import SNIPPETS, Demo, authgate_env, wait_until_answering
+from docs_testkit import SNIPPETS, Demo, authgate, authgate_env, wait_until_answering
 
-from testkit import TEST_MASTER_KEY, cli_in_process, empty_postgres, free_port, npm_install
+from testkit import TEST_MASTER_KEY, empty_postgres, free_port, npm_install
 
 SPA = Path(__file__).resolve().parent / "spa"
 
@@ -155,14 +154,6 @@ def test_other_issuers(demo: Demo) -> None:
 
 
 # --- realm files and the admin API ------------------------------------------------------------------
-
-
-def authgate(env: dict[str, str], *args: str) -> Any:
-    """`authgate ARGS` with `env`'s settings (and no AUTHGATE_ setting it lacks), run in this process: the
-    realm files are the subject here, not the process (tests/integration/test_cli.py runs that)."""
-    unset: dict[str, str | None] = {
-        name: None for name in os.environ if name.startswith("AUTHGATE_") and name not in env}
-    return cli_in_process({**env, **unset})(*args, check=False)
 
 
 def apply(env: dict[str, str], path: Path) -> dict[str, Any]:
