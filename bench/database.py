@@ -75,7 +75,7 @@ def mint_refresh_tokens(prefix: str, start: int, count: int, *, username: str, c
                         audience: str, scope: str) -> None:
     """Refresh tokens `{prefix}{n:09d}` for n in [start, start+count), stored as the server stores them.
 
-    Same row shape as RefreshTokenStore.issue: SHA-256 hex digest of the value, a family per token,
+    Same row shape as RefreshTokens.issue: SHA-256 hex digest of the value, a family per token,
     30-day family and 14-day idle expiry. The values are long (the prefix carries 128 random bits).
     """
     query(

@@ -25,12 +25,12 @@ NOTES = {
     "refresh_setup": (
         "No peer ran this one: oidc-provider issues refresh tokens only through the authorization-code flow "
         "with a user's login and consent. Refresh tokens rotate, so every request presents a token never used "
-        "before: the runner inserts a pool straight into `refresh_tokens` (the row shape RefreshTokenStore.issue "
+        "before: the runner inserts a pool straight into `refresh_tokens` (the row shape RefreshTokens.issue "
         "writes: SHA-256 digest, own family, 14-day idle / 30-day absolute expiry) for the first-party client "
         "`bench-app` and the user `bench-user`, a fresh range per run sized from the warm-up rate, and the wrk "
-        "script walks through the range, one token per request. Each request is a full rotation: find the row, "
-        "check the user, claim the row (`UPDATE … WHERE rotated_at IS NULL`), insert the successor, recompute "
-        "the user's permissions, sign an access token."
+        "script walks through the range, one token per request. Each request is a full rotation in one "
+        "transaction: read the row locked (`SELECT … FOR UPDATE`) with its user and permissions, check every rule "
+        "in Python, mark the row rotated and insert the successor (one statement), sign an access token."
     ),
     "password_setup": (
         "`grant_type=password` for `bench-user` with the right password through the first-party client "

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -34,8 +34,11 @@ from authgate.mail.mailer import KIND, Mailer
 from authgate.masterkey import MasterKey
 from authgate.metrics import Metrics
 from authgate.oauth2.access_tokens import AccessTokens
+from authgate.oauth2.grants import OpenIdHooks
 from authgate.oauth2.keys import KeyStore
 from authgate.oauth2.runtime import OAuthRuntime
+from authgate.oidc import id_tokens
+from authgate.oidc.scopes import userinfo_audience
 from authgate.outbox import OutboxSender, RetryPolicy, Sealer
 from authgate.settings import Settings
 from authgate.storage.database import Database
@@ -101,8 +104,11 @@ class Services:
 
     @cached_property
     def oauth2(self) -> OAuthRuntime:
-        """Client directory, grant registry, refresh token store, issuance log (see oauth2/runtime.py)."""
-        return OAuthRuntime(self)
+        """Client directory, grant registry, token stores, issuance log (see oauth2/runtime.py); the grants
+        take what they need of OpenID Connect from oidc/ here, so oauth2 imports nothing from it."""
+        return OAuthRuntime(self, OpenIdHooks(code_id_token=partial(id_tokens.for_code, self),
+                                              refresh_id_token=partial(id_tokens.for_refresh, self),
+                                              userinfo_audience=partial(userinfo_audience, self)))
 
     @cached_property
     def user_page_anchors(self) -> UserPageAnchors:

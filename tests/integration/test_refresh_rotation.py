@@ -188,9 +188,8 @@ def sent_to_postgresql() -> Iterator[dict[int, list[str]]]:
         psycopg.Connection._exec_command, psycopg.Cursor.execute = command, execute
 
 
+@pytest.mark.parametrize("token_server", ["postgresql"], indirect=True)  # round trips: SQLite runs in-process
 def test_a_refresh_is_one_transaction_of_two_statements_on_postgresql(token_server):
-    if token_server.services.database.is_sqlite:
-        pytest.skip("PostgreSQL only: round trips (SQLite runs in-process)")
     first = password_login(token_server.url, scope="openid get:drinks").json()["refresh_token"]
     with sent_to_postgresql() as sent:
         response = refresh(token_server.url, first, scope="get:drinks", audience="https://coffee.example/api")

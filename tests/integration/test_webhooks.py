@@ -193,7 +193,7 @@ def test_the_body_is_what_was_signed_and_holds_no_secret(services, hook, sender,
 
 
 def test_a_login_queues_login_succeeded_on_every_path(services):
-    """PostgreSQL records a usual login in one statement; a webhook for it sends the login through `record`."""
+    """A login is recorded through `audit.record`, whose followers queue the webhook event in its transaction."""
     with services.realm(actor="test") as realm:
         realm.users.create("gil", password=PASSWORD)
     PasswordLogin(services).authenticate("gil", PASSWORD, ip="127.0.0.1")  # no webhook yet: nothing queued

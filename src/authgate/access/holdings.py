@@ -5,8 +5,8 @@ the caller holds for the requested API, narrowed by the requested scope.
 
 `held_by_user` is that question as one SQL query; `user_permissions` asks it
 alone, and the refresh token store folds it into its rotation statement (one
-round trip per refresh on PostgreSQL), the password grant into its login
-(with `narrowed_in_sql`, for the scope its refresh token stores). The statements are built once:
+round trip per refresh on PostgreSQL). Narrowing by the requested scope is
+`narrow`'s, in Python only. The statements are built once:
 SQLAlchemy reuses their compiled form and psycopg prepares their text. They
 run on the session's connection, without the ORM's autoflush: nothing a
 caller has pending changes what a user holds.
@@ -18,19 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import (
-    ARRAY,
-    Boolean,
-    ColumnElement,
-    FromClause,
-    Select,
-    String,
-    any_,
-    bindparam,
-    func,
-    or_,
-    select,
-)
+from sqlalchemy import ColumnElement, Select, bindparam, select
 from sqlalchemy.orm import Session
 
 from authgate.storage.models import (
@@ -91,13 +79,3 @@ def narrow(held: Iterable[str], requested: Iterable[str] | None) -> list[str]:
         return held_list
     wanted = set(requested)
     return [name for name in held_list if name in wanted]
-
-
-def narrowed_in_sql(held: FromClause) -> ColumnElement[list[str]]:
-    """`narrow` in SQL, for a statement that stores what it grants: an array of `held`'s names (its `name`
-    column) in `sorted` order (COLLATE "C": code points), those in :requested_permissions, or every one
-    when :every_permission (no permission requested)."""
-    name = held.c.name
-    wanted = or_(bindparam("every_permission", type_=Boolean),
-                 name == any_(bindparam("requested_permissions", type_=ARRAY(String))))
-    return func.array(select(name).where(wanted).order_by(name.collate("C")).scalar_subquery())

@@ -18,41 +18,25 @@ when brute-force protection refuses the attempt (see accounts/throttle.py);
 a refused attempt checks no password and is not counted again.
 
 No transaction is open and no connection held while argon2 runs: one short
-read before it (the throttle counters, the user), one write after it.
+read before it (the throttle counters, the user: one statement when the
+counters are the database's), one transaction after it (`record`), the
+same on SQLite and PostgreSQL.
 
-Round trips: with the throttle's counters in the database, the read is one
-statement (the three counters and the user). On PostgreSQL the usual
-success — no outdated hash to upgrade, no failures of the pair to clear
-(`PasswordLogin.records_in_one_statement`) — is recorded by one statement in
-autocommit (`RECORD_LOGIN`: data-modifying CTEs, which a caller may extend,
-as the password grant does with its refresh token); a single statement is
-all or nothing, so it needs no BEGIN and COMMIT. Anything else, and SQLite,
-takes a transaction (`record`).
-
-Audit: `login.succeeded` (in the transaction that records the login) and
-`login.failed` with any lock it caused (`account.locked`, `address.blocked`),
-subject = the normalised username as typed, so `authgate audit --user NAME`
-finds them. Refused attempts are not logged one by one: the lock event is.
+Audit: `login.succeeded` (written by `record`, through `audit.record` like
+every audit event, so a webhook subscribed to it is queued in the same
+transaction) and `login.failed` with any lock it caused (`account.locked`,
+`address.blocked`), subject = the normalised username as typed, so
+`authgate audit --user NAME` finds them. Refused attempts are not logged one
+by one: the lock event is.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import (
-    CTE,
-    DateTime,
-    Select,
-    Table,
-    bindparam,
-    insert,
-    literal_column,
-    select,
-    update,
-)
+from sqlalchemy import Select, Table, bindparam, literal_column, select
 from sqlalchemy.orm import Session
 
 from authgate import audit
@@ -74,19 +58,13 @@ from authgate.accounts.users import (
     resolve_login_name,
     verify_password,
 )
-from authgate.clock import utcnow
-from authgate.storage.models import AuditEvent, User
-from authgate.webhooks import fanout
+from authgate.storage.models import User
 
 if TYPE_CHECKING:
     from authgate.services import Services
 
 FAILED_MESSAGE = "Invalid username or password."
-# The `login.succeeded` event as `audit.record` writes it (the model's defaults fill the rest), as a
-# prebuilt Core insert: every login writes one, and an ORM flush costs ~0.3 ms more.
-_audit_events = cast(Table, AuditEvent.__table__)
 _users = cast(Table, User.__table__)
-_LOGIN_SUCCEEDED = insert(_audit_events)
 
 
 class LoginFailed(Exception):
@@ -133,11 +111,6 @@ class VerifiedLogin:
     def user(self) -> LoginUser:
         return LoginUser(self.credentials.id, self.credentials.username, self.credentials.subject)
 
-    def record_values(self, now: datetime) -> dict[str, Any]:
-        """The parameters of `RECORD_LOGIN`'s statements."""
-        return {"login_at": now, "login_user_id": self.credentials.id, "login_subject": self.credentials.username,
-                "login_client_id": self.client_id, "login_ip": self.ip}
-
 
 class PasswordLogin:
     def __init__(self, services: Services) -> None:
@@ -145,14 +118,10 @@ class PasswordLogin:
         self.throttle = services.throttle
 
     def authenticate(self, username: str, password: str, *, ip: str, client_id: str | None = None) -> LoginUser:
-        """`verify`, then record the login: in one statement when it can, else `record` in a transaction of its own."""
+        """`verify`, then `record` the login in a transaction of its own."""
         verified = self.verify(username, password, ip=ip, client_id=client_id)
-        if self.records_in_one_statement(verified):
-            with self.services.database.statement() as connection:
-                connection.execute(_RECORD_LOGIN_ALONE, verified.record_values(utcnow()))
-        else:
-            with self.services.database.transaction() as session:
-                self.record(session, verified)
+        with self.services.database.transaction() as session:
+            self.record(session, verified)
         return verified.user
 
     def verify(self, username: str, password: str, *, ip: str, client_id: str | None = None) -> VerifiedLogin:
@@ -198,22 +167,11 @@ class PasswordLogin:
                 "username": login_name(username), **Throttle.standing_parameters(account, ip)}).one()
         return credentials_of(row), Throttle.standing_from(row.locked_until, row.pair_counted)
 
-    def records_in_one_statement(self, verified: VerifiedLogin) -> bool:
-        """PostgreSQL and the usual success (no hash to upgrade, no pair to clear): `RECORD_LOGIN` in `Database.statement()`."""
-        return (not self.services.database.is_sqlite and verified.new_hash is None and not verified.pair_counted
-                and not self._has_login_webhooks())
-
-    def _has_login_webhooks(self) -> bool:
-        """A webhook wants `login.succeeded`: the login is recorded by `record`, which queues it (one read)."""
-        with self.services.database.reader() as session:
-            return fanout.has_subscribers(session, audit.LOGIN_SUCCEEDED)
-
     def record(self, session: Session, verified: VerifiedLogin) -> None:
-        """The success, in the caller's transaction: audit event, `last_login_at` (and rehash), the pair's counter cleared."""
-        session.execute(_LOGIN_SUCCEEDED, {"type": audit.LOGIN_SUCCEEDED, "subject": verified.credentials.username,
-                                           "client_id": verified.client_id, "ip": verified.ip})
-        fanout.queue_event(session, audit.LOGIN_SUCCEEDED, subject=verified.credentials.username,
-                           client_id=verified.client_id, ip=verified.ip, detail={})
+        """The success, in the caller's transaction: the audit event, `last_login_at` (and rehash), the pair's
+        counter cleared."""
+        audit.record(session, audit.LOGIN_SUCCEEDED, subject=verified.credentials.username,
+                     client_id=verified.client_id, ip=verified.ip)
         record_login(session, verified.credentials, new_hash=verified.new_hash)
         if verified.pair_counted:
             self.throttle.succeeded(verified.account, verified.ip, session)
@@ -260,23 +218,8 @@ def _credentials_and_standing() -> Select[Any]:
     """The user a login names (NULLs for none: an outer join on one row) with the throttle's standing."""
     one_row = select(literal_column("1").label("one")).subquery("one_row")
     found = one_row.outerjoin(_users, _users.c.username == bindparam("username"))
-    return select(*CREDENTIAL_COLUMNS, LOCKED_UNTIL.label("locked_until"), PAIR_COUNTED.label("pair_counted")).select_from(found)
-
-
-def _record_login() -> tuple[CTE, CTE]:
-    """The login recorded as two data-modifying CTEs, to run in one statement: the `login.succeeded` event
-    (every column `record` writes, the model's defaults spelled out) and `last_login_at`.
-    Parameter names differ from column names: an UPDATE would also SET a column its parameters name."""
-    at = bindparam("login_at", type_=DateTime(timezone=True))
-    audited = insert(_audit_events).values(
-        at=at, type=audit.LOGIN_SUCCEEDED, subject=bindparam("login_subject"), client_id=bindparam("login_client_id"),
-        ip=bindparam("login_ip"), outcome="success", detail={},
-    ).cte("login_audited")
-    logged_in = (update(_users).where(_users.c.id == bindparam("login_user_id"))
-                 .values(last_login_at=at, updated_at=at).returning(_users.c.id).cte("logged_in"))
-    return audited, logged_in
+    return select(*CREDENTIAL_COLUMNS, LOCKED_UNTIL.label("locked_until"),
+                  PAIR_COUNTED.label("pair_counted")).select_from(found)
 
 
 _CREDENTIALS_AND_STANDING = _credentials_and_standing()
-RECORD_LOGIN = _record_login()
-_RECORD_LOGIN_ALONE = select(RECORD_LOGIN[1].c.id).add_cte(*RECORD_LOGIN)

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from authgate.clock import utcnow
 from authgate.oauth2 import jws
 from authgate.oauth2.token_ids import new_token_id
-from authgate.storage.models import RevokedAccessToken
 
 if TYPE_CHECKING:
     from authgate.services import Services
@@ -90,7 +90,7 @@ class AccessTokens:
     def revoke(self, claims: dict[str, Any]) -> None:
         """Record the jti until the token would have expired anyway; this process's revocation list knows at once."""
         expires = datetime.fromtimestamp(int(claims["exp"]), UTC)
+        revocations = self.services.oauth2.revocations
         with self.services.database.transaction() as session:
-            if session.get(RevokedAccessToken, claims["jti"]) is None:
-                session.add(RevokedAccessToken(jti=claims["jti"], expires_at=expires))
-        self.services.oauth2.revocations.revoked(claims)
+            revocations.storage.add(session, str(claims["jti"]), expires_at=expires, revoked_at=utcnow())
+        revocations.revoked(claims)

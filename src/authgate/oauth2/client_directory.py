@@ -84,7 +84,7 @@ class ClientDirectory:
             return None
         return self._clients.get(client_id)
 
-    def peek(self, client_id: str) -> ClientRecord | None | Miss:
+    def peek(self, client_id: str) -> ClientRecord | Miss | None:
         """`get` from memory only: MISS when the client is not fresh in memory."""
         if not limits.is_storable(client_id, limits.CLIENT_ID):
             return None

@@ -53,7 +53,6 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -126,12 +125,6 @@ class RefreshTokens:
         token = tokens.new_opaque()
         self.storage.insert_link(session, self._first_link(token, grant, self._clock()))
         return token
-
-    def new_family(self, grant: RefreshGrant, now: datetime) -> tuple[str, dict[str, Any]]:
-        """A new family's first token and the values of its row (what `issue` inserts), for a caller that
-        inserts it in a statement of its own: the keys are `refresh_tokens` column names."""
-        token = tokens.new_opaque()
-        return token, self._first_link(token, grant, now).values()
 
     def _first_link(self, token: str, grant: RefreshGrant, now: datetime) -> NewLink:
         family_expires = now + timedelta(seconds=self.settings.refresh_token_ttl)

@@ -31,8 +31,9 @@ from authgate.oauth2.client_directory import ClientDirectory, ClientRecord
 from authgate.oauth2.errors import InvalidScope, InvalidTarget
 from authgate.oauth2.form import Form
 
-OIDC_SCOPES = ("openid", "profile", "email", "offline_access")
-OFFLINE_ACCESS = "offline_access"
+OPENID = "openid"  # OIDC Core §3.1.2.1: makes an authorization request an OpenID Connect one
+OFFLINE_ACCESS = "offline_access"  # OIDC Core §11
+OIDC_SCOPES = (OPENID, "profile", "email", OFFLINE_ACCESS)
 _SCOPE_TOKEN = re.compile(r"^[\x21\x23-\x5b\x5d-\x7e]+$")  # RFC 6749 §3.3 scope-token = 1*NQCHAR
 
 

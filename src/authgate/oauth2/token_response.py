@@ -33,7 +33,8 @@ class TokenResponse:
     audit_detail: Mapping[str, Any] = field(default_factory=dict)
 
     def body(self) -> dict[str, Any]:
-        return token_response_body(self.access, scope=self.scope, refresh_token=self.refresh_token, id_token=self.id_token)
+        return token_response_body(self.access, scope=self.scope, refresh_token=self.refresh_token,
+                                   id_token=self.id_token)
 
     def render(self, headers: Mapping[str, str] | None = None) -> JSONResponse:
         return JSONResponse(self.body(), headers={**NO_STORE, **(headers or {})})

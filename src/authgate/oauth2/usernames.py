@@ -29,7 +29,7 @@ class Usernames:
         """The username of the user with this subject; None if there is none."""
         return self._names.get(subject)
 
-    def peek(self, subject: str) -> str | None | Miss:
+    def peek(self, subject: str) -> str | Miss | None:
         return self._names.peek(subject)
 
     def _load(self, subject: str) -> str | None:

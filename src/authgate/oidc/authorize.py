@@ -26,9 +26,9 @@ from authgate.http.page_form import read_page_form, read_page_query
 from authgate.http.pending_login import begin_second_step
 from authgate.http.rendering import error_page, redirect
 from authgate.http.sessions import ActiveSession, BrowserSessions
-from authgate.oauth2 import strength
+from authgate.oauth2 import authorization_codes, strength
 from authgate.oauth2.errors import ConsentRequired, InvalidRequest, LoginRequired, OAuthError
-from authgate.oidc import authorization_codes, authorization_response, consents
+from authgate.oidc import authorization_response, consents
 from authgate.oidc.authorization_request import AuthorizationRequest, parse
 from authgate.oidc.errors import RedirectError, ShowErrorPage
 from authgate.oidc.id_tokens import IdTokenHintInvalid, read_hint
@@ -77,18 +77,19 @@ def _decide(request: Request, auth: AuthorizationRequest, params: Params) -> Res
         # Step-up: the one-factor session is upgraded (a new one replaces it) once the factor is shown.
         return begin_second_step(request, services, session.user_id, amr=session.amr, needed=needed,
                                  return_to=return_path(params, drop_prompt="login"))
-    if "consent" in auth.prompt or (
-        not auth.client.first_party and consents.missing(services, session.user_id, auth.client.client_id, consents.items_of(auth.access))
-    ):
+    if "consent" in auth.prompt or (not auth.client.first_party and consents.missing(
+            services, session.user_id, auth.client.client_id, consents.items_of(auth.access))):
         if "none" in auth.prompt:
             raise ConsentRequired("The user has not consented to this request.")
         return redirect(paths.CONSENT + "?" + urlencode({"return_to": return_path(params, drop_prompt="consent")}))
-    code = authorization_codes.issue(services, authorization_codes.CodeGrant(
+    grant = authorization_codes.CodeGrant(
         client_id=auth.client.client_id, user_id=session.user_id, redirect_uri=auth.target.redirect_uri,
         scope=auth.scope, audience=auth.access.audience, nonce=auth.nonce,
         code_challenge=auth.code_challenge, code_challenge_method=auth.code_challenge_method,
         auth_time=session.auth_time, acr=strength.acr_of(session.amr), session_id=session.sid, amr=session.amr,
-    ))
+    )
+    code = authorization_codes.issue(services.database, services.oauth2.authorization_codes, grant,
+                                     ttl=services.settings.authorization_code_ttl)
     if auth.client.dynamic:
         registrations.mark_used(services.database, auth.client.client_id, utcnow())
     return authorization_response.success(request, auth.target, code)

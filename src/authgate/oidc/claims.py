@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from authgate.clock import aware
+from authgate.oauth2.scopes import OFFLINE_ACCESS as OFFLINE_ACCESS  # re-exported: one definition
+from authgate.oauth2.scopes import OPENID as OPENID
 from authgate.storage.models import User
 
-OPENID = "openid"
 PROFILE = "profile"
 EMAIL = "email"
-OFFLINE_ACCESS = "offline_access"
 OIDC_SCOPES = (OPENID, PROFILE, EMAIL, OFFLINE_ACCESS)
 
 # What a person is told each scope means, on the consent page.

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from authgate.oauth2 import jws, strength
+from authgate.oauth2.authorization_codes import CodeGrant
 from authgate.oauth2.keys import ID_TOKEN_ALGORITHM
 from authgate.oauth2.refresh_tokens import RefreshGrant
 from authgate.oidc.claims import OIDC_SCOPES, user_claims
@@ -71,6 +72,15 @@ def issue(services: Services, user: User, request: IdTokenRequest, *, access_tok
         claims["at_hash"] = left_half_hash(access_token)
     key = services.keys.signing_key(ID_TOKEN_ALGORITHM)
     return jws.sign(claims, key, typ="JWT")
+
+
+def for_code(services: Services, user: User, grant: CodeGrant, access_token: str) -> str:
+    """OIDC Core §3.1.3.3: the ID token of a code exchange, with the login's nonce, sid and methods."""
+    scope = tuple(name for name in OIDC_SCOPES if name in grant.scope)
+    return issue(services, user, IdTokenRequest(
+        client_id=grant.client_id, scope=scope, auth_time=int(grant.auth_time.timestamp()), nonce=grant.nonce,
+        sid=grant.session_id, amr=grant.amr or LEGACY_AMR,
+    ), access_token=access_token)
 
 
 def for_refresh(services: Services, user: User, grant: RefreshGrant, access_token: str) -> str:
