@@ -73,9 +73,6 @@ CLEAN = [
 NOT_YET = [
     "src/authgate/accounts/login.py",
     "tests/integration/oidc_client/flow.py",
-    "tests/integration/test_login.py",
-    "tests/integration/test_password_grant.py",
-    "tests/integration/test_token_stores.py",  # main's version (h12-codes) has an unsorted import block
     "tests/unit/test_oauth2_refresh_tokens.py",
 ]
 
