@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 import time
@@ -92,7 +93,8 @@ class LiveServer:
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
         # proxy_headers off, as `authgate serve` runs it: X-Forwarded-For is authgate's to read (web/client_ip.py).
-        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", proxy_headers=False)
+        config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on",
+                                proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -140,10 +142,8 @@ class Forwarder:
     def cut(self) -> None:
         for sock in [self._listener, *self._sockets]:
             if sock is not None:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 sock.close()
         self._listener, self._sockets = None, []
 
@@ -173,10 +173,8 @@ class Forwarder:
             pass
         finally:
             for sock in (source, target):
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
 
 def npm_install(directory: Path, package: str) -> None:

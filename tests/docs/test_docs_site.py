@@ -18,7 +18,7 @@ NOT_RUN = {"text"}
 
 
 def pages() -> list[Path]:
-    return sorted(path for path in DOCS.rglob("*.md") if not path.relative_to(DOCS).parts[0] in {"snippets", "hooks"})
+    return sorted(path for path in DOCS.rglob("*.md") if path.relative_to(DOCS).parts[0] not in {"snippets", "hooks"})
 
 
 def fenced_blocks(text: str) -> list[tuple[str, list[str]]]:

@@ -25,7 +25,8 @@ def test_mfa_realm_requires_enrolment_of_the_treasurer(tmp_path: Path) -> None:
     services = Services(settings)
     try:
         with services.reader() as realm:
-            assert {role.name: role.require_mfa for role in realm.roles.list()}.items() >= {("treasurer", True), ("intern", False)}
+            required = {role.name: role.require_mfa for role in realm.roles.list()}
+            assert required.items() >= {("treasurer", True), ("intern", False)}
             tess = realm.session.scalars(select(User.id).where(User.username == "tess")).one()
             assert mfa.requirement(realm.session, settings, tess) is mfa.Requirement.ENROL
     finally:

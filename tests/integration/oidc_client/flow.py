@@ -21,7 +21,9 @@ from authgate.provisioning.realm_file import parse_realm
 from authgate.services import Services
 
 # TEST FIXTURE ONLY: passwords for the test users; strong enough for the password policy.
-PASSWORDS = {"barista": "espresso-tamper-crema-1977", "manager": "menu-board-latte-art-2024", "other": "oat-milk-cortado-3141"}
+PASSWORDS = {
+    "barista": "espresso-tamper-crema-1977", "manager": "menu-board-latte-art-2024", "other": "oat-milk-cortado-3141",
+}
 SPA_REDIRECT = "http://127.0.0.1:5000/callback"
 THIRD_PARTY_REDIRECT = "https://partner.example/cb"
 # TEST FIXTURE ONLY: the confidential third-party client's secret.
@@ -36,7 +38,8 @@ roles:
   - name: barista
     permissions: {{https://coffee.example/api: [get:drinks, get:drinks-detail]}}
   - name: manager
-    permissions: {{https://coffee.example/api: [get:drinks, get:drinks-detail, post:drinks, patch:drinks, delete:drinks]}}
+    permissions:
+      https://coffee.example/api: [get:drinks, get:drinks-detail, post:drinks, patch:drinks, delete:drinks]
 users:
   - {{username: barista, email: barista@coffee.example, name: Bea Barista, roles: [barista]}}
   - {{username: manager, email: manager@coffee.example, name: Max Manager, roles: [manager]}}
@@ -84,7 +87,8 @@ def csrf_of(html: str) -> str:
 def hidden_fields(html: str) -> dict[str, str]:
     import html as html_lib
 
-    return {name: html_lib.unescape(value) for name, value in re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)}
+    hidden = re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', html)
+    return {name: html_lib.unescape(value) for name, value in hidden}
 
 
 def query_of(location: str) -> dict[str, str]:
@@ -177,4 +181,5 @@ class BrowserLike:
         if data.get("client_id") == "partner":
             auth = ("partner", PARTNER_SECRET)
             data.pop("client_id")
-        return httpx.post(self.base_url + "/oauth/token", data={k: v for k, v in data.items() if v is not None}, auth=auth)
+        sent = {k: v for k, v in data.items() if v is not None}
+        return httpx.post(self.base_url + "/oauth/token", data=sent, auth=auth)
