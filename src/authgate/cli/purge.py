@@ -9,23 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
-from sqlalchemy.orm import Session
-
-from authgate import audit
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
 from authgate.cli.output import console, emit_json, handle_errors, table
 from authgate.clock import utcnow
-from authgate.services import Services
+
+# The owning modules are imported inside the command: `authgate --help` loads no domain code.
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from authgate.services import Services
 
 ACTOR = "cli"
-Purge = Callable[[Session, datetime], int]
+Purge = Callable[["Session", datetime], int]
 
 
 def _kinds(services: Services) -> dict[str, Purge]:
     """Each kind of row, and how its owner purges it as of a moment."""
-    # Imported here, as the other commands do, so that `authgate --help` loads none of them.
     from authgate.accounts import email_tokens, mfa, passkeys
     from authgate.admin.console import sessions as console_sessions
     from authgate.federation import attempts
@@ -52,6 +54,8 @@ def _kinds(services: Services) -> dict[str, Purge]:
 
 def purge_all(services: Services, now: datetime) -> dict[str, int]:
     """Purge every kind, each in its own transaction; one audit event says what went (when anything did)."""
+    from authgate import audit
+
     removed: dict[str, int] = {}
     for kind, purge in _kinds(services).items():
         with services.database.transaction() as session:
