@@ -126,3 +126,15 @@ def live_server(make_settings: Callable[..., Settings], database_url: str) -> It
     yield server
     server.stop()
     services.database.dispose()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """`--dist loadgroup` keeps a module's tests on one worker only while xdist can mark their node ids
+    (`name@group`); pytest 9 stopped reading what xdist 3.8 writes, and every group was silently split
+    (each module-scoped server started on both workers). Refuse to run rather than lose that quietly."""
+    if not getattr(config.option, "loadgroup", False):  # set on xdist's workers under --dist loadgroup
+        return
+    split = [item.nodeid for item in items if item.get_closest_marker("xdist_group") and "@" not in item.nodeid]
+    if split:
+        raise pytest.UsageError(f"xdist groups are not applied (pytest {pytest.__version__}): {split[0]} …")

@@ -41,6 +41,44 @@ def empty_postgres(url: str) -> None:
     engine.dispose()
 
 
+def forget_cli_services() -> None:
+    """The CLI builds its settings and services once per process: forget them (closing the database) so that
+    the next command run in this process reads its environment afresh."""
+    from authgate.cli import context
+
+    if context._services.cache_info().currsize:
+        context._services().database.dispose()
+    context.settings.cache_clear()
+    context._services.cache_clear()
+    context._require_current_schema.cache_clear()
+
+
+def cli_in_process(env: dict[str, str | None]) -> Callable[..., Any]:
+    """`authgate ARGS` run in this process by Typer's runner: the same commands, exit codes and output streams
+    as the console script, without its interpreter start-up (~2 s a call). `env` is laid over os.environ."""
+    from typer.testing import CliRunner
+
+    from authgate.cli import app
+
+    runner = CliRunner()
+
+    def run(*args: str, stdin: str | None = None, check: bool = True) -> Any:
+        forget_cli_services()
+        try:
+            result = runner.invoke(app, list(args), input=stdin, env=env)
+        finally:
+            forget_cli_services()
+        if result.exception is not None and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        assert "Traceback" not in result.stderr + result.stdout
+        if check:
+            assert result.exit_code == 0, result.stderr
+        result.returncode = result.exit_code  # as subprocess.run names it
+        return result
+
+    return run
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

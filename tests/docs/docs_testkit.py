@@ -13,10 +13,11 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
-from testkit import TEST_MASTER_KEY
+from testkit import TEST_MASTER_KEY, cli_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
@@ -59,6 +60,14 @@ def wait_until_answering(url: str, process: subprocess.Popen[bytes], seconds: fl
         except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError(f"{url} did not answer within {seconds} s")
+
+
+def authgate(env: dict[str, str], *args: str, stdin: str | None = None) -> Any:
+    """`authgate ARGS` with `env`'s settings (and no AUTHGATE_ setting it lacks), run in this process: where
+    a file or a database is the subject, not the process (tests/integration/test_cli.py runs that)."""
+    unset: dict[str, str | None] = {
+        name: None for name in os.environ if name.startswith("AUTHGATE_") and name not in env}
+    return cli_in_process({**env, **unset})(*args, stdin=stdin, check=False)
 
 
 def authgate_env(data_dir: Path) -> dict[str, str]:

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 
 import httpx
 import pytest
-from docs_testkit import SNIPPETS, Demo, authgate_env, wait_until_answering
+from docs_testkit import SNIPPETS, Demo, authgate, authgate_env, wait_until_answering
 
 from testkit import TEST_MASTER_KEY, empty_postgres, free_port, npm_install
 
@@ -157,8 +157,7 @@ def test_other_issuers(demo: Demo) -> None:
 
 
 def apply(env: dict[str, str], path: Path) -> dict[str, Any]:
-    done = subprocess.run([sys.executable, "-m", "authgate", "apply", str(path), "--json"], env=env,
-                          capture_output=True, text=True, timeout=60, check=False)
+    done = authgate(env, "apply", str(path), "--json")
     assert done.returncode == 0, done.stderr
     return dict(json.loads(done.stdout))
 
@@ -172,8 +171,7 @@ def test_realm_example(tmp_path: Path) -> None:
 
 def test_federation_realm(tmp_path: Path) -> None:
     env = authgate_env(tmp_path)
-    missing = subprocess.run([sys.executable, "-m", "authgate", "apply", str(SNIPPETS / "federation_realm.yaml")],
-                             env=env, capture_output=True, text=True, timeout=60, check=False)
+    missing = authgate(env, "apply", str(SNIPPETS / "federation_realm.yaml"))
     assert missing.returncode != 0 and "identity_providers[0]" in missing.stderr and "CORP_SSO_SECRET" in missing.stderr
     env.update(CORP_SSO_SECRET="corp-secret-for-docs", GITHUB_SECRET="github-secret-for-docs")
     first = apply(env, SNIPPETS / "federation_realm.yaml")

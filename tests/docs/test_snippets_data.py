@@ -4,29 +4,24 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
 import pytest
-from docs_testkit import SNIPPETS, authgate_env
+from docs_testkit import SNIPPETS, authgate, authgate_env
 from standardwebhooks.webhooks import Webhook
 from starlette.testclient import TestClient
 
 from authgate.webhooks.subscriptions import new_secret
 
 
-def run(env: dict[str, str], *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "authgate", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=120, check=False)
-
-
 def test_the_sqlite_backup_and_export_recipe_runs_and_restores(tmp_path: Path) -> None:
+    """The recipe runs as a script of `authgate` processes; setting up and checking run in this process."""
     env = authgate_env(tmp_path / "data")
-    subprocess.run([sys.executable, "-m", "authgate", "init", "--password-stdin"], env=env, cwd=tmp_path,
-                   input="test-fixture docs admin passphrase\n", text=True, check=True, capture_output=True)
-    applied = run(env, "apply", str(SNIPPETS / "webhooks_realm.yaml"), "--json", cwd=tmp_path)
+    initialized = authgate(env, "init", "--password-stdin", stdin="test-fixture docs admin passphrase\n")
+    assert initialized.returncode == 0, initialized.stderr
+    applied = authgate(env, "apply", str(SNIPPETS / "webhooks_realm.yaml"), "--json")
     assert applied.returncode == 0, applied.stderr
     assert list(json.loads(applied.stdout)["generated_webhook_secrets"]) == ["https://hooks.example.com/authgate"]
     script = (SNIPPETS / "backup_sqlite.sh").read_text()
@@ -34,7 +29,7 @@ def test_the_sqlite_backup_and_export_recipe_runs_and_restores(tmp_path: Path) -
                           capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stderr
     restored = {**env, "AUTHGATE_DATA_DIR": str(tmp_path / "restored")}
-    again = run(restored, "export", "--include-secrets", cwd=tmp_path)
+    again = authgate(restored, "export", "--include-secrets")
     assert again.returncode == 0, again.stderr
     assert again.stdout == (tmp_path / "realm-export.yaml").read_text(), "the restored realm exports the same file"
 

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from docs_testkit import SNIPPETS, authgate_env
+from docs_testkit import SNIPPETS, authgate, authgate_env
 from sqlalchemy import select
 
 from authgate.accounts import mfa
@@ -20,8 +18,7 @@ from testkit import TEST_MASTER_KEY
 
 def test_mfa_realm_requires_enrolment_of_the_treasurer(tmp_path: Path) -> None:
     env = authgate_env(tmp_path)
-    done = subprocess.run([sys.executable, "-m", "authgate", "apply", str(SNIPPETS / "mfa_realm.yaml"), "--json"],
-                          env=env, capture_output=True, text=True, timeout=60, check=False)
+    done = authgate(env, "apply", str(SNIPPETS / "mfa_realm.yaml"), "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["changed"]
     settings = Settings(data_dir=Path(env["AUTHGATE_DATA_DIR"]), master_key=env["AUTHGATE_MASTER_KEY"])

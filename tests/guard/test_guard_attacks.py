@@ -82,7 +82,12 @@ def der_signature(iss: TestIssuer, k: Any) -> str:
 
 
 Build = Callable[[TestIssuer, Any], str]
-NOW = int(time.time())
+
+
+def now() -> int:
+    """Read when the token is built, not at collection: a long run reaches tests minutes after it collected
+    them, and a token `nbf` ten minutes after collection was no longer in the future (an accepted token, 403)."""
+    return int(time.time())
 
 
 def attack(case_id: str, build: Build, reason: str) -> Any:
@@ -187,10 +192,10 @@ ATTACKS = [
     attack("ecdsa DER-encoded signature instead of raw r||s (RFC 7518 §3.4)", der_signature,
            "signature verification failed"),
     # Time and audience: RFC 7519 §4.1, RFC 9068 §4.
-    attack("expired", lambda i, k: i.token(iat=NOW - 900, exp=NOW - 120), "expired"),
-    attack("nbf-in-future", lambda i, k: i.token(nbf=NOW + 600), "not yet valid"),
-    attack("iat-in-future", lambda i, k: i.token(iat=NOW + 600, exp=NOW + 900), "issued in the future"),
-    attack("exp-is-a-string", lambda i, k: i.token(exp=str(NOW + 600)), "NumericDate"),
+    attack("expired", lambda i, k: i.token(iat=now() - 900, exp=now() - 120), "expired"),
+    attack("nbf-in-future", lambda i, k: i.token(nbf=now() + 600), "not yet valid"),
+    attack("iat-in-future", lambda i, k: i.token(iat=now() + 600, exp=now() + 900), "issued in the future"),
+    attack("exp-is-a-string", lambda i, k: i.token(exp=str(now() + 600)), "NumericDate"),
     attack("exp-missing", lambda i, k: i.token(exp=None), "missing exp"),
     attack("wrong-iss", lambda i, k: i.token(iss="https://evil.example"), "wrong issuer"),
     attack("iss-with-trailing-slash", lambda i, k: i.token(iss=i.url + "/"), "wrong issuer"),

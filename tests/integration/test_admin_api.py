@@ -6,9 +6,6 @@ Each case is one request against a live server set up by `authgate init`.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from typing import Any
 
 import httpx
@@ -22,7 +19,7 @@ from authgate.oauth2.refresh_tokens import RefreshGrant
 from authgate.oidc import consents
 from authgate.services import Services
 from authgate.storage.models import RefreshToken
-from testkit import TEST_MASTER_KEY, LiveServer, free_port
+from testkit import TEST_MASTER_KEY, LiveServer, cli_in_process, free_port
 
 # (description, method, path, JSON body, status, expected body subset, expected headers subset)
 ERRORS: list[tuple[str, str, str, Any, int, dict[str, Any], dict[str, str]]] = [
@@ -81,15 +78,10 @@ def test_the_cli_reports_the_same_codes_and_the_same_json(admin_world: AdminWorl
     created = call(admin_world, "POST", "/users", {"username": "abe", "email": "abe@example.com"})
     assert created.status_code == 201
     settings = admin_world.server.services.settings  # type: ignore[attr-defined]
-    env = {**os.environ, "AUTHGATE_DATABASE_URL": settings.resolved_database_url,
-           "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY, "AUTHGATE_DATA_DIR": str(settings.data_dir)}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        command = [sys.executable, "-m", "authgate", *args]
-        return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120)
-
+    cli = cli_in_process({"AUTHGATE_DATABASE_URL": settings.resolved_database_url,
+                          "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY, "AUTHGATE_DATA_DIR": str(settings.data_dir)})
     assert json.loads(cli("user", "show", "abe", "--json").stdout) == call(admin_world, "GET", "/users/abe").json()
-    taken = cli("user", "add", "abe")
+    taken = cli("user", "add", "abe", check=False)
     assert taken.returncode == 1 and "(already_exists)" in taken.stderr
     assert call(admin_world, "POST", "/users", {"username": "abe"}).json()["error"] == "already_exists"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from testkit import TEST_MASTER_KEY
+from testkit import TEST_MASTER_KEY, cli_in_process, forget_cli_services
 
 SAMPLE = Path(__file__).parent.parent / "fixtures" / "spec_sample.yaml"
 
@@ -17,39 +17,12 @@ SAMPLE = Path(__file__).parent.parent / "fixtures" / "spec_sample.yaml"
 def authgate(database_url, tmp_path):
     """Run the CLI in-process (Typer's runner: the same commands, exit codes and output streams
     as the console script, without ~2 s of interpreter start-up per call)."""
-    from typer.testing import CliRunner
-
-    from authgate.cli import app, context
-
-    env = {
+    return cli_in_process({
         "AUTHGATE_DATABASE_URL": database_url,
         "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
         "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY,
         "COLUMNS": "200",
-    }
-    runner = CliRunner()
-
-    def run(*args, stdin=None, check=True):
-        _forget_services(context)
-        result = runner.invoke(app, list(args), input=stdin, env=env)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert "Traceback" not in result.stderr + result.stdout
-        if check:
-            assert result.exit_code == 0, result.stderr
-        result.returncode = result.exit_code
-        return result
-
-    yield run
-    _forget_services(context)
-
-
-def _forget_services(context):
-    if context._services.cache_info().currsize:
-        context._services().database.dispose()
-    context.settings.cache_clear()
-    context._services.cache_clear()
-    context._require_current_schema.cache_clear()
+    })
 
 
 def test_the_console_script_runs_as_a_real_process(database_url, tmp_path):
@@ -331,13 +304,13 @@ def test_lists_page_with_a_hint_and_json_never_truncates_silently(authgate, tmp_
 def test_a_command_without_a_database_names_it_and_creates_nothing(tmp_path):
     from typer.testing import CliRunner
 
-    from authgate.cli import app, context
+    from authgate.cli import app
 
     data = tmp_path / "elsewhere"
-    _forget_services(context)
+    forget_cli_services()
     result = CliRunner().invoke(app, ["user", "list"], env={
         "AUTHGATE_DATA_DIR": str(data), "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY, "AUTHGATE_DATABASE_URL": None})
-    _forget_services(context)
+    forget_cli_services()
     assert result.exit_code == 1
     assert str((data / "authgate.db").resolve()) in result.stderr and "authgate init" in result.stderr
     assert not data.exists(), "no empty database file (or its directory) left behind"
@@ -348,15 +321,15 @@ def test_a_database_without_the_schema_is_named(tmp_path):
 
     from typer.testing import CliRunner
 
-    from authgate.cli import app, context
+    from authgate.cli import app
 
     empty = tmp_path / "empty.db"
     sqlite3.connect(empty).close()
-    _forget_services(context)
+    forget_cli_services()
     result = CliRunner().invoke(app, ["role", "list"], env={
         "AUTHGATE_DATABASE_URL": f"sqlite:///{empty}", "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
         "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY})
-    _forget_services(context)
+    forget_cli_services()
     assert result.exit_code == 1 and f"the database {empty} has no authgate schema" in result.stderr
 
 
@@ -422,7 +395,7 @@ def test_an_empty_postgresql_database_is_named_without_its_password(tmp_path):
     from sqlalchemy import create_engine, text
     from typer.testing import CliRunner
 
-    from authgate.cli import app, context
+    from authgate.cli import app
 
     admin_url = os.environ.get("AUTHGATE_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
     name = f"authgate_empty_{uuid.uuid4().hex[:8]}"
@@ -431,10 +404,10 @@ def test_an_empty_postgresql_database_is_named_without_its_password(tmp_path):
         connection.execute(text(f'CREATE DATABASE "{name}"'))
     try:
         url = admin_url.rsplit("/", 1)[0].replace("postgres@", "postgres:not-shown-pw@") + f"/{name}"
-        _forget_services(context)
+        forget_cli_services()
         result = CliRunner().invoke(app, ["user", "list"], env={
             "AUTHGATE_DATABASE_URL": url, "AUTHGATE_DATA_DIR": str(tmp_path), "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY})
-        _forget_services(context)
+        forget_cli_services()
         assert result.exit_code == 1 and f"127.0.0.1:5432/{name} has no authgate schema" in result.stderr
         assert "not-shown-pw" not in result.stderr
     finally:

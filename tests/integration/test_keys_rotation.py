@@ -8,9 +8,6 @@ its tokens stop verifying (and stop introspecting as active).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import timedelta
 
 import jwt
@@ -21,7 +18,7 @@ from test_token_world import COFFEE, HTTP, REPORT_SECRET, basic, load_world, sta
 
 from authgate.clock import utcnow
 from authgate.storage.models import SigningKey
-from testkit import TEST_MASTER_KEY
+from testkit import TEST_MASTER_KEY, cli_in_process
 
 __all__ = ["start_server"]
 
@@ -40,12 +37,10 @@ def verify(jwks: PyJWKClient, server, access_token: str) -> dict:
 
 
 def keys_list(server, database_url: str) -> list[dict]:
-    env = {**os.environ, "AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY,
-           "AUTHGATE_DATA_DIR": str(server.services.settings.data_dir)}
-    result = subprocess.run([sys.executable, "-m", "authgate", "keys", "list", "--json"], capture_output=True, text=True,
-                            env=env, timeout=120)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    """`authgate keys list --json`, in this process."""
+    authgate = cli_in_process({"AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY,
+                               "AUTHGATE_DATA_DIR": str(server.services.settings.data_dir)})
+    return json.loads(authgate("keys", "list", "--json").stdout)
 
 
 def test_tokens_verify_across_a_key_rotation(start_server, database_url):

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from smtp_mailbox import SmtpServer, link_in
-from testkit import TEST_MASTER_KEY
+from testkit import TEST_MASTER_KEY, cli_in_process
 
 
 @pytest.fixture
@@ -22,41 +22,17 @@ def smtp() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def authgate(database_url: str, tmp_path: Path, smtp: SmtpServer) -> Iterator[Callable[..., Any]]:
-    from typer.testing import CliRunner
-
-    from authgate.cli import app, context
-
-    env = {
+def authgate(database_url: str, tmp_path: Path, smtp: SmtpServer) -> Callable[..., Any]:
+    run = cli_in_process({
         "AUTHGATE_DATABASE_URL": database_url,
         "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
         "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY,
         "AUTHGATE_SMTP_URL": smtp.url,
         "AUTHGATE_ISSUER": "http://127.0.0.1:8000",
         "COLUMNS": "200",
-    }
-    runner = CliRunner()
-
-    def forget() -> None:
-        if context._services.cache_info().currsize:
-            context._services().database.dispose()
-        context.settings.cache_clear()
-        context._services.cache_clear()
-        context._require_current_schema.cache_clear()
-
-    def run(*args: str, check: bool = True) -> Any:
-        forget()
-        result = runner.invoke(app, list(args), env=env)
-        if result.exception is not None and not isinstance(result.exception, SystemExit):
-            raise result.exception
-        assert "Traceback" not in result.stdout + result.stderr
-        if check:
-            assert result.exit_code == 0, result.stderr
-        return result
-
+    })
     run("init")
-    yield run
-    forget()
+    return run
 
 
 def test_invite_deliver_list_and_revoke(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated
 
 import typer
@@ -20,6 +19,8 @@ app = typer.Typer(
 
 
 def _print_version(asked: bool) -> None:
+    from importlib.metadata import PackageNotFoundError, version
+
     if asked:
         try:
             typer.echo(f"authgate {version('authgate')}")

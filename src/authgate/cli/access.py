@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from authgate.access.apis import ApiHolders
 from authgate.cli import context
 from authgate.cli.options import JsonFlag, Many, YesFlag, confirm
 from authgate.cli.output import console, details, emit_json, fail, handle_errors, table
 from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
-from authgate.views import ApiView, RoleView
+
+# The domain is imported inside the commands: `authgate --help` loads none of it (context.py).
+if TYPE_CHECKING:
+    from authgate.access.apis import ApiHolders
+    from authgate.views import ApiView, RoleView
 
 roles = typer.Typer(help="Manage roles.", no_args_is_help=True)
 apis = typer.Typer(help="Manage APIs and their permissions.", no_args_is_help=True)
-Grant = Annotated[Many, typer.Option("--permission", "-p", metavar="API=PERMISSION", help="Permission to hold (repeatable).")]
-AddGrant = Annotated[Many, typer.Option("--add-permission", metavar="API=PERMISSION", help="Permission to add (repeatable).")]
-RemoveGrant = Annotated[Many, typer.Option("--remove-permission", metavar="API=PERMISSION", help="Permission to remove (repeatable).")]
+Grant = Annotated[Many, typer.Option(
+    "--permission", "-p", metavar="API=PERMISSION", help="Permission to hold (repeatable).")]
+AddGrant = Annotated[Many, typer.Option(
+    "--add-permission", metavar="API=PERMISSION", help="Permission to add (repeatable).")]
+RemoveGrant = Annotated[Many, typer.Option(
+    "--remove-permission", metavar="API=PERMISSION", help="Permission to remove (repeatable).")]
 RoleName = Annotated[str, typer.Argument(metavar="ROLE", help="The role's name.")]
 ApiIdentifier = Annotated[str, typer.Argument(metavar="API", help="The API's identifier (its audience).")]
 Description = Annotated[str | None, typer.Option(metavar="TEXT", help="What the role is for.")]
@@ -44,8 +50,12 @@ def _show_role(view: RoleView, json_output: bool) -> None:
 
 @roles.command("add")
 @handle_errors
-def role_add(name: RoleName, description: Description = None, permission: Grant = None, json_output: JsonFlag = False) -> None:
+def role_add(
+    name: RoleName, description: Description = None, permission: Grant = None, json_output: JsonFlag = False,
+) -> None:
     """Create a role."""
+    from authgate.views import RoleView
+
     with context.services().realm(ACTOR) as realm:
         view = RoleView.of(realm.roles.create(name, description, parse_grants(permission)))
     _show_role(view, json_output)
@@ -55,6 +65,8 @@ def role_add(name: RoleName, description: Description = None, permission: Grant 
 @handle_errors
 def role_list(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List roles."""
+    from authgate.views import RoleView
+
     request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         views = [RoleView.of(role) for role in realm.roles.list()]
@@ -66,6 +78,8 @@ def role_list(limit: LimitOption = None, all_: AllFlag = False, json_output: Jso
 @handle_errors
 def role_show(name: RoleName, json_output: JsonFlag = False) -> None:
     """Show a role."""
+    from authgate.views import RoleView
+
     with context.services().reader() as realm:
         view = RoleView.of(realm.roles.get(name))
     _show_role(view, json_output)
@@ -83,6 +97,8 @@ def role_change(
     json_output: JsonFlag = False,
 ) -> None:
     """Change a role's description, or add and remove its permissions."""
+    from authgate.views import RoleView
+
     added = parse_grants([*(add_permission or []), *(grant or [])], "--add-permission")
     removed = parse_grants([*(remove_permission or []), *(revoke or [])], "--remove-permission")
     with context.services().realm(ACTOR) as realm:
@@ -118,10 +134,13 @@ def _show_api(view: ApiView, json_output: bool) -> None:
 def api_add(
     identifier: ApiIdentifier,
     name: ApiName = None,
-    permission: Annotated[Many, typer.Option("--permission", "-p", metavar="PERMISSION", help="Permission it declares (repeatable).")] = None,
+    permission: Annotated[Many, typer.Option(
+        "--permission", "-p", metavar="PERMISSION", help="Permission it declares (repeatable).")] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Create an API (an audience) with permissions."""
+    from authgate.views import ApiView
+
     with context.services().realm(ACTOR) as realm:
         view = ApiView.of(realm.apis.create(identifier, name, permission or []))
     _show_api(view, json_output)
@@ -131,17 +150,22 @@ def api_add(
 @handle_errors
 def api_list(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List APIs."""
+    from authgate.views import ApiView
+
     request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         views = [ApiView.of(api) for api in realm.apis.list()]
     show(Page.cut(views, request), request, what="APIs", json_output=json_output, render=lambda page: table(
-        "APIs", ["identifier", "name", "permissions"], [(v.identifier, v.name, [p.name for p in v.permissions]) for v in page]))
+        "APIs", ["identifier", "name", "permissions"],
+        [(v.identifier, v.name, [p.name for p in v.permissions]) for v in page]))
 
 
 @apis.command("show")
 @handle_errors
 def api_show(identifier: ApiIdentifier, json_output: JsonFlag = False) -> None:
     """Show an API."""
+    from authgate.views import ApiView
+
     with context.services().reader() as realm:
         view = ApiView.of(realm.apis.get(identifier))
     _show_api(view, json_output)
@@ -152,11 +176,15 @@ def api_show(identifier: ApiIdentifier, json_output: JsonFlag = False) -> None:
 def api_change(
     identifier: ApiIdentifier,
     name: ApiName = None,
-    add: Annotated[Many, typer.Option("--add-permission", metavar="PERMISSION", help="Permission to add (repeatable).")] = None,
-    remove: Annotated[Many, typer.Option("--remove-permission", metavar="PERMISSION", help="Permission to remove (repeatable).")] = None,
+    add: Annotated[Many, typer.Option(
+        "--add-permission", metavar="PERMISSION", help="Permission to add (repeatable).")] = None,
+    remove: Annotated[Many, typer.Option(
+        "--remove-permission", metavar="PERMISSION", help="Permission to remove (repeatable).")] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Rename an API or add and remove permissions."""
+    from authgate.views import ApiView
+
     with context.services().realm(ACTOR) as realm:
         if name is not None:
             realm.apis.update(identifier, name=name)
@@ -172,7 +200,9 @@ def api_change(
 @handle_errors
 def api_remove(
     identifier: ApiIdentifier,
-    force: Annotated[bool, typer.Option("--force", metavar="", help="Remove it even if roles or clients hold its permissions (they lose them).")] = False,
+    force: Annotated[bool, typer.Option(
+        "--force", metavar="",
+        help="Remove it even if roles or clients hold its permissions (they lose them).")] = False,
     yes: YesFlag = False,
 ) -> None:
     """Delete an API and its permissions; refused while roles or clients hold them, unless --force."""

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from authgate import audit as audit_log
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
 from authgate.cli.output import fail, handle_errors, table
 from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.clock import utcnow
-from authgate.views import AuditEventView
+
+# The audit log and its views are imported inside the command: `authgate --help` loads no domain code.
+if TYPE_CHECKING:
+    from authgate.views import AuditEventView
 
 FETCH_BATCH = 1000  # --all reads the log in keyset pages of this many
 
@@ -35,7 +37,8 @@ def parse_since(value: str | None) -> datetime | None:
 @handle_errors
 def audit(
     since: Annotated[str | None, typer.Option(metavar="WHEN", help="ISO time or duration back (30m, 12h, 7d).")] = None,
-    user: Annotated[str | None, typer.Option(metavar="USERNAME", help="Events about this user or done by them (not a role or client of that name).")] = None,
+    user: Annotated[str | None, typer.Option(
+        metavar="USERNAME", help="Events about this user or done by them (not a role or client of that name).")] = None,
     role: Annotated[str | None, typer.Option(metavar="ROLE", help="Admin changes to this role.")] = None,
     type: Annotated[str | None, typer.Option(metavar="PREFIX", help="Event type prefix, e.g. login.")] = None,
     limit: LimitOption = None,
@@ -43,6 +46,9 @@ def audit(
     json_output: JsonFlag = False,
 ) -> None:
     """Show audit events, newest first."""
+    from authgate import audit as audit_log
+    from authgate.views import AuditEventView
+
     request = PageRequest.of(limit, all_, json_output)
     moment, username = parse_since(since), user.strip().casefold() if user else None
     events: list[AuditEventView] = []
@@ -60,6 +66,8 @@ def audit(
 
 
 def _table(events: list[AuditEventView]) -> None:
+    from authgate import audit as audit_log
+
     table("audit log", ["at", "type", "outcome", "actor", "subject", "client", "ip", "details"],
           [(e.at.isoformat(timespec="seconds"), e.type, e.outcome, e.actor, e.subject, e.client_id, e.ip,
             "\n".join(audit_log.detail_lines(e.detail)) or None) for e in events])

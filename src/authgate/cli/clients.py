@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from authgate.access.clients import ClientSpec
 from authgate.cli import context
 from authgate.cli.access import AddGrant, Grant, RemoveGrant, parse_grants
 from authgate.cli.options import (
@@ -23,7 +22,10 @@ from authgate.cli.options import (
 from authgate.cli.output import console, details, emit_json, handle_errors, table
 from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
 from authgate.clock import utcnow
-from authgate.views import ClientView
+
+# The domain is imported inside the commands: `authgate --help` loads none of it (context.py).
+if TYPE_CHECKING:
+    from authgate.views import ClientView
 
 app = typer.Typer(help="Manage OAuth clients.", no_args_is_help=True)
 ClientId = Annotated[str, typer.Argument(metavar="CLIENT_ID", help="The client's client_id.")]
@@ -49,15 +51,21 @@ def add(
     type: Annotated[str, typer.Option(metavar="public|confidential", help="The client type.")] = "confidential",
     name: Annotated[str | None, typer.Option(metavar="TEXT", help="A human name.")] = None,
     redirect_uri: Annotated[Many, typer.Option("--redirect-uri", metavar="URI", help="Repeatable.")] = None,
-    post_logout_redirect_uri: Annotated[Many, typer.Option("--post-logout-redirect-uri", metavar="URI", help="Repeatable.")] = None,
-    web_origin: Annotated[Many, typer.Option("--web-origin", metavar="ORIGIN", help="CORS origin (repeatable).")] = None,
-    grant_type: Annotated[Many, typer.Option("--grant-type", metavar="GRANT", help="Repeatable; default authorization_code + refresh_token.")] = None,
+    post_logout_redirect_uri: Annotated[Many, typer.Option(
+        "--post-logout-redirect-uri", metavar="URI", help="Repeatable.")] = None,
+    web_origin: Annotated[Many, typer.Option(
+        "--web-origin", metavar="ORIGIN", help="CORS origin (repeatable).")] = None,
+    grant_type: Annotated[Many, typer.Option(
+        "--grant-type", metavar="GRANT", help="Repeatable; default authorization_code + refresh_token.")] = None,
     third_party: Annotated[bool, typer.Option("--third-party", metavar="", help="Ask users for consent.")] = False,
     audience: Annotated[str | None, typer.Option(metavar="API", help="Default API identifier for its tokens.")] = None,
     permission: Grant = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Create a client; a confidential one gets a generated secret, printed once."""
+    from authgate.access.clients import ClientSpec
+    from authgate.views import ClientView
+
     spec = ClientSpec(
         client_id=client_id, type=type, name=name, redirect_uris=redirect_uri or [],
         post_logout_redirect_uris=post_logout_redirect_uri or [], web_origins=web_origin or [],
@@ -75,6 +83,8 @@ def add(
 @handle_errors
 def list_clients(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List clients."""
+    from authgate.views import ClientView
+
     request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         views = [ClientView.of(client) for client in realm.clients.list()]
@@ -87,17 +97,23 @@ def list_clients(limit: LimitOption = None, all_: AllFlag = False, json_output: 
 @handle_errors
 def show_client(client_id: ClientId, json_output: JsonFlag = False) -> None:
     """Show a client."""
+    from authgate.views import ClientView
+
     with context.services().reader() as realm:
         view = ClientView.of(realm.clients.get(client_id))
     _show(view, None, json_output)
 
 
 AddUri = Annotated[Many, typer.Option("--add-redirect-uri", metavar="URI", help="Redirect URI to add (repeatable).")]
-RemoveUri = Annotated[Many, typer.Option("--remove-redirect-uri", metavar="URI", help="Redirect URI to remove (repeatable).")]
-AddGrantType = Annotated[Many, typer.Option("--add-grant-type", metavar="GRANT", help="Grant type to add (repeatable).")]
-RemoveGrantType = Annotated[Many, typer.Option("--remove-grant-type", metavar="GRANT", help="Grant type to remove (repeatable).")]
+RemoveUri = Annotated[Many, typer.Option(
+    "--remove-redirect-uri", metavar="URI", help="Redirect URI to remove (repeatable).")]
+AddGrantType = Annotated[Many, typer.Option(
+    "--add-grant-type", metavar="GRANT", help="Grant type to add (repeatable).")]
+RemoveGrantType = Annotated[Many, typer.Option(
+    "--remove-grant-type", metavar="GRANT", help="Grant type to remove (repeatable).")]
 AddOrigin = Annotated[Many, typer.Option("--add-web-origin", metavar="ORIGIN", help="CORS origin to add (repeatable).")]
-RemoveOrigin = Annotated[Many, typer.Option("--remove-web-origin", metavar="ORIGIN", help="CORS origin to remove (repeatable).")]
+RemoveOrigin = Annotated[Many, typer.Option(
+    "--remove-web-origin", metavar="ORIGIN", help="CORS origin to remove (repeatable).")]
 
 
 @app.command("change")
@@ -123,6 +139,9 @@ def change(
     json_output: JsonFlag = False,
 ) -> None:
     """Change a client: its name, enabled state, and what its lists hold."""
+    from authgate.access.clients import ClientSpec
+    from authgate.views import ClientView
+
     with context.services().realm(ACTOR) as realm:
         current = ClientView.of(realm.clients.get(client_id))
         spec = ClientSpec(**current.model_dump(exclude={"created_at", "dynamic", "last_used_at"}))
@@ -148,8 +167,11 @@ def _edited(values: list[str], add: list[str] | None, remove: list[str] | None) 
     return [value for value in dict.fromkeys([*values, *(add or [])]) if value not in removed]
 
 
-def _edited_grants(grants: dict[str, list[str]], add: dict[str, list[str]], remove: dict[str, list[str]]) -> dict[str, list[str]]:
-    edited = {identifier: _edited(names, add.get(identifier), remove.get(identifier)) for identifier, names in grants.items()}
+def _edited_grants(
+    grants: dict[str, list[str]], add: dict[str, list[str]], remove: dict[str, list[str]],
+) -> dict[str, list[str]]:
+    edited = {identifier: _edited(names, add.get(identifier), remove.get(identifier))
+              for identifier, names in grants.items()}
     for identifier, names in add.items():
         edited.setdefault(identifier, _edited([], names, remove.get(identifier)))
     return {identifier: names for identifier, names in edited.items() if names}

@@ -13,9 +13,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
 from authgate.cli.output import console, emit_json, errors, fail, handle_errors, table
-from authgate.provisioning.export import count_users, export_realm, section_exporters, to_yaml
-from authgate.storage.backup import BackupFailed
-from authgate.storage.backup import backup as backup_database
 
 LARGE_REALM = 1000  # users: from here on, export shows a progress bar
 
@@ -24,9 +21,13 @@ LARGE_REALM = 1000  # users: from here on, export shows a progress bar
 def export(
     include_secrets: Annotated[bool, typer.Option(
         "--include-secrets", help="Add password hashes, client secret digests and webhook secrets.")] = False,
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to FILE (default: standard output).")] = None,
+    output: Annotated[Path | None, typer.Option(
+        "--output", "-o", help="Write to FILE (default: standard output).")] = None,
 ) -> None:
     """Write the realm (APIs, roles, users, clients, webhooks) as a file `authgate apply` accepts."""
+    # Imported here, not at start-up: `authgate --help` loads no domain code (context.py).
+    from authgate.provisioning.export import count_users, export_realm, section_exporters, to_yaml
+
     services = context.services()
     with services.reader() as realm:
         users = count_users(realm.session)
@@ -64,6 +65,9 @@ def backup(
     json_output: JsonFlag = False,
 ) -> None:
     """Back up the whole database while the server runs (SQLite online backup, or pg_dump)."""
+    from authgate.storage.backup import BackupFailed
+    from authgate.storage.backup import backup as backup_database
+
     settings = context.settings()
     context.services()  # the database must exist and be current
     try:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from authgate.cli import context
 from authgate.cli.options import JsonFlag, YesFlag, confirm
 from authgate.cli.output import console, emit_json, handle_errors, table
 from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
-from authgate.views import SigningKeyView
+
+if TYPE_CHECKING:
+    from authgate.views import SigningKeyView
 
 app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 
@@ -17,6 +21,8 @@ app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 @handle_errors
 def list_keys(limit: LimitOption = None, all_: AllFlag = False, json_output: JsonFlag = False) -> None:
     """List signing keys: the ones signing, and retired ones still published."""
+    from authgate.views import SigningKeyView  # here, not at start-up: `authgate --help` loads no domain code
+
     request = PageRequest.of(limit, all_, json_output)
     views = [SigningKeyView.of(key) for key in context.services().keys.list()]
     show(Page.cut(views, request), request, what="keys", json_output=json_output, render=_table)
@@ -32,7 +38,8 @@ def _table(views: list[SigningKeyView]) -> None:
 @handle_errors
 def rotate(yes: YesFlag = False, json_output: JsonFlag = False) -> None:
     """New keys sign at once; old ones stay in the JWKS until their tokens have expired."""
-    confirm("Rotate the signing keys (new keys sign from now on; the old ones stay published until their tokens expire)", yes)
+    confirm("Rotate the signing keys (new keys sign from now on; the old ones stay published until their tokens "
+            "expire)", yes)
     kids = context.services().keys.rotate(actor="cli")
     if json_output:
         emit_json({"new_kids": kids})

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from authgate import outbox
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
 from authgate.cli.output import details, emit_json, fail, handle_errors, table
 from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
-from authgate.outbox.queue import STATUSES
+
+# The outbox is imported inside the commands: `authgate --help` loads no domain code (context.py).
+if TYPE_CHECKING:
+    from authgate.outbox import OutboxView
 
 app = typer.Typer(help="See and deliver queued email.", no_args_is_help=True)
 
@@ -31,6 +33,9 @@ def list_messages(
     json_output: JsonFlag = False,
 ) -> None:
     """List queued, sent and failed messages, newest first."""
+    from authgate import outbox
+    from authgate.outbox.queue import STATUSES
+
     if status is not None and status not in STATUSES:
         raise fail(f"--status {status!r}: expected one of {', '.join(STATUSES)}")
     request = PageRequest.of(limit, all_, json_output)
@@ -39,7 +44,7 @@ def list_messages(
     show(Page.cut(rows, request), request, what="messages", json_output=json_output, render=_table)
 
 
-def _table(rows: list[outbox.OutboxView]) -> None:
+def _table(rows: list[OutboxView]) -> None:
     table(
         "outbox",
         ["message id", "to", "subject", "status", "attempts", "last error", "created"],
@@ -59,6 +64,8 @@ def show_message(
     json_output: JsonFlag = False,
 ) -> None:
     """One message's delivery state (never its body)."""
+    from authgate import outbox
+
     with context.services().reader() as realm:
         found = outbox.get_message(realm.session, message_id.strip())
     if found is None:

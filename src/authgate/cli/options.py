@@ -15,7 +15,8 @@ import typer
 from authgate.cli.output import fail
 
 JsonFlag = Annotated[bool, typer.Option("--json", metavar="", help="Print JSON.")]
-YesFlag = Annotated[bool, typer.Option("--yes", "-y", metavar="", help="Do it without asking (needed without a terminal).")]
+YesFlag = Annotated[bool, typer.Option(
+    "--yes", "-y", metavar="", help="Do it without asking (needed without a terminal).")]
 EnableFlag = Annotated[bool | None, typer.Option("--disable/--enable", metavar="", help="Disable or enable.")]
 # The old spelling, still accepted, not shown.
 LegacyEnableFlag = Annotated[bool | None, typer.Option("--disabled/--enabled", hidden=True)]

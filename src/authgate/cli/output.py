@@ -9,15 +9,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 import typer
-from pydantic import BaseModel
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
-
-from authgate.errors import DomainError
-from authgate.masterkey import MasterKeyError
-from authgate.provisioning.realm_file import RealmFileError
-from authgate.storage.database import DatabaseUnavailable
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True)
@@ -57,19 +51,40 @@ def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return function(*args, **kwargs)
-        except DomainError as error:
-            raise fail(f"{error.message} ({error.code})") from None
-        except RealmFileError as error:
-            raise fail_all(error.problems, "nothing was applied") from None
-        except DatabaseUnavailable:
-            raise fail("the database is unavailable; check AUTHGATE_DATABASE_URL and that it is running", EXIT_UNAVAILABLE) from None
-        except MasterKeyError as error:
-            raise fail(str(error)) from None
+        except (typer.Exit, typer.Abort):  # the command's own way out, already said: nothing to import for it
+            raise
+        except Exception as error:
+            exit_ = _translated(error)
+            if exit_ is None:
+                raise
+            raise exit_ from None
 
     return wrapper
 
 
+def _translated(error: Exception) -> typer.Exit | None:
+    """The line and exit code for a domain error or an outage; None for anything else (a bug)."""
+    # Imported once a command has failed, not at start-up: `authgate --help` loads no server code.
+    from authgate.errors import DomainError
+    from authgate.masterkey import MasterKeyError
+    from authgate.provisioning.realm_file import RealmFileError
+    from authgate.storage.database import DatabaseUnavailable
+
+    if isinstance(error, DomainError):
+        return fail(f"{error.message} ({error.code})")
+    if isinstance(error, RealmFileError):
+        return fail_all(error.problems, "nothing was applied")
+    if isinstance(error, DatabaseUnavailable):
+        return fail("the database is unavailable; check AUTHGATE_DATABASE_URL and that it is running",
+                    EXIT_UNAVAILABLE)
+    if isinstance(error, MasterKeyError):
+        return fail(str(error))
+    return None
+
+
 def emit_json(data: Any) -> None:
+    from pydantic import BaseModel  # loaded by then (the views are models); not for `authgate --help`
+
     if isinstance(data, BaseModel):
         text = data.model_dump_json(indent=2)
     elif isinstance(data, list) and all(isinstance(item, BaseModel) for item in data):

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, Generic, TypeVar
 
 import typer
-from pydantic import BaseModel
 
 from authgate.cli.output import console, emit_json, fail
 
@@ -78,6 +77,8 @@ def show(page: Page[T], request: PageRequest, *, what: str, json_output: bool, r
 
 
 def _as_json(item: Any) -> Any:
+    from pydantic import BaseModel  # loaded by then (the views are models); not for `authgate --help`
+
     if isinstance(item, BaseModel):
         return item.model_dump(mode="json")
     return dataclasses.asdict(item)

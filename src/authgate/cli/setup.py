@@ -6,19 +6,22 @@ import functools
 import secrets
 import shlex
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from authgate import bootstrap, logs
+from authgate import logs
 from authgate.cli import context
 from authgate.cli.options import JsonFlag
 from authgate.cli.output import console, details, emit_json, errors, handle_errors, table
 from authgate.http import paths
-from authgate.provisioning import apply_realm, load_realm_file
-from authgate.provisioning.apply import ApplyResult, describe
-from authgate.provisioning.realm_file import RealmFile
+
+# Setting up imports the whole server (bootstrap, provisioning): inside the commands, so that
+# `authgate --help` loads none of it (context.py).
+if TYPE_CHECKING:
+    from authgate.provisioning.apply import ApplyResult
+    from authgate.provisioning.realm_file import RealmFile
 
 DEMO_REALM = Path(__file__).resolve().parent.parent / "demo" / "realm.yaml"
 WORKER_HEALTHCHECK_SECONDS = 30
@@ -27,10 +30,13 @@ WORKER_HEALTHCHECK_SECONDS = 30
 @handle_errors
 def init(
     admin_username: Annotated[str, typer.Option(help="Username of the first admin.")] = "admin",
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", metavar="", help="Read the admin's password from stdin.")] = False,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", metavar="", help="Read the admin's password from stdin.")] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Create or upgrade the schema, create signing keys and the first admin. Safe to run again."""
+    from authgate import bootstrap
+
     password = context.read_secret_from_stdin("admin password") if password_stdin else None
     result = bootstrap.initialize(context.services(prepares_schema=True), admin_username, password)
     if json_output:
@@ -45,7 +51,8 @@ def init(
     else:
         console.print(f"schema: up to date ({result.schema_after})")
     if result.admin_created and result.admin_password:
-        console.print(f"admin user [bold]{result.admin_username}[/] created; password (shown once): [bold]{result.admin_password}[/]")
+        console.print(f"admin user [bold]{result.admin_username}[/] created; "
+                      f"password (shown once): [bold]{result.admin_password}[/]")
     elif result.admin_created:
         console.print(f"admin user [bold]{result.admin_username}[/] created")
     else:
@@ -76,7 +83,7 @@ def _prepare_and_serve(host: str, port: int, workers: int, overrides: dict[str, 
     import uvicorn
     from uvicorn.supervisors import Multiprocess
 
-    from authgate import metrics
+    from authgate import bootstrap, metrics
     from authgate.web import workers as serve_workers
     from authgate.web.app import AppFactory
 
@@ -115,6 +122,9 @@ def apply(
     json_output: JsonFlag = False,
 ) -> None:
     """Create or update APIs, permissions, roles, users and clients from FILE: all of it, or nothing."""
+    from authgate import bootstrap
+    from authgate.provisioning import load_realm_file
+
     realm_file = load_realm_file(file)
     services = context.services(prepares_schema=True)
     bootstrap.prepare(services)
@@ -134,6 +144,8 @@ def apply(
 
 
 def _apply_with_progress(realm_file: object, *, show: bool) -> ApplyResult:
+    from authgate.provisioning import apply_realm
+
     services = context.services(prepares_schema=True)
     users = len(realm_file.users)  # type: ignore[attr-defined]
     with Progress(
@@ -147,6 +159,8 @@ def _apply_with_progress(realm_file: object, *, show: bool) -> ApplyResult:
 
 
 def _print_result(result: ApplyResult) -> None:
+    from authgate.provisioning.apply import describe
+
     if not result.changed:
         console.print("no changes: the database already matches the file")
     table("apply", ["kind", "created", "updated", "unchanged"], describe(result))
@@ -160,7 +174,8 @@ def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     realm: Annotated[Path, typer.Option(help="Realm file to load.")] = DEMO_REALM,
-    no_serve: Annotated[bool, typer.Option("--no-serve", help="Set up and print, but do not start the server.")] = False,
+    no_serve: Annotated[bool, typer.Option(
+        "--no-serve", help="Set up and print, but do not start the server.")] = False,
 ) -> None:
     """Set up a demo realm (the coffee shop) on the embedded database, print the logins, and serve."""
     _demo(host, port, realm, no_serve)
@@ -168,6 +183,9 @@ def demo(
 
 @handle_errors
 def _demo(host: str, port: int, realm_path: Path, no_serve: bool) -> None:
+    from authgate import bootstrap
+    from authgate.provisioning import load_realm_file
+
     overrides = _issuer_follows(host, port)
     services = context.services(prepares_schema=True)
     settings = context.settings().model_copy(update=overrides)
@@ -230,6 +248,8 @@ def _print_next_steps(issuer: str, realm_file: RealmFile, logins: dict[str, str]
 
 
 def _roles_of(username: str, realm_file: object) -> str:
+    from authgate import bootstrap
+
     for user in realm_file.users:  # type: ignore[attr-defined]
         if user.username == username:
             return ", ".join(user.roles)

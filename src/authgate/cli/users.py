@@ -6,9 +6,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from authgate.accounts.email_verification import EmailVerification
-from authgate.accounts.invitations import Invitations
-from authgate.accounts.password_reset import PasswordReset
 from authgate.cli import context
 from authgate.cli.options import (
     EnableFlag,
@@ -21,10 +18,11 @@ from authgate.cli.options import (
 )
 from authgate.cli.output import console, details, emit_json, handle_errors, table
 from authgate.cli.paging import AllFlag, LimitOption, Page, PageRequest, show
-from authgate.views import UserView
 
+# The domain is imported inside the commands: `authgate --help` loads none of it (context.py).
 if TYPE_CHECKING:
     from authgate.services import Realm
+    from authgate.views import UserView
 
 app = typer.Typer(help="Manage users.", no_args_is_help=True)
 Username = Annotated[str, typer.Argument(metavar="USERNAME", help="The user's username.")]
@@ -46,10 +44,14 @@ def add(
     email: Annotated[str | None, typer.Option(metavar="EMAIL", help="Email address.")] = None,
     name: Annotated[str | None, typer.Option(metavar="TEXT", help="Display name.")] = None,
     role: Annotated[Many, typer.Option("--role", metavar="ROLE", help="Role to hold (repeatable).")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", metavar="", help="Read the password from stdin.")] = False,
+    password_stdin: Annotated[bool, typer.Option(
+        "--password-stdin", metavar="", help="Read the password from stdin.")] = False,
     json_output: JsonFlag = False,
 ) -> None:
     """Create a user (without a password unless --password-stdin)."""
+    from authgate.accounts.email_verification import EmailVerification
+    from authgate.views import UserView
+
     password = context.read_secret_from_stdin("password") if password_stdin else None
     services = context.services()
     with services.realm(ACTOR) as realm:
@@ -64,12 +66,15 @@ def add(
 @handle_errors
 def list_users(
     search: Annotated[str | None, typer.Option(metavar="PREFIX", help="Username or email prefix.")] = None,
-    after: Annotated[str | None, typer.Option(metavar="USERNAME", help="Show users after this username (next page).")] = None,
+    after: Annotated[str | None, typer.Option(
+        metavar="USERNAME", help="Show users after this username (next page).")] = None,
     limit: LimitOption = None,
     all_: AllFlag = False,
     json_output: JsonFlag = False,
 ) -> None:
     """List users, ordered by username."""
+    from authgate.views import UserView
+
     request = PageRequest.of(limit, all_, json_output)
     with context.services().reader() as realm:
         fetch = request.fetch()
@@ -98,6 +103,8 @@ def _table(views: list[UserView]) -> None:
 @handle_errors
 def show_user(username: Username, json_output: JsonFlag = False) -> None:
     """Show one user."""
+    from authgate.views import UserView
+
     with context.services().reader() as realm:
         view = UserView.of(realm.users.get(username))
     _show(view, json_output)
@@ -110,12 +117,15 @@ def change(
     email: Annotated[str | None, typer.Option(metavar="EMAIL", help="New email ('' to clear).")] = None,
     name: Annotated[str | None, typer.Option(metavar="TEXT", help="New display name.")] = None,
     add_role: Annotated[Many, typer.Option("--add-role", metavar="ROLE", help="Role to add (repeatable).")] = None,
-    remove_role: Annotated[Many, typer.Option("--remove-role", metavar="ROLE", help="Role to remove (repeatable).")] = None,
+    remove_role: Annotated[Many, typer.Option(
+        "--remove-role", metavar="ROLE", help="Role to remove (repeatable).")] = None,
     disable: EnableFlag = None,
     disabled: LegacyEnableFlag = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Change a user's email, name, roles or enabled state."""
+    from authgate.views import UserView
+
     state = either(disable, disabled)
     with context.services().realm(ACTOR) as realm:
         user = realm.users.get(username)
@@ -149,12 +159,15 @@ def password(username: Username) -> None:
 def roles(
     username: Username,
     add_role: Annotated[Many, typer.Option("--add-role", metavar="ROLE", help="Role to add (repeatable).")] = None,
-    remove_role: Annotated[Many, typer.Option("--remove-role", metavar="ROLE", help="Role to remove (repeatable).")] = None,
+    remove_role: Annotated[Many, typer.Option(
+        "--remove-role", metavar="ROLE", help="Role to remove (repeatable).")] = None,
     add: Annotated[Many, typer.Option("--add", hidden=True)] = None,
     remove: Annotated[Many, typer.Option("--remove", hidden=True)] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Add or remove roles of a user (the same as `user change --add-role/--remove-role`)."""
+    from authgate.views import UserView
+
     with context.services().realm(ACTOR) as realm:
         _change_roles(realm, username, [*(add_role or []), *(add or [])], [*(remove_role or []), *(remove or [])])
         view = UserView.of(realm.users.get(username))
@@ -189,10 +202,14 @@ def unlock(username: Username, json_output: JsonFlag = False) -> None:
 def invite(
     email: Annotated[str, typer.Argument(metavar="EMAIL", help="The person's email address.")],
     role: Annotated[list[str] | None, typer.Option("--role", metavar="ROLE", help="Role to hold (repeatable).")] = None,
-    username: Annotated[str | None, typer.Option(metavar="USERNAME", help="Username (default: the email address).")] = None,
+    username: Annotated[str | None, typer.Option(
+        metavar="USERNAME", help="Username (default: the email address).")] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Invite a person by email: the account is created without a password; they choose one from the link."""
+    from authgate.accounts.invitations import Invitations
+    from authgate.views import UserView
+
     services = context.services()
     with services.realm(ACTOR) as realm:
         view = UserView.of(Invitations(services).invite(realm, email, roles=role or [], username=username))
@@ -207,6 +224,8 @@ def invitations(
     json_output: JsonFlag = False,
 ) -> None:
     """List pending invitations."""
+    from authgate.accounts.invitations import Invitations
+
     services = context.services()
     with services.reader() as realm:
         pending = Invitations(services).pending(realm)
@@ -221,6 +240,8 @@ def invitations(
 @handle_errors
 def resend_invitation(username: str) -> None:
     """Send an invitation again: a new link and code; the old ones stop working."""
+    from authgate.accounts.invitations import Invitations
+
     services = context.services()
     with services.realm(ACTOR) as realm:
         Invitations(services).resend(realm, username)
@@ -231,6 +252,8 @@ def resend_invitation(username: str) -> None:
 @handle_errors
 def revoke_invitation(username: str, yes: Annotated[bool, typer.Option("--yes", help="Do not ask.")] = False) -> None:
     """Revoke an invitation: its link stops working and the invited account (never used) is deleted."""
+    from authgate.accounts.invitations import Invitations
+
     if not yes:
         typer.confirm(f"Revoke the invitation of {username} and delete the account?", abort=True)
     services = context.services()
@@ -243,6 +266,8 @@ def revoke_invitation(username: str, yes: Annotated[bool, typer.Option("--yes", 
 @handle_errors
 def send_reset(username: str) -> None:
     """Mail a user a password reset link and code."""
+    from authgate.accounts.password_reset import PasswordReset
+
     services = context.services()
     with services.realm(ACTOR) as realm:
         PasswordReset(services).send_to(realm.session, realm.users.get(username), actor=ACTOR)
@@ -253,6 +278,8 @@ def send_reset(username: str) -> None:
 @handle_errors
 def send_verification(username: str) -> None:
     """Mail a user a new email verification link and code."""
+    from authgate.accounts.email_verification import EmailVerification
+
     services = context.services()
     with services.realm(ACTOR) as realm:
         EmailVerification(services).send(realm.session, realm.users.get(username), actor=ACTOR)

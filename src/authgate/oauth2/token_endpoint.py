@@ -112,7 +112,7 @@ def exchange(services: Services, client: AuthenticatedClient, form: Form, ip: st
     """Steps after client authentication."""
     grant = look_up_grant(services.oauth2.grants, form)
     check_client_may_use(client, grant)
-    result = grant.handle(TokenRequest(services, client, form, ip))
+    result = grant.handle(TokenRequest(client, form, ip))
     services.metrics.token_issued(grant.grant_type, "confidential" if client.client.is_confidential else "public")
     logs.annotate(client_id=client.client_id, sub=result.access.claims.get("sub"))
     services.oauth2.issuance_log.record(

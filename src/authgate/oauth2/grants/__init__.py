@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TokenRequest:
-    services: Services
+    """One token request as a grant sees it: the authenticated client, the form, the caller's address.
+    What a grant works with (stores, database, signer) it was given when it was built."""
+
     client: AuthenticatedClient
     form: Form
     ip: str
