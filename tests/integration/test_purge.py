@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 from authgate import audit
 from authgate.clock import utcnow
@@ -33,37 +32,18 @@ from authgate.storage.models import (
     RevokedAccessToken,
     User,
 )
-from testkit import TEST_MASTER_KEY
+from testkit import TEST_MASTER_KEY, cli_in_process
 
 KINDS = ["refresh_tokens", "revoked_access_tokens", "authorization_codes", "browser_sessions", "console_sessions",
          "email_tokens", "passkey_challenges", "pending_logins", "federation_attempts", "outbox_messages"]
 
 
 @pytest.fixture
-def purge(services: Services, database_url: str, tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """Run `authgate purge` in-process against the `services` fixture's database."""
-    from authgate.cli import app, context
-
-    env = {"AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
-           "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY, "COLUMNS": "200"}
-
-    def run(*args: str) -> Any:
-        _forget_services(context)
-        result = CliRunner().invoke(app, ["purge", *args], env=env)
-        assert result.exit_code == 0, result.stderr
-        assert "Traceback" not in result.stdout + result.stderr
-        return result
-
-    yield run
-    _forget_services(context)
-
-
-def _forget_services(context: Any) -> None:
-    if context._services.cache_info().currsize:
-        context._services().database.dispose()
-    context.settings.cache_clear()
-    context._services.cache_clear()
-    context._require_current_schema.cache_clear()
+def purge(services: Services, database_url: str, tmp_path: Path) -> Callable[..., Any]:
+    """`authgate purge ARGS` in-process against the `services` fixture's database."""
+    authgate = cli_in_process({"AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_DATA_DIR": str(tmp_path / "data"),
+                               "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY, "COLUMNS": "200"})
+    return lambda *args: authgate("purge", *args)
 
 
 def _digest() -> str:
@@ -188,15 +168,12 @@ def test_refresh_families_go_once_their_absolute_expiry_passed_by_the_injected_c
 
 
 def test_database_down_is_a_clear_message_and_exit_3(tmp_path):
-    from authgate.cli import app, context
+    authgate = cli_in_process({"AUTHGATE_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+                               "AUTHGATE_DATA_DIR": str(tmp_path), "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY})
 
-    _forget_services(context)
-    result = CliRunner().invoke(app, ["purge"], env={
-        "AUTHGATE_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
-        "AUTHGATE_DATA_DIR": str(tmp_path), "AUTHGATE_MASTER_KEY": TEST_MASTER_KEY})
-    _forget_services(context)
-    assert result.exit_code == 3 and "database is unavailable" in result.stderr
-    assert "Traceback" not in result.stdout + result.stderr
+    result = authgate("purge", check=False)
+
+    assert result.returncode == 3 and "database is unavailable" in result.stderr
 
 
 class _Clock:
