@@ -55,6 +55,7 @@ FACTOR_RENAMED = "factor.renamed"
 FACTOR_REMOVED = "factor.removed"  # by the person, or by an admin (actor user:NAME)
 RECOVERY_CODE_USED = "recovery_code.used"
 RECOVERY_CODES_REGENERATED = "recovery_codes.regenerated"
+MAINTENANCE_PURGED = "maintenance.purged"  # `authgate purge`: what was deleted, per kind (not a webhook event)
 
 
 def record(

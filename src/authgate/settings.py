@@ -273,6 +273,11 @@ class Settings(BaseSettings):
             "sends it after this (at-least-once). Must exceed the longest delivery (smtp_timeout and then some)."
         ),
     )
+    outbox_retention_days: int = Field(
+        30, ge=1,
+        description="Days a sent or failed outbox message is kept (to show in `authgate mail outbox` and the "
+                    "console) before `authgate purge` deletes it. Pending messages are never purged.",
+    )
 
     # --- webhooks (see webhooks/) ----------------------------------------------
     webhook_timeout: float = Field(

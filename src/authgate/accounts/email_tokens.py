@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import ColumnElement, Table, select, update
+from sqlalchemy import ColumnElement, Table, delete, select, update
 from sqlalchemy.orm import Session
 
 from authgate import tokens
@@ -158,3 +158,10 @@ class EmailTokens:
             .order_by(_tokens.c.id.desc())
         ).all()
         return [(row.user_id, row.email, aware(row.expires_at)) for row in rows]
+
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Delete the email tokens (used or not) whose expiry passed by `now`; returns how many."""
+    purged = session.execute(delete(EmailToken).where(EmailToken.expires_at <= now)
+                             .execution_options(synchronize_session=False))
+    return int(purged.rowcount)  # type: ignore[attr-defined]

@@ -105,7 +105,7 @@ class PendingLogins:
         value = tokens.new_opaque()
         at = now or utcnow()
         with self.database.transaction() as session:
-            session.execute(delete(PendingLogin).where(PendingLogin.expires_at <= at))
+            purge_expired(session, at)
             session.add(PendingLogin(
                 id_hash=tokens.digest(value), user_id=user_id, amr=list(amr), must_enrol=must_enrol,
                 return_to=return_to, created_at=at, expires_at=at + PENDING_TTL,
@@ -145,3 +145,9 @@ class PendingLogins:
             with self.database.transaction() as session:
                 session.execute(delete(PendingLogin).where(PendingLogin.id_hash == tokens.digest(value)))
 
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Delete the pending logins (waiting for a second factor) whose expiry passed by `now`; returns how many."""
+    purged = session.execute(delete(PendingLogin).where(PendingLogin.expires_at <= now)
+                             .execution_options(synchronize_session=False))
+    return int(purged.rowcount)  # type: ignore[attr-defined]

@@ -314,7 +314,7 @@ class Passkeys:
     def _keep(self, challenge: bytes, purpose: str, browser: str, user_id: int | None) -> None:
         now = utcnow()
         with self.services.database.transaction() as session:
-            session.execute(delete(PasskeyChallenge).where(PasskeyChallenge.expires_at <= now))
+            purge_expired_challenges(session, now)
             session.add(PasskeyChallenge(
                 challenge_hash=tokens.digest(bytes_to_base64url(challenge)), purpose=purpose,
                 browser_hash=tokens.digest(browser), user_id=user_id, expires_at=now + CHALLENGE_TTL))
@@ -368,3 +368,10 @@ def _owned(session: Session, user_id: int, passkey_id: int) -> Passkey:
 def _info(row: Passkey) -> PasskeyInfo:
     return PasskeyInfo(row.id, row.name, aware(row.created_at), aware(row.last_used_at) if row.last_used_at else None,
                        row.backup_eligible, row.backed_up, row.aaguid, tuple(row.transports))
+
+
+def purge_expired_challenges(session: Session, now: datetime) -> int:
+    """Delete the passkey challenges never answered whose expiry passed by `now`; returns how many."""
+    purged = session.execute(delete(PasskeyChallenge).where(PasskeyChallenge.expires_at <= now)
+                             .execution_options(synchronize_session=False))
+    return int(purged.rowcount)  # type: ignore[attr-defined]

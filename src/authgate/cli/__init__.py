@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from authgate.cli import access, audit, clients, data, keys, mail, setup, users
+from authgate.cli import access, audit, clients, data, keys, mail, purge, setup, users
 
 app = typer.Typer(
     name="authgate",
@@ -47,6 +47,7 @@ app.add_typer(clients.app, name="client")
 app.add_typer(keys.app, name="keys")
 app.add_typer(mail.app, name="mail")
 app.command("audit")(audit.audit)
+app.command("purge")(purge.purge)
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 
 from authgate import tokens
 from authgate.accounts.mfa import PENDING_TTL
@@ -168,7 +169,7 @@ class Attempts:
         id_hash = _key(kind, value)
         now = utcnow()
         with self.database.transaction() as session:
-            session.execute(delete(FederationAttempt).where(FederationAttempt.expires_at <= now))
+            purge_expired(session, now)
             session.add(FederationAttempt(
                 id_hash=id_hash, kind=kind, provider_alias=alias, browser_hash=tokens.digest(browser),
                 user_id=user_id, sealed=self._master.encrypt(json.dumps(secret).encode(), _context(id_hash)),
@@ -216,3 +217,10 @@ def _key(kind: str, value: str) -> str:
 
 def _context(id_hash: str) -> str:
     return f"federation-attempt:{id_hash}"
+
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Delete the federation attempts (sign-ins, links, logouts) whose expiry passed by `now`; returns how many."""
+    purged = session.execute(delete(FederationAttempt).where(FederationAttempt.expires_at <= now)
+                             .execution_options(synchronize_session=False))
+    return int(purged.rowcount)  # type: ignore[attr-defined]

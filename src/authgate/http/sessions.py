@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
@@ -74,8 +75,7 @@ class BrowserSessions:
         sid = secrets.token_urlsafe(16)
         now = utcnow()
         with self.services.database.transaction() as session:
-            # The sessions whose absolute expiry passed.
-            session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now))
+            purge_expired(session, now)
             if replacing:
                 session.execute(delete(BrowserSession).where(BrowserSession.id_hash == tokens.digest(replacing)))
             session.add(BrowserSession(
@@ -146,3 +146,10 @@ class BrowserSessions:
         response.delete_cookie(
             self.cookie, path="/", secure=is_secure(self.settings.issuer), httponly=True, samesite="lax"
         )
+
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Delete the browser sessions (their absolute expiry) whose expiry passed by `now`; returns how many."""
+    purged = session.execute(delete(BrowserSession).where(BrowserSession.expires_at <= now)
+                             .execution_options(synchronize_session=False))
+    return int(purged.rowcount)  # type: ignore[attr-defined]

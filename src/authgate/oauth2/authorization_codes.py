@@ -137,6 +137,11 @@ def issue(database: Database, storage: AuthorizationCodeStorage, grant: CodeGran
     code = tokens.new_opaque()
     now = clock()
     with database.transaction() as session:
-        storage.purge(session, expired_before=now - KEEP_AFTER_EXPIRY)
+        purge(storage, session, now)
         storage.create(session, code, grant, created_at=now, expires_at=now + timedelta(seconds=ttl))
     return code
+
+
+def purge(storage: AuthorizationCodeStorage, session: Session, now: datetime) -> int:
+    """Delete the codes expired `KEEP_AFTER_EXPIRY` before `now` (used or not); returns how many."""
+    return storage.purge(session, expired_before=now - KEEP_AFTER_EXPIRY)

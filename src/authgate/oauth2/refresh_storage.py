@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import Row, Table, bindparam, func, insert, select, update
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from authgate.access import holdings
@@ -99,6 +99,9 @@ class RefreshTokenStorage(Protocol):
       `successor_hash` = its digest) and inserts the successor: both, in the caller's transaction.
     - `revoke_family` / `revoke_for_session` set `revoked_at` on the links not revoked yet and count
       them. Nothing ever clears `rotated_at` or `revoked_at`.
+    - `purge_families_expired_before(t)` deletes every link whose family's absolute expiry
+      (`family_expires_at`, the same on every link of a family) is before `t`, so a family goes whole
+      or not at all, and counts them; it deletes nothing else.
     - No protocol rule lives here: no expiry, client, scope or standing check in any statement.
       Those are oauth2/refresh_tokens.py's and the refresh grant's.
     """
@@ -114,6 +117,8 @@ class RefreshTokenStorage(Protocol):
     def revoke_family(self, session: Session, family_id: str, at: datetime) -> int: ...
 
     def revoke_for_session(self, session: Session, session_id: str, at: datetime) -> int: ...
+
+    def purge_families_expired_before(self, session: Session, cutoff: datetime) -> int: ...
 
 
 def storage_for(database: Database) -> RefreshTokenStorage:
@@ -157,6 +162,10 @@ class SqlRefreshTokenStorage:
 
     def revoke_for_session(self, session: Session, session_id: str, at: datetime) -> int:
         return _revoke(session, RefreshToken.session_id == session_id, at)
+
+    def purge_families_expired_before(self, session: Session, cutoff: datetime) -> int:
+        result = session.connection().execute(delete(_LINKS).where(_LINKS.c.family_expires_at < cutoff))
+        return int(result.rowcount)
 
 
 class PostgresRefreshTokenStorage(SqlRefreshTokenStorage):

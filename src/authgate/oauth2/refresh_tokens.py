@@ -229,6 +229,16 @@ class RefreshTokens:
         """Every family issued under a browser session (RP-initiated logout)."""
         return self.storage.revoke_for_session(session, session_id, self._clock())
 
+    # --- purge ------------------------------------------------------------------
+    def purge(self, session: Session) -> int:
+        """Delete the families past their absolute expiry; returns how many links went.
+
+        No link of such a family can be used again (`_expired`), so nothing is lost: a token of one,
+        presented later, is refused as unknown instead of as expired, and reuse detection has nothing
+        left to revoke.
+        """
+        return self.storage.purge_families_expired_before(session, self._clock())
+
     # --- read -------------------------------------------------------------------
     def find_active(self, session: Session, token: str) -> Link | None:
         """The token's link if it could be used now (not rotated, revoked or expired), else None."""

@@ -118,7 +118,11 @@ class RevocationList:
         """This process just revoked a token (already written): count it at once, and drop expired rows."""
         self._revoked[str(claims["jti"])] = float(claims["exp"])
         with self.database.transaction() as session:
-            self.storage.purge(session, expired_before=utcnow() - OVERLAP)
+            self.purge(session, utcnow())
+
+    def purge(self, session: Session, now: datetime) -> int:
+        """Forget the jtis of tokens that expired (a margin `OVERLAP` before `now`); returns how many."""
+        return self.storage.purge(session, expired_before=now - OVERLAP)
 
     def refresh_due(self) -> None:
         """Re-read half-way through the interval while the mirror is in use (the warmer calls this)."""

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from authgate.clock import aware, utcnow
@@ -140,3 +140,15 @@ def _view(row: OutboxMessage) -> OutboxView:
         created_at=aware(row.created_at),
         sent_at=aware(row.sent_at) if row.sent_at else None,
     )
+
+
+def purge_finished(session: Session, *, older_than: datetime) -> int:
+    """Delete the messages sent, or failed for good, before `older_than`; returns how many. Pending ones stay.
+
+    A sent message is dated by when it was sent; a failed one (which records no end) by when it was queued.
+    """
+    finished_at = func.coalesce(OutboxMessage.sent_at, OutboxMessage.created_at)
+    purged = session.execute(
+        delete(OutboxMessage).where(OutboxMessage.status.in_(("sent", "failed")), finished_at < older_than)
+        .execution_options(synchronize_session=False))
+    return int(purged.rowcount)  # type: ignore[attr-defined]

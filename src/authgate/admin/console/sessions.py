@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete
+from sqlalchemy.orm import Session
 
 from authgate import tokens
 from authgate.clock import aware, utcnow
@@ -73,7 +74,7 @@ class ConsoleSessions:
         value = tokens.new_opaque()
         now = utcnow()
         with self.services.database.transaction() as session:
-            session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at < now))
+            purge_expired(session, now)
             session.add(ConsoleSession(
                 id_hash=tokens.digest(value), secrets_encrypted=self._seal(value, {
                     "state": pending.state, "nonce": pending.nonce, "code_verifier": pending.code_verifier,
@@ -152,3 +153,10 @@ class ConsoleSessions:
         except MasterKeyError:
             return None  # sealed under another master key: the session is simply gone
         return data
+
+
+def purge_expired(session: Session, now: datetime) -> int:
+    """Delete the console sessions (and pending console logins) whose expiry passed by `now`; returns how many."""
+    purged = session.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now)
+                             .execution_options(synchronize_session=False))
+    return int(purged.rowcount)  # type: ignore[attr-defined]
