@@ -331,7 +331,7 @@ def _subjects_taken(realm: Realm, subjects: list[str]) -> dict[str, str]:
     if not storable:
         return {}
     rows = realm.session.execute(select(User.subject, User.username).where(User.subject.in_(storable)))
-    return dict(rows.tuples().all())  # a list: the Result itself has keys() and would be read as a mapping
+    return dict(rows.all())  # a list of rows: the Result itself has keys() and would be read as a mapping
 
 
 def _new_subject(subject: str | None, username: str, taken: dict[str, str]) -> str:
