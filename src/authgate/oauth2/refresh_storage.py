@@ -30,37 +30,15 @@ from authgate.storage.models import RefreshToken, User
 
 
 @dataclass(frozen=True)
-class Link:
-    """One stored link of a family, as read. Moments are timezone-aware."""
+class NewLink:
+    """A link to insert: the first of a family, or a successor."""
 
-    id: int
     token_hash: str  # SHA-256 of the token: the token itself is never stored
     family_id: str
     client_id: str
     user_id: int | None
     audience: str | None
     scope: str  # space-separated, as originally granted
-    auth_time: datetime | None
-    session_id: str | None
-    amr: tuple[str, ...]
-    created_at: datetime
-    expires_at: datetime
-    family_expires_at: datetime
-    rotated_at: datetime | None
-    successor_hash: str | None
-    revoked_at: datetime | None
-
-
-@dataclass(frozen=True)
-class NewLink:
-    """A link to insert: the first of a family, or a successor."""
-
-    token_hash: str
-    family_id: str
-    client_id: str
-    user_id: int | None
-    audience: str | None
-    scope: str
     auth_time: datetime | None
     session_id: str | None
     amr: tuple[str, ...]
@@ -74,6 +52,17 @@ class NewLink:
 
 
 NEW_LINK_COLUMNS = tuple(NewLink.__dataclass_fields__)
+
+
+@dataclass(frozen=True)
+class Link(NewLink):
+    """One stored link of a family, as read: what was inserted, and what has happened to it since.
+    Moments are timezone-aware."""
+
+    id: int
+    rotated_at: datetime | None
+    successor_hash: str | None
+    revoked_at: datetime | None
 
 
 @dataclass(frozen=True)
