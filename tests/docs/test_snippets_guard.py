@@ -70,8 +70,8 @@ def test_django_views_snippet(snippet_settings: None, issuer: TestIssuer) -> Non
             status, challenge, _ = response_of(client.get("/drinks-detail"))
             assert (status, challenge) == (401, 'Bearer realm="https://coffee.example/api"')
 
-            deleted = asyncio.run(AsyncClient().delete(
-                "/drinks/4", headers=issuer.auth_headers("delete:drinks")))
+            deleted = in_own_thread(lambda: asyncio.run(AsyncClient().delete(
+                "/drinks/4", headers=issuer.auth_headers("delete:drinks"))))
             assert response_of(deleted)[::2] == (200, {"id": 4, "may": ["delete:drinks"]})
             status, challenge, _ = response_of(client.delete(
                 "/drinks/4", headers=issuer.auth_headers("get:drinks")))

@@ -11,6 +11,7 @@ import pytest
 from starlette.requests import Request
 
 from authgate.admin.errors import on_unexpected
+from testkit import in_own_thread
 
 
 def failing() -> None:
@@ -27,7 +28,7 @@ def test_an_unexpected_error_is_a_bare_500_and_logged_with_its_traceback(caplog:
     except KeyError as raised:
         error = raised
     with caplog.at_level(logging.ERROR, logger="authgate.admin"):
-        response = asyncio.run(on_unexpected(request, error))
+        response = in_own_thread(lambda: asyncio.run(on_unexpected(request, error)))
     assert response.status_code == 500
     assert json.loads(bytes(response.body))["error"] == "server_error"
     assert b"internal detail" not in bytes(response.body)
