@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -80,10 +81,28 @@ def cli_in_process(env: dict[str, str | None]) -> Callable[..., Any]:
     return run
 
 
+def _worker_ports() -> Iterator[int]:
+    """This process's own ports: 20000-24999 on xdist's gw0, 25000-29999 on gw1, and so on; 30000-32767 without
+    xdist. All lie below Linux's ephemeral range (32768-60999), so neither the other worker's `free_port` nor an
+    outgoing connection's source port can take one between the check and the server's bind."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    first = 20000 + 5000 * int(worker[2:]) if worker.startswith("gw") else 30000
+    return iter(range(first, min(first + 5000, 32768)))
+
+
+_ports = _worker_ports()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """A port of this process's own range that nothing listens on now."""
+    for port in _ports:
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("this test process used up its range of ports")
 
 
 class LiveServer:

@@ -5,7 +5,6 @@ client_credentials. Without node and npm this test fails: it never skips."""
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
@@ -19,19 +18,12 @@ import pytest
 
 from authgate.guard import Claims
 from authgate.guard.flask import FlaskGuard
-from testkit import npm_install
+from testkit import free_port, npm_install
 
 FIXTURE = Path(__file__).parent / "oidc_provider"
 RESOURCE = "https://api.example"
 CLIENT_ID = "bench"
 CLIENT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"  # TEST-ONLY, see server.js
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _npm_install() -> None:
@@ -44,7 +36,7 @@ def oidc_provider() -> Iterator[str]:
     if node is None:
         pytest.fail("node is required for the oidc-provider interop test (apt-get install nodejs)")
     _npm_install()
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     process = subprocess.Popen([node, "server.js", str(port)], cwd=FIXTURE,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
