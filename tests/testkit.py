@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -224,3 +226,66 @@ def npm_install(directory: Path, package: str) -> None:
             if attempt == 2:
                 pytest.fail(f"{' '.join(command[1:])} in {directory} failed ({done.returncode}): {done.stderr[-2000:]}")
             time.sleep(2)
+
+
+@contextlib.contextmanager
+def sent_to_postgresql(engine: Any) -> Iterator[dict[str, list[str]]]:
+    """What `engine`'s connections send to PostgreSQL meanwhile, read from libpq's own protocol trace
+    (psycopg's public `pgconn.trace`): each simple query (BEGIN, COMMIT) and each statement parsed, in the order
+    sent (by libpq's timestamps, across the thread's connections), by the name of the thread that checked the
+    connection out. Each entry is one round trip.
+
+    A traced checkout has psycopg's automatic statement preparation off (`prepare_threshold = None`), so
+    every statement is sent with its text; preparation changes what is sent, not how many round trips."""
+    from sqlalchemy import event
+
+    sent: dict[str, list[str]] = {}
+    timed: dict[str, list[tuple[str, str]]] = {}
+    traced: dict[int, tuple[str, Any, Any, int | None]] = {}
+
+    def on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+        trace = tempfile.TemporaryFile()  # noqa: SIM115 (closed at check-in, when its trace is read)
+        dbapi_connection.pgconn.trace(trace.fileno())
+        traced[id(dbapi_connection)] = (threading.current_thread().name, dbapi_connection, trace,
+                                        dbapi_connection.prepare_threshold)
+        dbapi_connection.prepare_threshold = None
+
+    def collect(dbapi_connection: Any, *_: Any) -> None:
+        entry = traced.pop(id(dbapi_connection), None)
+        if entry is None:
+            return
+        thread, connection, trace, threshold = entry
+        if not connection.closed:
+            connection.pgconn.untrace()
+            connection.prepare_threshold = threshold
+        trace.seek(0)
+        timed.setdefault(thread, []).extend(_frontend_statements(trace.read().decode(errors="replace")))
+        trace.close()
+        sent[thread] = [statement for _, statement in sorted(timed[thread])]
+
+    event.listen(engine, "checkout", on_checkout)
+    event.listen(engine, "checkin", collect)
+    try:
+        yield sent
+    finally:
+        event.remove(engine, "checkout", on_checkout)
+        event.remove(engine, "checkin", collect)
+        for _, connection, _, _ in list(traced.values()):
+            collect(connection)
+
+
+_STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+"
+_MESSAGE = re.compile(rf"^(?={_STAMP}\t[FB]\t\d+\t)", re.MULTILINE)
+_QUERY = re.compile(rf'({_STAMP})\tF\t\d+\tQuery\t "(.*)"\s*$', re.DOTALL)
+_PARSE = re.compile(rf'({_STAMP})\tF\t\d+\tParse\t "[^"]*" "(.*)" \d+(?: \d+)*\s*$', re.DOTALL)
+
+
+def _frontend_statements(trace: str) -> list[tuple[str, str]]:
+    """(timestamp, statement) for each statement in a libpq trace, whitespace collapsed: a simple Query's
+    text, or a Parse's."""
+    statements = []
+    for message in _MESSAGE.split(trace):
+        found = _QUERY.match(message) or _PARSE.match(message)
+        if found:
+            statements.append((found.group(1), " ".join(found.group(2).split())))
+    return statements

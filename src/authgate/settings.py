@@ -56,7 +56,7 @@ class Settings(BaseSettings):
             "commit and ping, TCP keepalives and tcp_user_timeout; the server cancels a statement "
             "or lock wait at 80% of that half (statement_timeout, lock_timeout; schema migrations "
             "are exempt). So 5 s allows 2 s to connect and 2.5 s per round trip, 2 s of it on the "
-            "server. On SQLite: the busy timeout."
+            "server. On SQLite: the busy timeout, and the wait for a pooled connection."
         ),
     )
 

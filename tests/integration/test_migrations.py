@@ -2,6 +2,7 @@
 
 import logging
 import sqlite3
+import time
 import uuid
 from datetime import timedelta
 
@@ -51,13 +52,13 @@ def test_an_exhausted_pool_is_an_outage_not_a_crash(tmp_path):
 
     from authgate.storage.database import Database, DatabaseUnavailable
 
-    database = Database(f"sqlite:///{tmp_path / 'b.db'}")
-    database.engine.pool._timeout = 0.1
-    database.engine.pool._max_overflow = 0
-    held = [database.engine.connect() for _ in range(database.engine.pool.size())]
+    database = Database(f"sqlite:///{tmp_path / 'b.db'}", pool_size=1, timeout=0.1)
+    held = [database.engine.connect() for _ in range(2)]  # the pool's one, and its one overflow
+    started = time.monotonic()
     try:
         with pytest.raises(DatabaseUnavailable), database.reader() as session:
             session.execute(text("SELECT 1"))
+        assert time.monotonic() - started < 3, "the wait for a connection is bounded by the database timeout"
     finally:
         for connection in held:
             connection.close()

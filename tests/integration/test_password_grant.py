@@ -7,11 +7,9 @@ clears the pair's counter, in that transaction. Both must store and answer the s
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
@@ -22,6 +20,7 @@ from authgate.oauth2 import issuance_log, warmer
 from authgate.services import Services
 from authgate.storage.models import AuditEvent, RefreshToken, User
 from authgate.web.app import create_app
+from testkit import sent_to_postgresql
 
 
 @pytest.fixture
@@ -86,40 +85,25 @@ def test_a_login_records_what_it_always_recorded(services, client):
 BACKGROUND_THREADS = {warmer.THREAD_NAME, issuance_log.WRITER_THREAD}
 
 
-def sent_to_postgresql(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Every command and query the request sends: not the background threads' (the cache warmer's
-    reloads, the batched `token.issued` writer's), which run on their own clocks, whatever the request."""
-    sent: list[str] = []
-    command, execute = psycopg.Connection._exec_command, psycopg.Cursor.execute
-
-    def record(text: Any) -> None:
-        if threading.current_thread().name not in BACKGROUND_THREADS:
-            sent.append((bytes(text).decode() if isinstance(text, bytes) else str(text)).split()[0].upper())
-
-    def spy_command(self: Any, cmd: Any, *args: Any, **kwargs: Any) -> Any:
-        record(cmd)
-        return command(self, cmd, *args, **kwargs)
-
-    def spy_execute(self: Any, query: Any, *args: Any, **kwargs: Any) -> Any:
-        record(query)
-        return execute(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(psycopg.Connection, "_exec_command", spy_command)
-    monkeypatch.setattr(psycopg.Cursor, "execute", spy_execute)
-    return sent
+def request_statements(sent: dict[str, list[str]]) -> list[str]:
+    """The first word of every statement the request sent, in order: not the background threads' (the cache
+    warmer's reloads, the batched `token.issued` writer's), which run on their own clocks, whatever the request."""
+    return [statement.split()[0].upper() for thread, statements in sent.items()
+            if thread not in BACKGROUND_THREADS for statement in statements]
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_on_postgresql_a_login_is_one_transaction(services, client, monkeypatch):
+def test_on_postgresql_a_login_is_one_transaction(services, client):
     password_grant(client, "barista")  # warm: clients, keys
-    sent = sent_to_postgresql(monkeypatch)
-    assert password_grant(client, "barista").status_code == 200
-    # (psycopg sends BEGIN from inside the transaction's first execute, so the spy lists that statement first)
-    assert sent == ["SELECT", "SELECT", "INSERT", "BEGIN", "SELECT", "UPDATE", "SELECT", "INSERT", "COMMIT"], (
+    with sent_to_postgresql(services.database.engine) as wire:
+        assert password_grant(client, "barista").status_code == 200
+    sent = request_statements(wire)
+    assert sent == ["SELECT", "SELECT", "BEGIN", "INSERT", "SELECT", "UPDATE", "SELECT", "INSERT", "COMMIT"], (
         "the user with the throttle's standing; whether a second factor is needed (accounts/mfa.py); then one "
         "transaction: the login.succeeded event, whether a webhook wants it (webhooks/fanout.py), last_login_at, "
         "the permissions held, the refresh token")
     password_grant(client, "barista", "wrong")
-    sent.clear()
-    assert password_grant(client, "barista").status_code == 200
+    with sent_to_postgresql(services.database.engine) as wire:
+        assert password_grant(client, "barista").status_code == 200
+    sent = request_statements(wire)
     assert sent.count("BEGIN") == 1 and sent.count("COMMIT") == 1, "a pair with failures to clear: the same transaction"

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import httpx
-import psycopg
 import pytest
 from sqlalchemy import select, update
 from test_token_world import (
@@ -24,6 +20,7 @@ from test_token_world import (
 from authgate import audit, tokens
 from authgate.clock import utcnow
 from authgate.storage.models import RefreshToken
+from testkit import sent_to_postgresql
 
 __all__ = ["token_server"]
 
@@ -163,41 +160,15 @@ def test_successor_expiry_keeps_the_family_deadline(token_server):
     assert new.expires_at <= new.family_expires_at
 
 
-@contextmanager
-def sent_to_postgresql() -> Iterator[dict[int, list[str]]]:
-    """Every command and query sent to PostgreSQL meanwhile, by thread (the server's other work, such as the
-    batched audit flush, runs in threads of its own)."""
-    sent: dict[int, list[str]] = {}
-    command, execute = psycopg.Connection._exec_command, psycopg.Cursor.execute
-
-    def note(text: str) -> None:
-        sent.setdefault(threading.get_ident(), []).append(" ".join(text.split()))
-
-    def spy_command(self, cmd, *args, **kwargs):
-        note(bytes(cmd).decode() if isinstance(cmd, bytes) else str(cmd))
-        return command(self, cmd, *args, **kwargs)
-
-    def spy_execute(self, query, *args, **kwargs):
-        note(str(query))
-        return execute(self, query, *args, **kwargs)
-
-    psycopg.Connection._exec_command, psycopg.Cursor.execute = spy_command, spy_execute
-    try:
-        yield sent
-    finally:
-        psycopg.Connection._exec_command, psycopg.Cursor.execute = command, execute
-
-
 @pytest.mark.parametrize("token_server", ["postgresql"], indirect=True)  # round trips: SQLite runs in-process
 def test_a_refresh_is_one_transaction_of_two_statements_on_postgresql(token_server):
     first = password_login(token_server.url, scope="openid get:drinks").json()["refresh_token"]
-    with sent_to_postgresql() as sent:
+    with sent_to_postgresql(token_server.services.database.engine) as sent:
         response = refresh(token_server.url, first, scope="get:drinks", audience="https://coffee.example/api")
     assert response.status_code == 200, response.text
     refreshing = [statements for statements in sent.values() if any("refresh_tokens" in s for s in statements)]
     assert len(refreshing) == 1 and len(refreshing[0]) == 4, sent
-    # The spy notes a statement before psycopg sends the BEGIN it starts with.
-    locked_read, begin, write, commit = refreshing[0]
+    begin, locked_read, write, commit = refreshing[0]
     assert begin.startswith("BEGIN") and commit == "COMMIT", "one transaction"
     assert locked_read.startswith("SELECT refresh_tokens.id") and locked_read.endswith("FOR UPDATE OF refresh_tokens")
     assert write.startswith("WITH rotated AS (UPDATE refresh_tokens"), "the rotation written in one statement"

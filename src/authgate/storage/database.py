@@ -39,6 +39,8 @@ class Database:
         if self.is_sqlite:
             _ensure_parent(self.url.database)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": timeout}
+            # A request waits for a pooled connection as long as for a lock, then is told the database is busy.
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=timeout)
         else:
             deadline = RoundTripDeadline(timeout / 2)
             kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
