@@ -47,7 +47,17 @@ def test_first_party_client_never_asks(browser: BrowserLike) -> None:
     assert browser.get(Flow().url()).status_code == 302
 
 
-def test_consent_is_asked_remembered_and_reasked_for_new_scopes(browser: BrowserLike) -> None:
+def never_consented(live_server: Any, username: str) -> None:
+    """The module's tests share a server: forget what another test let `username` consent to."""
+    from authgate.oidc import consents
+
+    with live_server.services.reader() as realm:
+        user_id = realm.users.get(username).id
+    consents.revoke(live_server.services, user_id, "partner", ip=None)
+
+
+def test_consent_is_asked_remembered_and_reasked_for_new_scopes(browser: BrowserLike, live_server: Any) -> None:
+    never_consented(live_server, "manager")
     log_in(browser, "manager")
     asked = browser.get(partner().url())
     assert asked.status_code == 303 and asked.headers["location"].startswith("/consent?")
@@ -75,7 +85,8 @@ def test_prompt_consent_asks_even_when_remembered(browser: BrowserLike) -> None:
     assert response.headers["location"].startswith("/consent?")
 
 
-def test_denying_sends_access_denied_to_the_client(browser: BrowserLike) -> None:
+def test_denying_sends_access_denied_to_the_client(browser: BrowserLike, live_server: Any) -> None:
+    never_consented(live_server, "other")
     log_in(browser, "other")
     flow = partner()
     page = browser.get(browser.get(flow.url()).headers["location"])
@@ -85,7 +96,8 @@ def test_denying_sends_access_denied_to_the_client(browser: BrowserLike) -> None
     assert query["error"] == "access_denied" and query["state"] == flow.state
 
 
-def test_consent_post_without_csrf_token_is_refused(browser: BrowserLike) -> None:
+def test_consent_post_without_csrf_token_is_refused(browser: BrowserLike, live_server: Any) -> None:
+    never_consented(live_server, "other")
     log_in(browser, "other")
     page = browser.get(browser.get(partner("openid email").url()).headers["location"])
     fields = hidden_fields(page.text)
