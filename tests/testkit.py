@@ -230,16 +230,16 @@ def npm_install(directory: Path, package: str) -> None:
 
 @contextlib.contextmanager
 def sent_to_postgresql(engine: Any) -> Iterator[dict[str, list[str]]]:
-    """What `engine`'s connections send to PostgreSQL meanwhile, read from libpq's own protocol trace
-    (psycopg's public `pgconn.trace`): each simple query (BEGIN, COMMIT) and each statement parsed, in the order
-    sent (by libpq's timestamps, across the thread's connections), by the name of the thread that checked the
-    connection out. Each entry is one round trip.
+    """What `engine`'s connections send to PostgreSQL during the block (read it after the block), from
+    libpq's own protocol trace (psycopg's public `pgconn.trace`): each simple query (BEGIN, COMMIT) and each
+    statement parsed, in the order sent (by libpq's timestamps, across the thread's connections), by the name
+    of the thread that checked the connection out. Each entry is one round trip.
 
     A traced checkout has psycopg's automatic statement preparation off (`prepare_threshold = None`), so
     every statement is sent with its text; preparation changes what is sent, not how many round trips."""
     from sqlalchemy import event
 
-    sent: dict[str, list[str]] = {}
+    sent: dict[str, list[str]] = {}  # filled when the block ends
     timed: dict[str, list[tuple[str, str]]] = {}
     traced: dict[int, tuple[str, Any, Any, int | None]] = {}
 
@@ -261,7 +261,6 @@ def sent_to_postgresql(engine: Any) -> Iterator[dict[str, list[str]]]:
         trace.seek(0)
         timed.setdefault(thread, []).extend(_frontend_statements(trace.read().decode(errors="replace")))
         trace.close()
-        sent[thread] = [statement for _, statement in sorted(timed[thread])]
 
     event.listen(engine, "checkout", on_checkout)
     event.listen(engine, "checkin", collect)
@@ -272,6 +271,8 @@ def sent_to_postgresql(engine: Any) -> Iterator[dict[str, list[str]]]:
         event.remove(engine, "checkin", collect)
         for _, connection, _, _ in list(traced.values()):
             collect(connection)
+        for thread, statements in timed.items():
+            sent[thread] = [statement for _, statement in sorted(statements)]
 
 
 _STAMP = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+"

@@ -34,18 +34,16 @@ class Database:
     ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
+        kwargs: dict[str, Any] = {"echo": echo, "pool_size": pool_size, "max_overflow": pool_size}
         deadline = None
         if self.is_sqlite:
             _ensure_parent(self.url.database)
-            kwargs["connect_args"] = {"check_same_thread": False, "timeout": timeout}
             # A request waits for a pooled connection as long as for a lock, then is told the database is busy.
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_timeout=timeout)
+            kwargs.update(pool_timeout=timeout, connect_args={"check_same_thread": False, "timeout": timeout})
         else:
             deadline = RoundTripDeadline(timeout / 2)
-            kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800,
-                          pool_timeout=deadline.seconds)
-            kwargs["connect_args"] = _postgresql_timeouts(self.url, deadline.seconds)
+            kwargs.update(pool_timeout=deadline.seconds, pool_recycle=1800,
+                          connect_args=_postgresql_timeouts(self.url, deadline.seconds))
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine, busy_ms=int(timeout * 1000))
